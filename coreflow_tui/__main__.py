@@ -1,0 +1,3 @@
+from coreflow_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,240 @@
+"""The `coreflow` command: argument parsing and dispatch.
+
+Imports stay light (store only): a command that needs no TUI must start as fast as
+plain Python with msgspec and filelock. The runner, triggers and the TUI are imported
+only when their command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from coreflow_tui import __version__
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+# command -> "module:function"; each function takes (args) and returns an exit code.
+HANDLERS = {
+    "init": "coreflow_tui.commands:cmd_init",
+    "queue": "coreflow_tui.commands:cmd_queue",
+    "submit": "coreflow_tui.commands:cmd_submit",
+    "ls": "coreflow_tui.commands:cmd_ls",
+    "show": "coreflow_tui.commands:cmd_show",
+    "logs": "coreflow_tui.commands:cmd_logs",
+    "move": "coreflow_tui.commands:cmd_move",
+    "cancel": "coreflow_tui.commands:cmd_change",
+    "hold": "coreflow_tui.commands:cmd_change",
+    "release": "coreflow_tui.commands:cmd_change",
+    "retry": "coreflow_tui.commands:cmd_change",
+    "prune": "coreflow_tui.commands:cmd_prune",
+    "doctor": "coreflow_tui.commands:cmd_doctor",
+    "runner": "coreflow_tui.runner.main:cmd_runner",
+    "triggers": "coreflow_tui.triggers.main:cmd_triggers",
+    "serve": "coreflow_tui.serve:cmd_serve",
+    "demo": "coreflow_tui.demo:cmd_demo",
+    "tui": "coreflow_tui.app:cmd_tui",
+}
+
+
+def default_spool() -> Path:
+    env = os.environ.get("COREFLOW_SPOOL")
+    if env:
+        return Path(env)
+    data = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(data) / "coreflow" / "spool"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"coreflow: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="coreflow", description="CoreFlow JobQueues: queue, triage and run CI jobs.",
+                epilog="Exit status: 0 done, 1 could not be done (one line on stderr says why), 2 usage error. "
+                       "`coreflow` alone opens the terminal UI.")
+    p.add_argument("--version", action="version", version=f"coreflow {__version__}")
+    p.add_argument("--spool", type=Path, default=None, metavar="PATH",
+                   help="the spool directory (env COREFLOW_SPOOL; default %(default)s)".replace(
+                       "%(default)s", str(default_spool())))
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def cmd(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, description=help)
+
+    cmd("init", "create a spool with the default queue (harmless if it exists)")
+    d = cmd("demo", "make a demo spool, start a runner and triggers on it, open the TUI")
+    d.add_argument("dir", nargs="?", type=Path, help="where to make the demo spool (default: a new temporary one)")
+    d.add_argument("--no-tui", action="store_true", help="set up and serve, but do not open the TUI")
+    cmd("doctor", "check the spool: format, permissions, filesystem, locks, runners, corrupt files, clock")
+    t = cmd("tui", "open the terminal UI")
+    t.add_argument("--queue", help="queue to select at start (default: default)")
+
+    q = cmd("queue", "add, list, pause, resume, change or remove queues")
+    qs = q.add_subparsers(dest="queue_command", metavar="ACTION", required=True, parser_class=_Parser)
+    a = qs.add_parser("add", help="add a queue")
+    a.add_argument("name")
+    a.add_argument("--slots", type=_positive_int, default=4, help="jobs it may run at once across all hosts (4)")
+    a.add_argument("--description", default="", metavar="T")
+    ls = qs.add_parser("ls", help="list queues with their counts")
+    ls.add_argument("--json", action="store_true")
+    for action in ("pause", "resume"):
+        qs.add_parser(action, help=f"{action} a queue (runners {'stop' if action == 'pause' else 'start'} "
+                                   "claiming its jobs)").add_argument("name")
+    s = qs.add_parser("set", help="change a queue's slot limit or description")
+    s.add_argument("name")
+    s.add_argument("--slots", type=_positive_int)
+    s.add_argument("--description", metavar="T")
+    r = qs.add_parser("rm", help="remove a queue")
+    r.add_argument("name")
+    r.add_argument("--force", action="store_true", help="remove it with its pending and held jobs")
+
+    s = cmd("submit", "queue a job (prints its id)")
+    s.add_argument("--queue", "-q", metavar="Q")
+    s.add_argument("--type", "-t", metavar="T")
+    s.add_argument("--name", "-n", metavar="N")
+    s.add_argument("--priority", "-p", metavar="P", help="integer, higher runs sooner; or low, normal, high, urgent")
+    s.add_argument("--label", action="append", default=[], metavar="K=V")
+    s.add_argument("--requires", action="append", default=[], metavar="L", help="a runner label the job needs")
+    s.add_argument("--timeout", type=_positive_float, metavar="SECONDS")
+    s.add_argument("--retries", type=int, default=0, metavar="N", help="run again up to N times if it fails")
+    s.add_argument("--cwd", metavar="DIR")
+    s.add_argument("--env", action="append", default=[], metavar="K=V")
+    s.add_argument("--shell", action="store_true", help="run the command as one /bin/sh -c string")
+    s.add_argument("--json", action="store_true", help="print the new job as JSON")
+    s.add_argument("--jsonl", metavar="FILE", help="bulk: one JSON job a line from FILE or - (stdin)")
+    s.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD [ARG...]")
+
+    ls = cmd("ls", "list jobs: running, then waiting jobs in run order")
+    ls.add_argument("--queue", "-q", metavar="Q")
+    ls.add_argument("--state", "-s", default=None, metavar="S",
+                    choices=["pending", "held", "running", "succeeded", "failed", "cancelled", "finished", "all"],
+                    help="pending|held|running|succeeded|failed|cancelled|finished|all")
+    ls.add_argument("--json", action="store_true")
+
+    sh = cmd("show", "show every field of a job, why it waits, its audit trail and result")
+    sh.add_argument("id")
+    sh.add_argument("--json", action="store_true")
+    lg = cmd("logs", "print a job's log")
+    lg.add_argument("id")
+    lg.add_argument("--follow", "-f", action="store_true", help="keep printing until the job ends")
+
+    mv = cmd("move", "move a waiting job in its queue, or to another queue")
+    mv.add_argument("id")
+    g = mv.add_mutually_exclusive_group(required=True)
+    g.add_argument("--top", action="store_true")
+    g.add_argument("--bottom", action="store_true")
+    g.add_argument("--up", type=_positive_int, nargs="?", const=1, metavar="N")
+    g.add_argument("--down", type=_positive_int, nargs="?", const=1, metavar="N")
+    g.add_argument("--before", metavar="ID")
+    g.add_argument("--after", metavar="ID")
+    g.add_argument("--queue", metavar="Q")
+
+    for name, help in (("cancel", "cancel jobs (a running job is stopped by its runner)"),
+                       ("hold", "hold waiting jobs: they keep their place and are skipped"),
+                       ("release", "release held jobs"),
+                       ("retry", "queue finished jobs again as a new attempt")):
+        cmd(name, help).add_argument("ids", nargs="+", metavar="ID")
+
+    add_runner_options(cmd("runner", "run jobs from the spool"))
+    tr = cmd("triggers", "run, list or fire triggers")
+    trs = tr.add_subparsers(dest="triggers_command", metavar="ACTION", parser_class=_Parser)
+    trs.add_parser("run", help="run every trigger of the spool (the default)")
+    trl = trs.add_parser("ls", help="list triggers with last and next firing")
+    trl.add_argument("--json", action="store_true")
+    trf = trs.add_parser("fire", help="fire a trigger now")
+    trf.add_argument("name")
+    trf.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+
+    add_runner_options(cmd("serve", "run a runner and the triggers as separate, supervised processes"))
+
+    pr = cmd("prune", "delete finished jobs with their logs")
+    pr.add_argument("--older-than", type=_duration, metavar="DURATION", help="e.g. 7d, 12h, 30m")
+    pr.add_argument("--keep", type=int, metavar="N", help="keep the N newest finished jobs of each queue")
+    return p
+
+
+def add_runner_options(ru: argparse.ArgumentParser) -> None:
+    ru.add_argument("--queues", default="default", metavar="Q,...")
+    ru.add_argument("--slots", type=_positive_int, default=None, metavar="N", help="jobs at once (default: CPUs)")
+    ru.add_argument("--labels", default="", metavar="L,...")
+    ru.add_argument("--lease", type=_positive_float, default=30.0, metavar="SECONDS")
+    ru.add_argument("--drain", action="store_true", help="exit once its queues have nothing left for it")
+    ru.add_argument("--requeue-on-stop", action="store_true", help="on SIGTERM requeue running jobs, don't wait")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    args.spool = args.spool or default_spool()
+    command = args.command or "tui"
+    if command == "tui" and not hasattr(args, "queue"):
+        args.queue = None
+    module, _, func = HANDLERS[command].partition(":")
+    handler: Callable[[argparse.Namespace], int] = getattr(importlib.import_module(module), func)
+    from store import SpoolError
+
+    try:
+        return handler(args)
+    except SpoolError as exc:
+        print(f"coreflow: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `coreflow ls | head`: the reader left; not an error worth a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be positive")
+    return value
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> float:
+    """'90', '30s', '5m', '12h', '7d', '2w' -> seconds."""
+    text = text.strip().lower()
+    unit = _UNITS.get(text[-1:]) if text else None
+    number = text[:-1] if unit else text
+    try:
+        value = float(number) * (unit or 1)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a duration (use e.g. 45s, 30m, 12h, 7d)") from None
+    if value < 0:
+        raise ValueError(f"{text!r}: a duration cannot be negative")
+    return value
+
+
+def _duration(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

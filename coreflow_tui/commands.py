@@ -1,0 +1,372 @@
+"""The spool commands of the CLI: each a thin layer over one store function."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Any
+
+import msgspec
+
+import store
+from store import JobSpec, Spool, SpoolError, Where
+from store.history import type_stats
+from store.runners import runners
+from store.views import job_json, queue_json
+from store.waiting import QueueContext
+
+from .fmt import age, duration, short_id, table, when
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+STATE_SETS = {
+    None: {"pending", "held", "running"},
+    "finished": {"succeeded", "failed", "cancelled"},
+    "all": {"pending", "held", "running", "succeeded", "failed", "cancelled"},
+}
+
+
+def _open(args: argparse.Namespace) -> Spool:
+    return Spool.open(args.spool)
+
+
+def _dump(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2) + "\n")
+
+
+def _err(msg: str) -> None:
+    print(f"coreflow: {msg}", file=sys.stderr)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    spool = Spool.init(args.spool)
+    print(spool.root)
+    return EXIT_OK
+
+
+# -- queues ------------------------------------------------------------------------
+
+
+def cmd_queue(args: argparse.Namespace) -> int:
+    spool = _open(args)
+    qc = args.queue_command
+    if qc == "add":
+        spool.add_queue(args.name, slots=args.slots, description=args.description)
+        spool.record_queue(args.name, "add", f"slots={args.slots}")
+    elif qc == "ls":
+        infos = spool.queues()
+        if args.json:
+            _dump([queue_json(q) for q in infos])
+            return EXIT_OK
+        rows = [[q.name, str(q.config.slots), "paused" if q.config.paused else "", str(q.pending), str(q.held),
+                 str(q.running), q.config.description] for q in infos]
+        print(table(["QUEUE", "SLOTS", "PAUSED", "PENDING", "HELD", "RUNNING", "DESCRIPTION"], rows,
+                    flex=[6, 0], right=[1, 3, 4, 5]))
+    elif qc in ("pause", "resume"):
+        spool.update_queue(args.name, qc, paused=qc == "pause")
+    elif qc == "set":
+        changes = {k: v for k, v in (("slots", args.slots), ("description", args.description)) if v is not None}
+        if not changes:
+            _err("queue set: give --slots N and/or --description T")
+            return EXIT_USAGE
+        spool.update_queue(args.name, "set", **changes)
+    elif qc == "rm":
+        n = spool.remove_queue(args.name, force=args.force)
+        print(f"removed queue {args.name}" + (f" and {n} job(s)" if n else ""), file=sys.stderr)
+    return EXIT_OK
+
+
+# -- submit ------------------------------------------------------------------------
+
+
+def _kv(items: list[str], what: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SpoolError(f"{what} {item!r} must be KEY=VALUE")
+        out[key] = value
+    return out
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    spool = _open(args)
+    if args.jsonl:
+        if args.cmd:
+            _err("submit: give either --jsonl FILE or -- CMD, not both")
+            return EXIT_USAGE
+        return _submit_jsonl(spool, args.jsonl)
+    argv = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+    if not argv:
+        _err("submit: no command given: coreflow submit [OPTIONS] -- CMD [ARG...]")
+        return EXIT_USAGE
+    spec = JobSpec(
+        command=" ".join(argv) if args.shell else argv, queue=args.queue, type=args.type, name=args.name or "",
+        priority=args.priority, labels=_kv(args.label, "--label"), requires=args.requires, timeout=args.timeout,
+        retries=args.retries, cwd=os.path.abspath(args.cwd) if args.cwd else None, env=_kv(args.env, "--env"),
+        shell=args.shell,
+    )
+    (job_id,) = store.submit(spool, [spec])
+    if args.json:
+        _dump(job_json(spool.show(job_id)))
+    else:
+        print(job_id)
+    return EXIT_OK
+
+
+def _submit_jsonl(spool: Spool, source: str) -> int:
+    try:
+        data = sys.stdin.buffer.read() if source == "-" else open(source, "rb").read()
+    except OSError as exc:
+        raise SpoolError(f"cannot read {source}: {exc.strerror}") from None
+    decoder = msgspec.json.Decoder(JobSpec)
+    specs = []
+    for n, line in enumerate(data.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            specs.append(decoder.decode(line))
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise SpoolError(f"{source} line {n}: {exc}; nothing was queued") from None
+    jobs = []
+    now = time.time()
+    for n, spec in enumerate(specs, 1):
+        try:
+            jobs.append(store.build_job(spool, spec, now=now))
+        except SpoolError as exc:
+            raise SpoolError(f"{source} line {n}: {exc}; nothing was queued") from None
+    ids = store.place(spool, jobs)
+    sys.stdout.write("".join(i + "\n" for i in ids))
+    return EXIT_OK
+
+
+# -- listing -----------------------------------------------------------------------
+
+
+def _contexts(spool: Spool, queues: set[str]) -> dict[str, QueueContext]:
+    live = runners(spool)
+    stats = type_stats(spool)
+    return {q: QueueContext.load(spool, q, live, stats) for q in queues}
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    spool = _open(args)
+    states = STATE_SETS.get(args.state) or {args.state}
+    views, warnings = spool.jobs(args.queue, states)
+    for w in warnings:
+        _err(f"warning: {w}")
+    waiting_queues = {v.queue for v in views if v.position is not None}
+    ctx = _contexts(spool, waiting_queues) if waiting_queues else {}
+
+    def why(v: store.JobView) -> Any:
+        return ctx[v.queue].why(v.job, v.state == "held") if v.position is not None else None
+
+    if args.json:
+        _dump([job_json(v, why(v)) for v in views])
+        return EXIT_OK
+    if not views:
+        print("no jobs" + (f" in queue {args.queue}" if args.queue else ""), file=sys.stderr)
+        return EXIT_OK
+    rows = []
+    now = time.time()
+    for v in views:
+        j = v.job
+        if v.position is not None:
+            info = why(v).reason
+        elif v.state == "running" and j.claim:
+            info = f"{j.claim.host} {duration(now - j.claim.claimed_at)}"
+        elif j.result:
+            r = j.result
+            info = r.reason if r.exit_code is None else f"exit {r.exit_code}"
+        else:
+            info = ""
+        rows.append([v.queue, str(v.position or ""), short_id(j.id), v.state, str(j.priority), j.type or "-",
+                     j.name, age(j.submitted_at, now), info])
+    print(table(["QUEUE", "POS", "ID", "STATE", "PRI", "TYPE", "NAME", "AGE", "INFO"], rows,
+                flex=[6, 8, 5, 0], right=[1, 4, 7]))
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    spool = _open(args)
+    v = spool.show(args.id)
+    wait = None
+    if v.position is not None:
+        wait = _contexts(spool, {v.queue})[v.queue].why(v.job, v.state == "held")
+    if args.json:
+        out = job_json(v, wait)
+        out["audit"] = [msgspec.to_builtins(a) for a in spool.audit(v.job.id)]
+        out["history"] = [msgspec.to_builtins(h) for h in v.job.history]
+        _dump(out)
+        return EXIT_OK
+    print(_show_text(spool, v, wait))
+    return EXIT_OK
+
+
+def _show_text(spool: Spool, v: store.JobView, wait: Any) -> str:
+    j = v.job
+    types = store.jobtypes.load_types(spool.layout.types) if spool.layout.types.exists() else {}
+    jt = types.get(j.type or "")
+    lines = [
+        ("id", j.id), ("name", j.name), ("queue", v.queue),
+        ("state", v.state + (f" (position {v.position})" if v.position else "")),
+        ("type", (j.type or "-") + (f" — {jt.description}" if jt and jt.description else "")),
+        ("priority", str(j.priority)),
+        ("command", ("sh -c " if j.shell else "") + " ".join(_quote(a) for a in j.command)),
+    ]
+    if j.cwd:
+        lines.append(("cwd", j.cwd))
+    if j.env:
+        lines.append(("env", " ".join(f"{k}={val}" for k, val in sorted(j.env.items()))))
+    if j.labels:
+        lines.append(("labels", " ".join(f"{k}={val}" for k, val in sorted(j.labels.items()))))
+    if j.requires:
+        lines.append(("requires", ",".join(j.requires)))
+    lines += [
+        ("timeout", duration(j.timeout) if j.timeout else "none"),
+        ("attempt", f"{j.attempt} of {j.max_attempts}"),
+        ("submitted", f"{when(j.submitted_at)} by {j.submitted_by}"),
+    ]
+    if j.trigger:
+        t = j.trigger
+        lines.append(("trigger", f"{t.name} ({t.kind})" + (f": {t.detail}" if t.detail else "")))
+    if wait is not None:
+        lines.append(("waiting", wait.reason + (f"; expected to start in ~{duration(wait.eta)}"
+                                                if wait.eta is not None else "")))
+    if j.claim and v.state == "running":
+        c = j.claim
+        lines.append(("running", f"on {c.host} (runner {c.runner}, pid {c.pid}) since {when(c.claimed_at)}"))
+        if spool.cancel_requested(v.queue, j.id):
+            lines.append(("cancel", "requested; the runner is stopping it"))
+    if j.result:
+        r = j.result
+        code = f"exit {r.exit_code}" if r.exit_code is not None else (f"signal {r.signal}" if r.signal else "")
+        lines.append(("result", f"{r.state} ({r.reason}{', ' + code if code else ''})"
+                                + (f" by {r.by}" if r.by else "")))
+        if r.started_at:
+            lines.append(("ran", f"{when(r.started_at)} for {duration((r.finished_at or r.started_at) - r.started_at)}"
+                                 + (f" on {r.host}" if r.host else "")))
+        if r.message:
+            lines.append(("message", r.message))
+    for h in j.history:
+        lines.append(("earlier", f"attempt {h.attempt}: {h.state} ({h.reason}) at {when(h.finished_at)}"))
+    audit = spool.audit(j.id)
+    for a in audit:
+        lines.append(("audit", f"{when(a.at)}  {a.actor}  {a.action}" + (f"  {a.detail}" if a.detail else "")))
+    width = max(len(k) for k, _ in lines)
+    return "\n".join(f"{k.ljust(width)}  {val}" for k, val in lines)
+
+
+def _quote(arg: str) -> str:
+    import shlex
+
+    return shlex.quote(arg)
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    spool = _open(args)
+    r = spool.find(args.id)
+    path = spool.layout.log(r.id)
+    out = sys.stdout.buffer
+    pos = 0
+    while True:
+        try:
+            with open(path, "rb") as f:
+                f.seek(pos)
+                chunk = f.read()
+        except FileNotFoundError:
+            chunk = b""
+            if not args.follow:
+                if r.state in ("pending", "held"):
+                    raise SpoolError(f"job {r.id} has not started yet; no log")
+                raise SpoolError(f"job {r.id} has no log ({path} is missing)")
+        if chunk:
+            out.write(chunk)
+            out.flush()
+            pos += len(chunk)
+        if not args.follow:
+            return EXIT_OK
+        if not chunk:
+            state = spool.find(r.id).state
+            if state in ("succeeded", "failed", "cancelled"):
+                # one last read: the runner may have written its final lines just before
+                try:
+                    with open(path, "rb") as f:
+                        f.seek(pos)
+                        out.write(f.read())
+                        out.flush()
+                except FileNotFoundError:
+                    pass
+                return EXIT_OK
+            time.sleep(0.2)
+
+
+# -- changes -----------------------------------------------------------------------
+
+
+def cmd_move(args: argparse.Namespace) -> int:
+    spool = _open(args)
+    if args.top:
+        where = Where("top")
+    elif args.bottom:
+        where = Where("bottom")
+    elif args.up is not None:
+        where = Where("up", args.up)
+    elif args.down is not None:
+        where = Where("down", args.down)
+    elif args.before:
+        where = Where("before", other=args.before)
+    elif args.after:
+        where = Where("after", other=args.after)
+    else:
+        where = Where("queue", other=args.queue)
+    pos = store.move(spool, args.id, where)
+    print(f"position {pos}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_change(args: argparse.Namespace) -> int:
+    spool = _open(args)
+    rc = EXIT_OK
+    for ref in args.ids:
+        try:
+            if args.command == "cancel":
+                what = store.cancel(spool, ref)
+                msg = "cancel requested (running)" if what == "requested" else "cancelled"
+            elif args.command == "hold":
+                msg = "held" if store.hold(spool, ref) else "already held"
+            elif args.command == "release":
+                msg = "released" if store.release(spool, ref) else "not held"
+            else:
+                msg = f"queued again at position {store.retry(spool, ref)}"
+        except SpoolError as exc:
+            _err(str(exc))
+            rc = EXIT_FAIL
+            continue
+        print(f"{ref}: {msg}", file=sys.stderr)
+    return rc
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    spool = _open(args)
+    if args.older_than is None and args.keep is None:
+        _err("prune: give --older-than DURATION and/or --keep N")
+        return EXIT_USAGE
+    n = store.prune(spool, older_than=args.older_than, keep=args.keep)
+    print(f"pruned {n} finished job(s)", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from store.doctor import diagnose
+
+    findings = diagnose(args.spool)
+    worst = EXIT_OK
+    for f in findings:
+        print(f"{f.level:5}  {f.what}" + (f"\n       -> {f.advice}" if f.advice else ""))
+        if f.level == "error":
+            worst = EXIT_FAIL
+    return worst

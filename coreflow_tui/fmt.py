@@ -1,0 +1,67 @@
+"""Small text formatting shared by the CLI and the TUI: ids, ages, durations, tables."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Sequence
+
+SHORT_ID = 8  # the random tail of a job id: unique in practice, and `find` accepts it
+
+
+def short_id(job_id: str) -> str:
+    return job_id[-SHORT_ID:]
+
+
+def duration(seconds: float | None) -> str:
+    """'0.4s', '12s', '3m05s', '2h10m', '3d4h'."""
+    if seconds is None:
+        return "-"
+    s = max(0.0, seconds)
+    if s < 10:
+        return f"{s:.1f}s"
+    s = int(s)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d{s % 86400 // 3600}h"
+
+
+def age(t: float | None, now: float | None = None) -> str:
+    if t is None:
+        return "-"
+    return duration((time.time() if now is None else now) - t)
+
+
+def when(t: float | None) -> str:
+    if t is None:
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], flex: Sequence[int] = (),
+          right: Sequence[int] = (), width: int | None = None) -> str:
+    """Aligned columns that fit `width` (the terminal, 80 when not one): the columns
+    listed in `flex` are shortened (with …) when the rest leave too little room."""
+    width = width or shutil.get_terminal_size((80, 24)).columns
+    cols = len(headers)
+    widths = [max([len(headers[i])] + [len(r[i]) for r in rows]) for i in range(cols)]
+    over = sum(widths) + 2 * (cols - 1) - width
+    for i in sorted(flex, key=lambda i: -widths[i]):
+        if over <= 0:
+            break
+        cut = min(over, max(0, widths[i] - max(len(headers[i]), 8)))
+        widths[i] -= cut
+        over -= cut
+    lines = []
+    for row in [list(headers), *[list(r) for r in rows]]:
+        cells = []
+        for i, cell in enumerate(row):
+            if len(cell) > widths[i]:
+                cell = cell[: widths[i] - 1] + "…"
+            cells.append(cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]))
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)

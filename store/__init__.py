@@ -1,0 +1,36 @@
+"""The spool: CoreFlow's data model, on-disk layout, state changes, locks and change feed.
+
+Headless by rule: no Textual, no Rich, no subprocesses.
+"""
+
+from __future__ import annotations
+
+from .changes import JobSpec, Where, build_job, cancel, hold, move, place, prune, release, retry, submit
+from .errors import (
+    AmbiguousJob,
+    ConfigError,
+    CorruptJob,
+    FormatError,
+    InvalidName,
+    JobAlreadyStarted,
+    JobNotFound,
+    JobStateError,
+    LockTimeout,
+    QueueExists,
+    QueueNotEmpty,
+    QueueNotFound,
+    SpoolError,
+    SpoolNotFound,
+    StorageError,
+)
+from .model import Audit, Claim, Heartbeat, Job, QueueConfig, Result, Trigger, actor
+from .spool import DEFAULT_QUEUE, JobRef, JobView, QueueInfo, Spool
+
+__all__ = [
+    "AmbiguousJob", "Audit", "Claim", "ConfigError", "CorruptJob", "DEFAULT_QUEUE", "FormatError",
+    "Heartbeat", "InvalidName", "Job", "JobAlreadyStarted", "JobNotFound", "JobRef", "JobSpec",
+    "JobStateError", "JobView", "LockTimeout", "QueueConfig", "QueueExists", "QueueInfo",
+    "QueueNotEmpty", "QueueNotFound", "Result", "Spool", "SpoolError", "SpoolNotFound", "StorageError",
+    "Trigger", "Where", "actor", "build_job", "cancel", "hold", "move", "place", "prune", "release",
+    "retry", "submit",
+]

@@ -1,0 +1,155 @@
+"""Atomic publication and the commit rename: the two primitives every change uses."""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import time
+from pathlib import Path
+
+from .errors import StorageError
+
+# Files the store creates are never world-writable, whatever the caller's umask.
+FILE_MODE = 0o644
+# Maildir's rule: a tmp/ file this old belongs to a writer that died.
+TMP_GRACE_SECONDS = 36 * 3600
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        # Some filesystems (and FUSE bridges) refuse fsync on a directory; the rename
+        # is still atomic, only its durability across a power cut is weaker.
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
+            raise
+    finally:
+        os.close(fd)
+
+
+_HOST = socket.gethostname().replace("/", "_")
+
+
+def stage(tmp_dir: Path, data: bytes, hint: str = "w") -> Path:
+    """Write `data` to a new file in tmp/ (O_EXCL), flushed and fsynced; return its path."""
+    path = tmp_dir / f"{os.getpid()}.{os.urandom(6).hex()}.{_HOST}.{hint}"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
+    except OSError as exc:
+        raise StorageError.wrap(exc, "cannot create a file in the spool's tmp/") from exc
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    except OSError as exc:
+        os.close(fd)
+        _unlink_quietly(path)
+        raise StorageError.wrap(exc, "cannot write to the spool") from exc
+    os.close(fd)
+    return path
+
+
+def publish(tmp_dir: Path, dest: Path, data: bytes, *, sync_dir: bool = True) -> None:
+    """Make `dest` hold `data`, atomically: readers see the old file or the new one."""
+    staged = stage(tmp_dir, data, dest.name[:40])
+    try:
+        os.rename(staged, dest)
+    except OSError as exc:
+        _unlink_quietly(staged)
+        raise StorageError.wrap(exc, f"cannot place {dest.name}") from exc
+    if sync_dir:
+        fsync_dir(dest.parent)
+
+
+def publish_new(tmp_dir: Path, dest: Path, data: bytes) -> bool:
+    """Like publish, but only if `dest` does not exist yet (link(2) is atomic and exclusive)."""
+    staged = stage(tmp_dir, data, dest.name[:40])
+    try:
+        os.link(staged, dest)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise StorageError.wrap(exc, f"cannot place {dest.name}") from exc
+    finally:
+        _unlink_quietly(staged)
+    fsync_dir(dest.parent)
+    return True
+
+
+def commit_rename(src: Path, dst: Path) -> bool:
+    """rename(src, dst); False if src was gone (someone else won the race).
+
+    NFS recipe: a retransmitted rename can report ENOENT although the first try
+    succeeded, so on ENOENT we look for the target before we give up.
+    """
+    try:
+        os.rename(src, dst)
+    except FileNotFoundError:
+        if dst.exists() and not src.exists():
+            return True
+        return False
+    except OSError as exc:
+        raise StorageError.wrap(exc, f"cannot move {src.name}") from exc
+    return True
+
+
+def append_line(path: Path, line: bytes) -> None:
+    """Append one line (O_APPEND). Callers hold the lock that serialises writers."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, FILE_MODE)
+    except OSError as exc:
+        raise StorageError.wrap(exc, "cannot record the change") from exc
+    try:
+        os.write(fd, line if line.endswith(b"\n") else line + b"\n")
+    except OSError as exc:
+        raise StorageError.wrap(exc, "cannot record the change") from exc
+    finally:
+        os.close(fd)
+
+
+def clean_tmp(tmp_dir: Path, now: float | None = None, grace: float = TMP_GRACE_SECONDS) -> int:
+    """Remove tmp/ files left by dead writers; returns how many were removed.
+
+    A file staged on this host by a process that is gone goes at once (the name
+    starts with the writer's pid and carries its host); others after `grace`.
+    """
+    now = time.time() if now is None else now
+    removed = 0
+    try:
+        entries = list(os.scandir(tmp_dir))
+    except FileNotFoundError:
+        return 0
+    for entry in entries:
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            if _writer_gone(entry.name) or now - entry.stat(follow_symlinks=False).st_mtime > grace:
+                os.unlink(entry.path)
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
+
+
+def _unlink_quietly(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _writer_gone(name: str) -> bool:
+    pid, _, rest = name.partition(".")
+    _, _, rest = rest.partition(".")
+    if not pid.isdigit() or not rest.startswith(_HOST + "."):
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False

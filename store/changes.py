@@ -1,0 +1,470 @@
+"""Every state change a person makes: submit, move, hold, release, cancel, retry, prune.
+
+Each is one function, used by the CLI and the TUI alike. Each takes the queue's lock
+for a consistent view, commits with one rename, and records who did it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+
+from . import atomic
+from .errors import JobAlreadyStarted, JobNotFound, JobStateError, SpoolError, StorageError
+from .jobtypes import load_types
+from .layout import PendingName, done_name, parse_pending, pending_name
+from .model import CancelRequest, Job, Result, Trigger, actor, encode, encode_job
+from .names import check_name, new_job_id, parse_priority, rank_between, spread_ranks
+from .spool import DEFAULT_QUEUE, JobRef, Spool
+
+
+class JobSpec(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """What a submitter gives: the fields of `submit` and of each `--jsonl` line."""
+
+    command: list[str] | str
+    queue: str | None = None
+    type: str | None = None
+    name: str = ""
+    priority: int | str | None = None
+    labels: dict[str, str] = {}
+    requires: list[str] = []
+    timeout: float | None = None
+    retries: int = 0
+    cwd: str | None = None
+    env: dict[str, str] = {}
+    shell: bool = False
+    trigger: Trigger | None = None
+
+
+def build_job(spool: Spool, spec: JobSpec, now: float | None = None, who: str | None = None) -> Job:
+    """Validate a spec against the spool (queue, type, names) and make the job it describes."""
+    types = load_types(spool.layout.types)
+    jtype = None
+    if spec.type is not None:
+        check_name(spec.type, "job type")
+        jtype = types.get(spec.type)
+        if jtype is None and types:
+            known = ", ".join(sorted(types))
+            raise SpoolError(f"unknown job type {spec.type!r} (types.toml has: {known})")
+    queue = spec.queue or (jtype.queue if jtype and jtype.queue else DEFAULT_QUEUE)
+    spool.check_queue(queue)
+    command = spec.command
+    if isinstance(command, str):
+        if not spec.shell:
+            raise SpoolError("command is a string: give it as a list of arguments, or ask for a shell (--shell)")
+        command = [command]
+    if not command or not all(isinstance(a, str) for a in command) or not command[0]:
+        raise SpoolError("command is empty: give the program to run and its arguments")
+    if spec.shell and len(command) != 1:
+        command = [" ".join(command)]
+    prio = parse_priority(spec.priority) if spec.priority is not None else (
+        jtype.priority if jtype and jtype.priority is not None else 0)
+    timeout = spec.timeout if spec.timeout is not None else (jtype.timeout if jtype else None)
+    if timeout is not None and timeout <= 0:
+        raise SpoolError(f"timeout must be positive, not {timeout}")
+    if spec.retries < 0:
+        raise SpoolError(f"retries must be 0 or more, not {spec.retries}")
+    for label in [*spec.labels, *spec.requires]:
+        check_name(label, "label")
+    if len(spec.name) > 200 or "\n" in spec.name:
+        raise SpoolError("name must be one line of at most 200 characters")
+    for key in spec.env:
+        if not key or "=" in key or "\0" in key:
+            raise SpoolError(f"invalid environment variable name {key!r}")
+    now = time.time() if now is None else now
+    return Job(
+        id=new_job_id(int(now * 1000)),
+        queue=queue,
+        command=list(command),
+        name=spec.name or os.path.basename(command[0].split()[0] if spec.shell else command[0]),
+        type=spec.type,
+        shell=spec.shell,
+        cwd=spec.cwd,
+        env=dict(spec.env),
+        priority=prio,
+        labels=dict(spec.labels),
+        requires=list(spec.requires or (jtype.requires if jtype else [])),
+        timeout=timeout,
+        max_attempts=spec.retries + 1,
+        submitted_at=now,
+        submitted_by=who or actor(),
+        trigger=spec.trigger,
+    )
+
+
+def submit(spool: Spool, specs: Sequence[JobSpec]) -> list[str]:
+    """Queue jobs; all are validated before any is queued, and either all are queued or none."""
+    jobs = [build_job(spool, spec) for spec in specs]
+    return place(spool, jobs)
+
+
+def place(spool: Spool, jobs: Sequence[Job]) -> list[str]:
+    """Write new jobs and put them in their queues' run order (all or nothing)."""
+    lay = spool.layout
+    by_queue: dict[str, list[tuple[Job, Path]]] = {}
+    staged: list[Path] = []
+    try:
+        for job in jobs:
+            # The expensive part (write + fsync) happens before the lock is taken.
+            path = atomic.stage(lay.tmp, encode_job(job), "submit")
+            staged.append(path)
+            by_queue.setdefault(job.queue, []).append((job, path))
+        placed: list[Path] = []
+        try:
+            for queue, batch in by_queue.items():
+                with spool.lock(queue):
+                    order = spool.pending(queue)
+                    for job, path in batch:
+                        rank = _insert_rank(spool, queue, order, job.priority)
+                        name = pending_name(rank, job.priority, job.id)
+                        dest = lay.pending(queue) / name
+                        try:
+                            os.rename(path, dest)
+                        except OSError as exc:
+                            raise StorageError.wrap(exc, f"cannot queue job {job.id} in {queue}") from exc
+                        placed.append(dest)
+                        _insert_sorted(order, parse_pending(name))  # type: ignore[arg-type]
+                    atomic.fsync_dir(lay.pending(queue))
+        except BaseException:
+            for dest in placed:  # still under no one's claim: a claim needs the lock we held
+                _unlink(dest)
+            raise
+    finally:
+        for path in staged:
+            _unlink(path)
+    return [job.id for job in jobs]
+
+
+def _insert_sorted(order: list[PendingName], p: PendingName) -> None:
+    # Appends are the common case; fall back to a binary insert.
+    if not order or order[-1].name < p.name:
+        order.append(p)
+        return
+    lo, hi = 0, len(order)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if order[mid].name < p.name:
+            lo = mid + 1
+        else:
+            hi = mid
+    order.insert(lo, p)
+
+
+def _insert_rank(spool: Spool, queue: str, order: list[PendingName], priority: int) -> int:
+    """Rank for a new job: behind every pending job of the same or higher priority."""
+    idx = len(order)
+    while idx > 0 and order[idx - 1].priority < priority:
+        idx -= 1
+    return _rank_at(spool, queue, order, idx)
+
+
+def _rank_at(spool: Spool, queue: str, order: list[PendingName], idx: int) -> int:
+    """A rank that sorts between order[idx-1] and order[idx]; rebalances if there is none."""
+    before = order[idx - 1].rank if idx > 0 else None
+    after = order[idx].rank if idx < len(order) else None
+    rank = rank_between(before, after)
+    if rank is None:
+        order[:] = _rebalance(spool, queue, order)
+        before = order[idx - 1].rank if idx > 0 else None
+        after = order[idx].rank if idx < len(order) else None
+        rank = rank_between(before, after)
+        assert rank is not None
+    return rank
+
+
+def _rebalance(spool: Spool, queue: str, order: list[PendingName]) -> list[PendingName]:
+    """Respace every rank (caller holds the lock). Rare: needs ~32 inserts at one spot.
+
+    The new ranks lie wholly above (or below) the old ones and the renames go from
+    the far end inward, so run order stays right even if we are killed half-way.
+    """
+    d = spool.layout.pending(queue)
+    new = spread_ranks(len(order))
+    span = new[-1] - new[0]
+    top_room = (1 << 64) - 1 - order[-1].rank
+    if top_room > span + (1 << 33):
+        base = order[-1].rank + (top_room - span) // 2
+        items = list(zip(reversed(order), reversed([base + r - new[0] for r in new])))
+    else:
+        base = (order[0].rank - span) // 2
+        items = list(zip(order, [base + r - new[0] for r in new]))
+    out = {}
+    for p, rank in items:
+        name = pending_name(rank, p.priority, p.id, p.held)
+        if atomic.commit_rename(d / p.name, d / name):
+            out[p.id] = parse_pending(name)
+    atomic.fsync_dir(d)
+    return sorted((v for v in out.values() if v is not None), key=lambda p: p.name)
+
+
+# -- moves -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """A move target: top, bottom, up/down N places, before/after a job, or another queue."""
+
+    kind: str  # top | bottom | up | down | before | after | queue
+    count: int = 1
+    other: str = ""
+
+
+def move(spool: Spool, ref: str, where: Where) -> int:
+    """Move a pending or held job; returns its new 1-based position."""
+    r = _pending_ref(spool, ref, "move")
+    if where.kind == "queue":
+        return _move_to_queue(spool, r, where.other)
+    other = spool.find(where.other) if where.kind in ("before", "after") else None
+    if other is not None:
+        if other.queue != r.queue:
+            raise JobStateError(f"job {other.id} is in queue {other.queue}, not {r.queue}: move to that queue first")
+        if other.pending is None:
+            raise JobStateError(f"job {other.id} is {other.state}, not waiting: cannot place a job relative to it")
+    d = spool.layout.pending(r.queue)
+    with spool.lock(r.queue):
+        order = spool.pending(r.queue)
+        me = _index(order, r.id)
+        if me is None:
+            raise _gone(spool, r, "move")
+        p = order.pop(me)
+        if where.kind == "top":
+            idx = 0
+        elif where.kind == "bottom":
+            idx = len(order)
+        elif where.kind == "up":
+            idx = max(0, me - where.count)
+        elif where.kind == "down":
+            idx = min(len(order), me + where.count)
+        else:
+            assert other is not None
+            o = _index(order, other.id)
+            if o is None:
+                raise JobStateError(f"job {other.id} is no longer waiting in queue {r.queue}")
+            idx = o if where.kind == "before" else o + 1
+        if idx == me:
+            return me + 1
+        # A rebalance inside _rank_at renames the others, never p (popped above).
+        rank = _rank_at(spool, r.queue, order, idx)
+        if not atomic.commit_rename(d / p.name, d / pending_name(rank, p.priority, p.id, p.held)):
+            raise _gone(spool, r, "move")
+        atomic.fsync_dir(d)
+        spool.record(r.id, "move", f"{where.kind}{' ' + str(where.count) if where.kind in ('up', 'down') else ''}"
+                     f"{' ' + where.other if where.other else ''}: position {me + 1} -> {idx + 1}")
+    return idx + 1
+
+
+def _move_to_queue(spool: Spool, r: JobRef, target: str) -> int:
+    spool.check_queue(target)
+    if target == r.queue:
+        raise JobStateError(f"job {r.id} is already in queue {target}")
+    lay = spool.layout
+    paths = [(lay.queue_lock(q), f"queue {q}") for q in (r.queue, target)]
+    from .locks import locked_all
+
+    with locked_all(paths, spool.lock_timeout):
+        me = _index(spool.pending(r.queue), r.id)
+        if me is None:
+            raise _gone(spool, r, "move")
+        p = spool.pending(r.queue)[me]
+        order = spool.pending(target)
+        rank = _insert_rank(spool, target, order, p.priority)
+        dest = lay.pending(target) / pending_name(rank, p.priority, p.id, p.held)
+        if not atomic.commit_rename(lay.pending(r.queue) / p.name, dest):
+            raise _gone(spool, r, "move")
+        atomic.fsync_dir(lay.pending(target))
+        atomic.fsync_dir(lay.pending(r.queue))
+        spool.record(r.id, "move", f"queue {r.queue} -> {target}")
+    pos = _index(spool.pending(target), r.id)
+    return (pos or 0) + 1
+
+
+# -- hold, release ---------------------------------------------------------------
+
+
+def hold(spool: Spool, ref: str) -> bool:
+    """Hold a pending job (it keeps its place and is skipped). False if it already was held."""
+    return _set_held(spool, ref, True)
+
+
+def release(spool: Spool, ref: str) -> bool:
+    """Release a held job. False if it was not held."""
+    return _set_held(spool, ref, False)
+
+
+def _set_held(spool: Spool, ref: str, held: bool) -> bool:
+    what = "hold" if held else "release"
+    r = _pending_ref(spool, ref, what)
+    d = spool.layout.pending(r.queue)
+    with spool.lock(r.queue):
+        order = spool.pending(r.queue)
+        me = _index(order, r.id)
+        if me is None:
+            raise _gone(spool, r, what)
+        p = order[me]
+        if p.held == held:
+            return False
+        if not atomic.commit_rename(d / p.name, d / pending_name(p.rank, p.priority, p.id, held)):
+            raise _gone(spool, r, what)
+        atomic.fsync_dir(d)
+        spool.record(r.id, what)
+    return True
+
+
+# -- cancel ----------------------------------------------------------------------
+
+
+def cancel(spool: Spool, ref: str, reason: str = "cancelled", detail: str = "") -> str:
+    """Cancel a job. A waiting job is finished as cancelled at once; a running one gets
+    a cancel request its runner acts on. Returns "cancelled" or "requested"."""
+    r = spool.find(ref)
+    if r.state == "running":
+        return _request_cancel(spool, r)
+    if r.pending is None:
+        raise JobStateError(f"job {r.id} already finished ({r.state}); nothing to cancel")
+    lay = spool.layout
+    with spool.lock(r.queue):
+        order = spool.pending(r.queue)
+        me = _index(order, r.id)
+        if me is None:
+            now = spool.find(r.id)
+            if now.state == "running":
+                return _request_cancel(spool, now)
+            raise _gone(spool, r, "cancel")
+        p = order[me]
+        src = lay.pending(r.queue) / p.name
+        job = spool.read(JobRef(p.id, r.queue, p.state, src, p))
+        original = src.read_bytes()
+        t = time.time()
+        dest = lay.done(r.queue) / done_name(r.id, "cancelled", t)
+        if not atomic.commit_rename(src, dest):
+            raise _gone(spool, r, "cancel")
+        who = actor()
+        job = msgspec.structs.replace(job, result=Result(
+            state="cancelled", reason=reason, finished_at=t, by=who, attempt=job.attempt, message=detail))
+        atomic.publish(lay.tmp, dest, encode_job(job, original), sync_dir=False)
+        atomic.fsync_dir(lay.done(r.queue))
+        atomic.fsync_dir(lay.pending(r.queue))
+        spool.record(r.id, "cancel", detail)
+    return "cancelled"
+
+
+def _request_cancel(spool: Spool, r: JobRef) -> str:
+    lay = spool.layout
+    req = lay.running(r.queue) / f"{r.id}.cancel"
+    atomic.publish(lay.tmp, req, encode(CancelRequest(by=actor(), at=time.time())))
+    if not r.path.exists():  # it finished meanwhile: take the request back
+        try:
+            os.unlink(req)
+        except FileNotFoundError:
+            pass
+        now = spool.find(r.id)
+        raise JobStateError(f"job {r.id} already finished ({now.state}); nothing to cancel")
+    spool.record(r.id, "cancel-request", "stop the running job")
+    return "requested"
+
+
+# -- retry -----------------------------------------------------------------------
+
+
+def retry(spool: Spool, ref: str) -> int:
+    """Queue a finished job again as its next attempt (its earlier results kept). Returns position."""
+    r = spool.find(ref)
+    if r.state not in ("succeeded", "failed", "cancelled"):
+        raise JobStateError(f"job {r.id} is {r.state}; only a finished job can be retried")
+    lay = spool.layout
+    with spool.lock(r.queue):
+        job = spool.read(r)
+        original = r.path.read_bytes()
+        order = spool.pending(r.queue)
+        rank = _insert_rank(spool, r.queue, order, job.priority)
+        dest = lay.pending(r.queue) / pending_name(rank, job.priority, job.id)
+        if not atomic.commit_rename(r.path, dest):
+            raise _gone(spool, r, "retry")
+        history = [*job.history, job.result] if job.result else list(job.history)
+        job = msgspec.structs.replace(job, attempt=job.attempt + 1, result=None, claim=None, history=history,
+                                      max_attempts=max(job.max_attempts, job.attempt + 1), lost=0)
+        atomic.publish(lay.tmp, dest, encode_job(job, original))
+        atomic.fsync_dir(lay.done(r.queue))
+        spool.record(r.id, "retry", f"attempt {job.attempt}")
+    return (_index(spool.pending(r.queue), r.id) or 0) + 1
+
+
+# -- prune -----------------------------------------------------------------------
+
+
+def prune(spool: Spool, older_than: float | None = None, keep: int | None = None,
+          now: float | None = None) -> int:
+    """Delete finished jobs (and their logs and audit) older than `older_than` seconds,
+    keeping at least the `keep` newest of each queue. Returns how many were deleted."""
+    now = time.time() if now is None else now
+    lay = spool.layout
+    removed = 0
+    for q in spool.queue_names():
+        with spool.lock(q):
+            refs = spool.done_refs(q)
+            candidates = refs[: max(0, len(refs) - keep)] if keep is not None else refs
+            for r in candidates:
+                if older_than is not None:
+                    try:
+                        if now - os.lstat(r.path).st_mtime < older_than:
+                            continue
+                    except FileNotFoundError:
+                        continue
+                for path in (r.path, lay.log(r.id), lay.job_audit(r.id)):
+                    _unlink(path)
+                removed += 1
+        atomic.fsync_dir(lay.done(q))
+    return removed
+
+
+# -- helpers ---------------------------------------------------------------------
+
+
+def _pending_ref(spool: Spool, ref: str, what: str) -> JobRef:
+    r = spool.find(ref)
+    if r.pending is None:
+        raise _not_waiting(spool, r, what)
+    return r
+
+
+def _not_waiting(spool: Spool, r: JobRef, what: str) -> SpoolError:
+    if r.state == "running":
+        where = ""
+        try:
+            claim = spool.read(r).claim
+            if claim:
+                where = f" on {claim.host} (runner {claim.runner})"
+        except SpoolError:
+            pass
+        return JobAlreadyStarted(f"cannot {what} job {r.id}: it already started{where}")
+    return JobStateError(f"cannot {what} job {r.id}: it already finished ({r.state})")
+
+
+def _gone(spool: Spool, r: JobRef, what: str) -> SpoolError:
+    """The job changed between our look and our rename: say what it is now."""
+    try:
+        now = spool.find(r.id)
+    except JobNotFound:
+        return JobNotFound(f"cannot {what} job {r.id}: it vanished (pruned or its queue removed)")
+    if now.pending is not None:
+        return JobStateError(f"cannot {what} job {r.id}: it changed at the same moment; try again")
+    return _not_waiting(spool, now, what)
+
+
+def _index(order: Iterable[PendingName], job_id: str) -> int | None:
+    for i, p in enumerate(order):
+        if p.id == job_id:
+            return i
+    return None
+
+
+def _unlink(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

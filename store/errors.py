@@ -1,0 +1,73 @@
+"""One exception family for everything the spool can refuse or fail at.
+
+Every message is one line a person can act on: what, which job/queue, why, and
+(where there is one) what to do.
+"""
+
+from __future__ import annotations
+
+
+class SpoolError(Exception):
+    """Base of every error the store raises; the CLI maps it to exit 1."""
+
+
+class SpoolNotFound(SpoolError):
+    pass
+
+
+class FormatError(SpoolError):
+    """The spool was written by a newer (or unknown) format version."""
+
+
+class InvalidName(SpoolError):
+    pass
+
+
+class QueueNotFound(SpoolError):
+    pass
+
+
+class QueueExists(SpoolError):
+    pass
+
+
+class QueueNotEmpty(SpoolError):
+    pass
+
+
+class JobNotFound(SpoolError):
+    pass
+
+
+class AmbiguousJob(SpoolError):
+    pass
+
+
+class JobStateError(SpoolError):
+    """The job is not in a state the operation applies to (e.g. already started)."""
+
+
+class JobAlreadyStarted(JobStateError):
+    pass
+
+
+class LockTimeout(SpoolError):
+    pass
+
+
+class CorruptJob(SpoolError):
+    pass
+
+
+class ConfigError(SpoolError):
+    """A types.toml / trigger file / queue.json that cannot be used."""
+
+
+class StorageError(SpoolError):
+    """An OSError from the filesystem (disk full, read-only, permission), with the path."""
+
+    @classmethod
+    def wrap(cls, exc: OSError, what: str) -> StorageError:
+        reason = exc.strerror or str(exc)
+        path = exc.filename or ""
+        return cls(f"{what}: {reason}" + (f" ({path})" if path else ""))

@@ -1,0 +1,64 @@
+"""Job types from `types.toml`: what kind of job this is, who owns it, its defaults."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import msgspec
+
+from .errors import ConfigError, InvalidName
+from .names import check_name
+
+EXAMPLE = '''\
+# Job types: one table each. Every key is optional.
+# [build]
+# description = "Compile and unit-test a branch"
+# owner = "ci-team@example.com"
+# queue = "build"        # default queue for jobs of this type
+# timeout = 1800         # seconds
+# priority = 0
+'''
+
+
+class JobType(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    description: str = ""
+    owner: str = ""
+    queue: str | None = None
+    timeout: float | None = None
+    priority: int | None = None
+    requires: list[str] = []
+
+
+_cache: dict[Path, tuple[int, dict[str, JobType]]] = {}
+
+
+def load_types(path: Path) -> dict[str, JobType]:
+    """Parse types.toml (cached by mtime). A missing file means no types."""
+    try:
+        mtime = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return {}
+    hit = _cache.get(path)
+    if hit and hit[0] == mtime:
+        return hit[1]
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}; fix the file (see `coreflow doctor`)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    types: dict[str, JobType] = {}
+    for name, table in raw.items():
+        try:
+            check_name(name, "job type name")
+        except InvalidName as exc:
+            raise ConfigError(f"{path}: [{name}]: {exc}") from None
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: {name} must be a table ([{name}]), not a {type(table).__name__}")
+        try:
+            types[name] = msgspec.convert(table, JobType)
+        except msgspec.ValidationError as exc:
+            raise ConfigError(f"{path}: [{name}]: {exc}") from None
+    _cache[path] = (mtime, types)
+    return types

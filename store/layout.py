@@ -1,0 +1,163 @@
+"""The on-disk layout of a spool (format 1): the operator's manual.
+
+    SPOOL/
+      spool.json                    {"format": 1, "created_at": ..., "created_by": ...}
+      types.toml                    job types, one table each: [build] description=...
+      triggers/NAME.toml            trigger definitions
+      triggers/.state/NAME.json     when each trigger last fired and its last job
+      queues/NAME/
+        queue.json                  {"slots": N, "paused": bool, "description": ...}
+        .lock                       the queue's lock (flock), held for milliseconds
+        audit.jsonl                 who paused/resumed/changed the queue, one JSON a line
+        pending/RANK.PRIO.ID.job    a waiting job
+        pending/RANK.PRIO.ID.held   a held job: keeps its place, is skipped
+        running/ID.job              a claimed job (the content names runner, host, pid)
+        running/ID.cancel           a request to stop that running job (who, when)
+        done/STAMP.ID.STATE         finished; STATE is succeeded, failed or cancelled
+      runners/RUNNERID.json         heartbeat of a runner; its mtime is the beat
+      audit/ID.jsonl                what people did to a job after submitting it
+      logs/ID.log                   combined stdout/stderr of a job
+      corrupt/NAME.REASON...        undecodable files moved aside, with NAME.why beside
+      tmp/                          staging for atomic writes (same filesystem)
+
+Name grammar (one regex each, pinned by tests):
+    RANK   16 lowercase hex digits; sorted names are run order
+    PRIO   the job's priority, signed decimal ("+0", "-10", "+20"), so a submit can
+           find "behind every job of the same or higher priority" without decoding
+    ID     26 characters of lowercase Crockford base32, time-ordered (ULID-style)
+    STAMP  UTC finish time, YYYYmmddTHHMMSSfffZ (no colons: safe on every filesystem)
+
+Protocol:
+  * Every state change is one rename(2) inside the spool; that rename is the commit
+    point. When two parties race, exactly one rename succeeds; the other gets ENOENT
+    and (because NFS may report ENOENT for a retransmitted rename that succeeded)
+    looks for the target before reporting that it lost.
+  * A change that also needs new content (a claim records its runner, a finish its
+    result) renames first, then replaces the file's content atomically (write in
+    tmp/, fsync, rename over). Both happen under the queue's lock, so nobody else can
+    move the file in between. A crash in between leaves the job in exactly one state
+    with the older content; readers cope (a done file without a result was
+    cancelled).
+  * New files are written in tmp/ (O_EXCL), fsynced, then renamed into place, and the
+    directory is fsynced. No reader ever sees a half-written file.
+  * Names that do not match the grammar (NFS's .nfsXXXX, editors' droppings) are
+    ignored by every listing.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .names import RANK_WIDTH
+
+FORMAT = 1
+
+PENDING_RE = re.compile(
+    r"(?P<rank>[0-9a-f]{%d})\.(?P<prio>[+-]\d{1,4})\.(?P<id>[0-9a-z]{26})\.(?P<st>job|held)" % RANK_WIDTH
+)
+RUNNING_RE = re.compile(r"(?P<id>[0-9a-z]{26})\.job")
+CANCEL_RE = re.compile(r"(?P<id>[0-9a-z]{26})\.cancel")
+DONE_RE = re.compile(r"(?P<stamp>\d{8}T\d{9}Z)\.(?P<id>[0-9a-z]{26})\.(?P<st>succeeded|failed|cancelled)")
+FINAL_STATES = ("succeeded", "failed", "cancelled")
+ALL_STATES = ("pending", "held", "running", *FINAL_STATES)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingName:
+    rank: int
+    priority: int
+    id: str
+    held: bool
+    name: str
+
+    @property
+    def state(self) -> str:
+        return "held" if self.held else "pending"
+
+
+def pending_name(rank: int, priority: int, job_id: str, held: bool = False) -> str:
+    return f"{rank:0{RANK_WIDTH}x}.{priority:+d}.{job_id}.{'held' if held else 'job'}"
+
+
+def parse_pending(name: str) -> PendingName | None:
+    m = PENDING_RE.fullmatch(name)
+    if not m:
+        return None
+    return PendingName(int(m["rank"], 16), int(m["prio"]), m["id"], m["st"] == "held", name)
+
+
+def done_name(job_id: str, state: str, finished_at: float | None = None) -> str:
+    t = time.time() if finished_at is None else finished_at
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(t)) + f"{int(t * 1000) % 1000:03d}Z"
+    return f"{stamp}.{job_id}.{state}"
+
+
+def running_name(job_id: str) -> str:
+    return f"{job_id}.job"
+
+
+def cancel_name(job_id: str) -> str:
+    return f"{job_id}.cancel"
+
+
+class Layout:
+    """Paths of one spool. The only code that knows file and directory names."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.meta = root / "spool.json"
+        self.types = root / "types.toml"
+        self.queues = root / "queues"
+        self.triggers = root / "triggers"
+        self.trigger_state = root / "triggers" / ".state"
+        self.runners = root / "runners"
+        self.audit = root / "audit"
+        self.logs = root / "logs"
+        self.corrupt = root / "corrupt"
+        self.tmp = root / "tmp"
+
+    def top_dirs(self) -> list[Path]:
+        return [self.queues, self.triggers, self.trigger_state, self.runners, self.audit,
+                self.logs, self.corrupt, self.tmp]
+
+    def queue(self, name: str) -> Path:
+        return self.queues / name
+
+    def queue_meta(self, name: str) -> Path:
+        return self.queues / name / "queue.json"
+
+    def queue_lock(self, name: str) -> Path:
+        return self.queues / name / ".lock"
+
+    def queue_audit(self, name: str) -> Path:
+        return self.queues / name / "audit.jsonl"
+
+    def pending(self, queue: str) -> Path:
+        return self.queues / queue / "pending"
+
+    def running(self, queue: str) -> Path:
+        return self.queues / queue / "running"
+
+    def done(self, queue: str) -> Path:
+        return self.queues / queue / "done"
+
+    def state_dirs(self, queue: str) -> list[Path]:
+        return [self.pending(queue), self.running(queue), self.done(queue)]
+
+    def job_audit(self, job_id: str) -> Path:
+        return self.audit / f"{job_id}.jsonl"
+
+    def log(self, job_id: str) -> Path:
+        return self.logs / f"{job_id}.log"
+
+    def runner(self, runner_id: str) -> Path:
+        return self.runners / f"{runner_id}.json"
+
+    def trigger(self, name: str) -> Path:
+        return self.triggers / f"{name}.toml"
+
+    def trigger_state_file(self, name: str) -> Path:
+        return self.trigger_state / f"{name}.json"

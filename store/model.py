@@ -1,0 +1,170 @@
+"""The data model: msgspec Structs for everything the spool stores, and their codec.
+
+Job files are JSON (operators `cat`, `grep` and `jq` a spool at 3 a.m.). Fields a
+newer minor version adds are kept when a job is rewritten (see `encode_job`).
+"""
+
+from __future__ import annotations
+
+import getpass
+import socket
+from typing import Any
+
+import msgspec
+
+from .errors import CorruptJob
+
+JOB_VERSION = 1
+
+
+class Trigger(msgspec.Struct, omit_defaults=True):
+    name: str
+    kind: str  # manual | schedule | watch | submit
+    detail: str = ""  # what fired it: the time slot, changed paths, who fired it by hand
+    fired_at: float | None = None
+
+
+class Result(msgspec.Struct, omit_defaults=True):
+    state: str  # succeeded | failed | cancelled
+    reason: str  # exit | timeout | cancelled | runner-lost | spawn-error | superseded
+    exit_code: int | None = None
+    signal: int | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    host: str | None = None
+    runner: str | None = None
+    attempt: int = 1
+    by: str | None = None  # who cancelled it
+    message: str = ""
+
+
+class Claim(msgspec.Struct, omit_defaults=True):
+    runner: str
+    host: str
+    pid: int
+    claimed_at: float
+    rank: str = ""  # the pending position it came from, to requeue it in place
+    priority: int = 0
+    held: bool = False
+
+
+class Job(msgspec.Struct, omit_defaults=True):
+    id: str
+    queue: str
+    command: list[str]
+    name: str = ""
+    type: str | None = None
+    shell: bool = False
+    cwd: str | None = None
+    env: dict[str, str] = {}
+    priority: int = 0
+    labels: dict[str, str] = {}
+    requires: list[str] = []
+    timeout: float | None = None
+    max_attempts: int = 1
+    submitted_at: float = 0.0
+    submitted_by: str = ""
+    trigger: Trigger | None = None
+    attempt: int = 1
+    lost: int = 0  # times a lost runner gave it back
+    claim: Claim | None = None
+    result: Result | None = None
+    history: list[Result] = []  # results of earlier attempts
+    superseded_by: str | None = None
+    v: int = JOB_VERSION
+
+
+class Audit(msgspec.Struct, omit_defaults=True):
+    at: float
+    actor: str
+    action: str
+    detail: str = ""
+
+
+class QueueConfig(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=False):
+    slots: int = 4
+    paused: bool = False
+    description: str = ""
+    created_at: float = 0.0
+
+
+class SpoolMeta(msgspec.Struct):
+    format: int
+    created_at: float = 0.0
+    created_by: str = ""
+
+
+class Heartbeat(msgspec.Struct, omit_defaults=True):
+    id: str
+    host: str
+    pid: int
+    queues: list[str]
+    slots: int
+    labels: list[str] = []
+    lease: float = 30.0
+    started_at: float = 0.0
+    busy: list[str] = []
+    stopping: bool = False
+
+
+class CancelRequest(msgspec.Struct):
+    by: str
+    at: float
+
+
+_encoder = msgspec.json.Encoder()
+_job_decoder = msgspec.json.Decoder(Job)
+_known = set(Job.__struct_fields__)
+
+
+def encode_job(job: Job, original: bytes | None = None) -> bytes:
+    """Encode a job; when rewriting, keep top-level fields a newer minor version added."""
+    data = _encoder.encode(job)
+    if original is None:
+        return data
+    try:
+        raw = msgspec.json.decode(original)
+    except msgspec.DecodeError:
+        return data
+    extra = {k: v for k, v in raw.items() if k not in _known} if isinstance(raw, dict) else {}
+    if not extra:
+        return data
+    merged = msgspec.json.decode(data)
+    merged.update(extra)
+    return _encoder.encode(merged)
+
+
+def decode_job(data: bytes, what: str = "job file") -> Job:
+    try:
+        job = _job_decoder.decode(data)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise CorruptJob(f"{what} cannot be decoded: {exc}") from None
+    if job.v > JOB_VERSION:
+        raise CorruptJob(f"{what} is job format {job.v}, newer than this coreflow ({JOB_VERSION}): upgrade coreflow")
+    return job
+
+
+def encode(obj: Any) -> bytes:
+    return _encoder.encode(obj)
+
+
+def decode(data: bytes, type: Any, what: str) -> Any:
+    try:
+        return msgspec.json.decode(data, type=type)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise CorruptJob(f"{what} cannot be decoded: {exc}") from None
+
+
+_actor: str | None = None
+
+
+def actor() -> str:
+    """user@host of this process: who did a change, for the audit trail."""
+    global _actor
+    if _actor is None:
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):
+            user = "unknown"
+        _actor = f"{user}@{socket.gethostname()}"
+    return _actor

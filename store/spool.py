@@ -1,0 +1,482 @@
+"""A spool on disk: opening, queues, listing and reading jobs.
+
+State changes live in `changes.py`; this module only reads, plus the queue edits
+that touch nothing but `queue.json`.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+
+from . import atomic
+from .errors import (
+    AmbiguousJob,
+    CorruptJob,
+    FormatError,
+    JobNotFound,
+    QueueExists,
+    QueueNotEmpty,
+    QueueNotFound,
+    SpoolError,
+    SpoolNotFound,
+    StorageError,
+)
+from .layout import (
+    CANCEL_RE,
+    DONE_RE,
+    FORMAT,
+    RUNNING_RE,
+    Layout,
+    PendingName,
+    cancel_name,
+    parse_pending,
+)
+from .locks import DEFAULT_TIMEOUT, locked
+from .model import Audit, Job, QueueConfig, SpoolMeta, actor, decode, decode_job, encode
+from .names import check_name
+
+DEFAULT_QUEUE = "default"
+MAX_JOB_BYTES = 4 * 1024 * 1024  # a job file larger than this is not a job
+
+
+@dataclass(slots=True)
+class JobRef:
+    """Where a job is now: its queue, state and file. Cheap: found from names alone."""
+
+    id: str
+    queue: str
+    state: str
+    path: Path
+    pending: PendingName | None = None  # the parsed name while pending or held
+
+
+@dataclass(slots=True)
+class QueueInfo:
+    name: str
+    config: QueueConfig
+    pending: int
+    held: int
+    running: int
+
+
+@dataclass(slots=True)
+class JobView:
+    """A decoded job with where it is: what `ls`, `show` and the TUI present."""
+
+    job: Job
+    queue: str
+    state: str
+    position: int | None  # 1-based among pending and held, in run order
+    ref: JobRef
+
+
+class Spool:
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).absolute()
+        self.layout = Layout(self.root)
+        self._cache: dict[str, tuple[int, int, Job]] = {}
+        self.lock_timeout = DEFAULT_TIMEOUT
+
+    # -- opening -------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, root: str | os.PathLike[str]) -> Spool:
+        spool = cls(root)
+        try:
+            data = spool.layout.meta.read_bytes()
+        except FileNotFoundError:
+            raise SpoolNotFound(
+                f"no spool at {spool.root}: run `coreflow init` (or pass --spool / set COREFLOW_SPOOL)"
+            ) from None
+        except OSError as exc:
+            raise StorageError.wrap(exc, f"cannot read the spool at {spool.root}") from exc
+        meta = decode(data, SpoolMeta, f"{spool.layout.meta}")
+        if meta.format != FORMAT:
+            raise FormatError(
+                f"spool {spool.root} is format {meta.format}; this coreflow reads format {FORMAT}: "
+                "upgrade coreflow"
+            )
+        return spool
+
+    @classmethod
+    def init(cls, root: str | os.PathLike[str]) -> Spool:
+        """Create a spool (with the `default` queue) or check an existing one. Idempotent."""
+        spool = cls(root)
+        lay = spool.layout
+        try:
+            lay.root.mkdir(parents=True, exist_ok=True, mode=0o755)
+            for d in lay.top_dirs():
+                d.mkdir(exist_ok=True, mode=0o755)
+        except OSError as exc:
+            raise StorageError.wrap(exc, f"cannot create a spool at {spool.root}") from exc
+        meta = SpoolMeta(format=FORMAT, created_at=time.time(), created_by=actor())
+        atomic.publish_new(lay.tmp, lay.meta, encode(meta))
+        spool = cls.open(root)
+        if DEFAULT_QUEUE not in spool.queue_names():
+            try:
+                spool.add_queue(DEFAULT_QUEUE)
+            except QueueExists:
+                pass
+        return spool
+
+    # -- locks ---------------------------------------------------------------------
+
+    @contextmanager
+    def lock(self, queue: str) -> Iterator[None]:
+        with locked(self.layout.queue_lock(queue), f"queue {queue}", self.lock_timeout):
+            yield
+
+    # -- queues --------------------------------------------------------------------
+
+    def queue_names(self) -> list[str]:
+        try:
+            entries = list(os.scandir(self.layout.queues))
+        except FileNotFoundError:
+            return []
+        names = []
+        for e in entries:
+            # A symlinked queue directory could lead outside the spool: never followed.
+            if e.is_dir(follow_symlinks=False) and _is_name(e.name):
+                names.append(e.name)
+        return sorted(names)
+
+    def check_queue(self, name: str) -> str:
+        check_name(name, "queue name")
+        path = self.layout.queue(name)
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            known = ", ".join(self.queue_names()) or "none"
+            raise QueueNotFound(
+                f"no queue {name!r} in {self.root} (queues: {known}); add it with `coreflow queue add {name}`"
+            ) from None
+        if not stat.S_ISDIR(st.st_mode):
+            raise QueueNotFound(f"queue {name!r} is not a directory (a symlink?) and is ignored")
+        return name
+
+    def queue_config(self, name: str) -> QueueConfig:
+        self.check_queue(name)
+        try:
+            data = _read_nofollow(self.layout.queue_meta(name))
+        except FileNotFoundError:
+            return QueueConfig()
+        try:
+            return decode(data, QueueConfig, f"queue.json of queue {name}")
+        except CorruptJob:
+            # A broken queue.json must not stop the queue: run with defaults, say so in doctor.
+            return QueueConfig()
+
+    def add_queue(self, name: str, slots: int = 4, description: str = "") -> None:
+        check_name(name, "queue name")
+        if slots < 1:
+            raise SpoolError(f"cannot add queue {name}: slots must be at least 1, not {slots}")
+        lay = self.layout
+        path = lay.queue(name)
+        try:
+            path.mkdir(mode=0o755)
+        except FileExistsError:
+            raise QueueExists(f"queue {name!r} already exists") from None
+        except OSError as exc:
+            raise StorageError.wrap(exc, f"cannot add queue {name}") from exc
+        for d in lay.state_dirs(name):
+            d.mkdir(exist_ok=True, mode=0o755)
+        cfg = QueueConfig(slots=slots, description=description, created_at=time.time())
+        atomic.publish(lay.tmp, lay.queue_meta(name), encode(cfg))
+        atomic.fsync_dir(lay.queues)
+
+    def update_queue(self, name: str, action: str, **changes: object) -> QueueConfig:
+        """Change queue.json fields under the lock, and record who did it."""
+        self.check_queue(name)
+        if "slots" in changes and int(changes["slots"]) < 1:  # type: ignore[call-overload]
+            raise SpoolError(f"cannot set slots of queue {name}: must be at least 1")
+        with self.lock(name):
+            cfg = msgspec.structs.replace(self.queue_config(name), **changes)
+            atomic.publish(self.layout.tmp, self.layout.queue_meta(name), encode(cfg))
+            detail = " ".join(f"{k}={v}" for k, v in changes.items())
+            self.record_queue(name, action, detail)
+        return cfg
+
+    def remove_queue(self, name: str, force: bool = False) -> int:
+        """Remove a queue and every job file in it; returns how many jobs went with it.
+
+        Refuses a queue with pending or held jobs unless forced, and always refuses
+        one with running jobs (a runner is writing their results).
+        """
+        self.check_queue(name)
+        info = self.queue_info(name)
+        live = info.pending + info.held + info.running
+        if info.running and force:
+            raise QueueNotEmpty(
+                f"queue {name} has {info.running} running job(s): cancel them and wait, then remove it"
+            )
+        if live and not force:
+            raise QueueNotEmpty(
+                f"queue {name} has {live} pending/held/running job(s): move or cancel them, or use --force"
+            )
+        if name == DEFAULT_QUEUE:
+            raise SpoolError("the default queue cannot be removed")
+        lay = self.layout
+        removed = 0
+        with self.lock(name):
+            # Rename the whole queue aside first: one atomic step, then delete at leisure.
+            grave = lay.tmp / f"removed-queue.{name}.{os.getpid()}.{time.time_ns()}"
+            try:
+                os.rename(lay.queue(name), grave)
+            except OSError as exc:
+                raise StorageError.wrap(exc, f"cannot remove queue {name}") from exc
+        for sub in ("pending", "running", "done"):
+            d = grave / sub
+            for e in _scan(d):
+                if sub != "running" or RUNNING_RE.fullmatch(e.name):
+                    removed += 1
+                os.unlink(e.path)
+            d.rmdir()
+        for e in _scan(grave):
+            os.unlink(e.path)
+        grave.rmdir()
+        atomic.fsync_dir(lay.queues)
+        return removed
+
+    def queue_info(self, name: str) -> QueueInfo:
+        pend = self.pending(name)
+        held = sum(1 for p in pend if p.held)
+        return QueueInfo(name, self.queue_config(name), len(pend) - held, held, len(self.running_ids(name)))
+
+    def queues(self) -> list[QueueInfo]:
+        return [self.queue_info(q) for q in self.queue_names()]
+
+    # -- listing (names only, no decoding) -----------------------------------------
+
+    def pending(self, queue: str) -> list[PendingName]:
+        """Pending and held jobs of a queue in run order, from file names alone."""
+        out = []
+        for e in _scan(self.layout.pending(queue)):
+            p = parse_pending(e.name)
+            if p is not None:
+                out.append(p)
+        out.sort(key=lambda p: p.name)
+        return out
+
+    def running_ids(self, queue: str) -> list[str]:
+        return sorted(m["id"] for e in _scan(self.layout.running(queue)) if (m := RUNNING_RE.fullmatch(e.name)))
+
+    def cancel_requested(self, queue: str, job_id: str) -> bool:
+        return self.layout.running(queue).joinpath(cancel_name(job_id)).exists()
+
+    def cancel_requests(self, queue: str) -> set[str]:
+        return {m["id"] for e in _scan(self.layout.running(queue)) if (m := CANCEL_RE.fullmatch(e.name))}
+
+    def done_refs(self, queue: str) -> list[JobRef]:
+        """Finished jobs of a queue, oldest first (by finish stamp)."""
+        d = self.layout.done(queue)
+        refs = []
+        for e in _scan(d):
+            m = DONE_RE.fullmatch(e.name)
+            if m:
+                refs.append(JobRef(m["id"], queue, m["st"], d / e.name))
+        refs.sort(key=lambda r: r.path.name)
+        return refs
+
+    def refs(self, queue: str, states: frozenset[str] | set[str]) -> list[JobRef]:
+        """Jobs of one queue in the given states: running first, then run order, then done."""
+        out: list[JobRef] = []
+        if "running" in states:
+            d = self.layout.running(queue)
+            out += [JobRef(i, queue, "running", d / f"{i}.job") for i in self.running_ids(queue)]
+        if states & {"pending", "held"}:
+            d = self.layout.pending(queue)
+            out += [JobRef(p.id, queue, p.state, d / p.name, p) for p in self.pending(queue) if p.state in states]
+        if states & {"succeeded", "failed", "cancelled"}:
+            out += [r for r in self.done_refs(queue) if r.state in states]
+        return out
+
+    def find(self, ref: str) -> JobRef:
+        """Find a job by id, or by a unique prefix or suffix of at least 4 characters."""
+        ref = ref.strip().lower()
+        if len(ref) < 4 or not ref.isalnum():
+            raise JobNotFound(f"no job {ref!r}: give a job id (or at least 4 of its characters)")
+        hits: dict[str, JobRef] = {}
+        for q in self.queue_names():
+            for r in self.refs(q, {"running", "pending", "held", "succeeded", "failed", "cancelled"}):
+                if r.id == ref:
+                    return r
+                if r.id.startswith(ref) or r.id.endswith(ref):
+                    hits[r.id] = r
+        if len(hits) == 1:
+            return next(iter(hits.values()))
+        if not hits:
+            raise JobNotFound(f"no job {ref} in {self.root}")
+        some = ", ".join(sorted(hits)[:3])
+        raise AmbiguousJob(f"{ref} matches {len(hits)} jobs ({some}, ...): give more of the id")
+
+    def refresh(self, r: JobRef) -> JobRef:
+        """Where is this job now? (It may have moved since it was found.)"""
+        return self.find(r.id)
+
+    # -- reading -------------------------------------------------------------------
+
+    def read(self, r: JobRef) -> Job:
+        """Decode a job file (cached: files are immutable, so (mtime, size) identifies one).
+
+        A file that cannot be decoded is moved to corrupt/ and CorruptJob raised.
+        """
+        try:
+            st = os.lstat(r.path)
+        except FileNotFoundError:
+            raise JobNotFound(f"job {r.id} is no longer {r.state} in queue {r.queue} (it just changed)") from None
+        hit = self._cache.get(r.id)
+        if hit is not None and hit[0] == st.st_mtime_ns and hit[1] == st.st_size:
+            return hit[2]
+        what = f"job {r.id} ({r.queue}/{r.state})"
+        if not stat.S_ISREG(st.st_mode):
+            self.quarantine(r.path, "not a regular file (a symlink?)")
+            raise CorruptJob(f"{what} is not a regular file; moved to corrupt/")
+        if st.st_size > MAX_JOB_BYTES:
+            self.quarantine(r.path, f"{st.st_size} bytes, larger than any job")
+            raise CorruptJob(f"{what} is {st.st_size} bytes; moved to corrupt/")
+        try:
+            data = _read_nofollow(r.path)
+        except FileNotFoundError:
+            raise JobNotFound(f"job {r.id} is no longer {r.state} in queue {r.queue} (it just changed)") from None
+        try:
+            job = decode_job(data, what)
+            if job.id != r.id:
+                raise CorruptJob(f"{what} holds job {job.id!r}, not {r.id}")
+        except CorruptJob as exc:
+            self.quarantine(r.path, str(exc))
+            raise CorruptJob(f"{exc}; moved to corrupt/") from None
+        self._cache[r.id] = (st.st_mtime_ns, st.st_size, job)
+        return job
+
+    def view(self, r: JobRef, position: int | None = None) -> JobView:
+        return JobView(self.read(r), r.queue, r.state, position, r)
+
+    def jobs(self, queue: str | None = None, states: set[str] | frozenset[str] = frozenset(
+            {"pending", "held", "running"})) -> tuple[list[JobView], list[str]]:
+        """Decoded jobs (running, then run order, then finished) and warnings about bad files."""
+        views: list[JobView] = []
+        warnings: list[str] = []
+        for q in [self.check_queue(queue)] if queue else self.queue_names():
+            position = 0
+            for r in self.refs(q, states | ({"pending", "held"} if states & {"pending", "held"} else set())):
+                pos = None
+                if r.pending is not None:
+                    position += 1
+                    pos = position
+                    if r.state not in states:
+                        continue
+                try:
+                    views.append(self.view(r, pos))
+                except CorruptJob as exc:
+                    warnings.append(str(exc))
+                except JobNotFound:
+                    continue
+        return views, warnings
+
+    def show(self, ref: str) -> JobView:
+        r = self.find(ref)
+        pos = None
+        if r.pending is not None:
+            names = [p.name for p in self.pending(r.queue)]
+            pos = names.index(r.pending.name) + 1 if r.pending.name in names else None
+        return self.view(r, pos)
+
+    # -- audit ---------------------------------------------------------------------
+
+    def record(self, job_id: str, action: str, detail: str = "", who: str | None = None) -> None:
+        entry = Audit(at=time.time(), actor=who or actor(), action=action, detail=detail)
+        atomic.append_line(self.layout.job_audit(job_id), encode(entry))
+
+    def record_queue(self, queue: str, action: str, detail: str = "") -> None:
+        entry = Audit(at=time.time(), actor=actor(), action=action, detail=detail)
+        atomic.append_line(self.layout.queue_audit(queue), encode(entry))
+
+    def audit(self, job_id: str) -> list[Audit]:
+        return _read_audit(self.layout.job_audit(job_id))
+
+    def queue_audit(self, queue: str) -> list[Audit]:
+        return _read_audit(self.layout.queue_audit(queue))
+
+    # -- corrupt files ---------------------------------------------------------------
+
+    def quarantine(self, path: Path, reason: str) -> Path | None:
+        """Move an undecodable file to corrupt/ with a note beside it; None if it vanished."""
+        lay = self.layout
+        rel = path.relative_to(self.root) if path.is_relative_to(self.root) else Path(path.name)
+        stem = ".".join(rel.parts).lstrip(".")[:150]
+        dest = lay.corrupt / f"{stem}.{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}.{os.urandom(3).hex()}"
+        try:
+            lay.corrupt.mkdir(exist_ok=True)
+            os.rename(path, dest)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+                return None  # a read-only spool: report, but we cannot move it
+            raise StorageError.wrap(exc, f"cannot move {path.name} to corrupt/") from exc
+        note = f"from: {rel}\nat: {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\nby: {actor()}\nreason: {reason}\n"
+        try:
+            atomic.publish(lay.tmp, dest.with_name(dest.name + ".why"), note.encode())
+        except SpoolError:
+            pass  # the file is aside; the note is a courtesy
+        return dest
+
+    def corrupt_files(self) -> list[Path]:
+        return sorted(Path(e.path) for e in _scan(self.layout.corrupt) if not e.name.endswith(".why"))
+
+
+def _is_name(name: str) -> bool:
+    try:
+        check_name(name)
+    except SpoolError:
+        return False
+    return True
+
+
+def _scan(path: Path) -> list[os.DirEntry[str]]:
+    """Directory entries, skipping dot files (NFS's .nfsXXXX, FUSE's .fuse_hidden, .lock)."""
+    try:
+        return [e for e in os.scandir(path) if not e.name.startswith(".")]
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise StorageError.wrap(exc, f"cannot list {path}") from exc
+
+
+def _read_nofollow(path: Path) -> bytes:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise CorruptJob(f"{path.name} is a symlink; symlinks in a spool are never followed") from None
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise StorageError.wrap(exc, f"cannot read {path.name}") from exc
+    try:
+        with os.fdopen(fd, "rb") as f:
+            return f.read(MAX_JOB_BYTES + 1)
+    except OSError as exc:
+        raise StorageError.wrap(exc, f"cannot read {path.name}") from exc
+
+
+def _read_audit(path: Path) -> list[Audit]:
+    try:
+        lines = path.read_bytes().splitlines()
+    except FileNotFoundError:
+        return []
+    out = []
+    for line in lines:
+        try:
+            out.append(msgspec.json.decode(line, type=Audit))
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            continue  # a torn last line from a crash: the rest still tells the story
+    return out

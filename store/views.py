@@ -1,0 +1,76 @@
+"""The contract's JSON shape of a job and a queue (`ls --json`, `show --json`)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from .spool import JobView, QueueInfo
+from .waiting import Waiting
+
+
+def iso(t: float | None) -> str | None:
+    if t is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}Z"
+
+
+def job_json(v: JobView, waiting: Waiting | None = None) -> dict[str, Any]:
+    job = v.job
+    res = job.result
+    claim = job.claim
+    result = None
+    if res is not None:
+        result = {
+            "state": res.state, "exit_code": res.exit_code, "signal": res.signal, "reason": res.reason,
+            "started_at": iso(res.started_at), "finished_at": iso(res.finished_at),
+            "host": res.host, "runner": res.runner, "by": res.by, "message": res.message or None,
+        }
+    elif v.state == "cancelled":
+        result = {"state": "cancelled", "reason": "cancelled", "exit_code": None, "started_at": None,
+                  "finished_at": None, "host": None, "runner": None}
+    elif claim is not None and v.state == "running":
+        result = {"state": "running", "exit_code": None, "reason": None, "started_at": iso(claim.claimed_at),
+                  "finished_at": None, "host": claim.host, "runner": claim.runner}
+    out: dict[str, Any] = {
+        "id": job.id,
+        "queue": v.queue,
+        "state": v.state,
+        "position": v.position,
+        "type": job.type,
+        "name": job.name,
+        "priority": job.priority,
+        "command": job.command,
+        "shell": job.shell,
+        "labels": job.labels,
+        "requires": job.requires,
+        "submitted_at": iso(job.submitted_at),
+        "submitted_by": job.submitted_by,
+        "trigger": None if job.trigger is None else {
+            "name": job.trigger.name, "kind": job.trigger.kind, "detail": job.trigger.detail,
+            "fired_at": iso(job.trigger.fired_at)},
+        "attempt": job.attempt,
+        "max_attempts": job.max_attempts,
+        "timeout": job.timeout,
+        "result": result,
+    }
+    if claim is not None and v.state == "running":
+        out["host"] = claim.host
+        out["runner"] = claim.runner
+    if waiting is not None:
+        out["reason"] = waiting.reason
+        out["ahead"] = waiting.ahead
+        out["expected_start"] = iso(time.time() + waiting.eta) if waiting.eta is not None else None
+    return out
+
+
+def queue_json(q: QueueInfo) -> dict[str, Any]:
+    return {
+        "name": q.name,
+        "slots": q.config.slots,
+        "paused": q.config.paused,
+        "pending": q.pending,
+        "held": q.held,
+        "running": q.running,
+        "description": q.config.description,
+    }
