@@ -50,12 +50,14 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], flex: Sequence[
     cols = len(headers)
     widths = [max([len(headers[i])] + [len(r[i]) for r in rows]) for i in range(cols)]
     over = sum(widths) + 2 * (cols - 1) - width
-    for i in sorted(flex, key=lambda i: -widths[i]):
-        if over <= 0:
+    floor = {i: min(widths[i], max(len(headers[i]), 8)) for i in flex}
+    while over > 0:
+        # Shave the widest shrinkable column, one character at a time.
+        i = max(flex, key=lambda i: widths[i] - floor[i], default=None)
+        if i is None or widths[i] <= floor[i]:
             break
-        cut = min(over, max(0, widths[i] - max(len(headers[i]), 8)))
-        widths[i] -= cut
-        over -= cut
+        widths[i] -= 1
+        over -= 1
     lines = []
     for row in [list(headers), *[list(r) for r in rows]]:
         cells = []
