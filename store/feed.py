@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .mounts import mount_of
 from .spool import Spool
 
 POLLED_FSTYPES = ("nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse", "9p", "afs", "ceph", "glusterfs", "lustre")
@@ -43,19 +44,8 @@ class Change:
 
 
 def filesystem_type(path: Path) -> str:
-    """The fstype of the mount holding `path`, from /proc/self/mountinfo ('' if unknown)."""
-    real = os.path.realpath(path)
-    best, fstype = "", ""
-    try:
-        with open("/proc/self/mountinfo", encoding="utf-8") as f:
-            for line in f:
-                left, _, right = line.partition(" - ")
-                mount = left.split()[4].replace("\\040", " ")
-                if (real == mount or real.startswith(mount.rstrip("/") + "/")) and len(mount) >= len(best):
-                    best, fstype = mount, right.split()[0]
-    except OSError:
-        return ""
-    return fstype
+    """The fstype of the mount holding `path` ('' if unknown)."""
+    return mount_of(path).fstype
 
 
 def needs_polling(fstype: str) -> bool:
