@@ -1,0 +1,63 @@
+"""Security promises: nothing the store makes is world-writable, names cannot escape
+the spool, and commands are never given to a shell unless the job asked for one."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from store import InvalidName, Spool, Where, hold, move, submit
+from store.changes import JobSpec
+from tests.conftest import run_cf
+
+
+def test_files_are_not_world_writable_even_with_umask_000(tmp_path: Path) -> None:
+    old = os.umask(0)
+    try:
+        spool = Spool.init(tmp_path / "spool")
+        spool.add_queue("build")
+        ids = submit(spool, [JobSpec(command=["true"]) for _ in range(3)])
+        hold(spool, ids[0])
+        move(spool, ids[1], Where("queue", other="build"))
+        spool.update_queue("build", "pause", paused=True)
+    finally:
+        os.umask(old)
+    loose = [str(p) for p in spool.root.rglob("*")
+             if not p.is_symlink() and p.stat().st_mode & stat.S_IWOTH]
+    assert loose == []
+
+
+@pytest.mark.parametrize("name", ["../x", "..", "a/b", "/etc", "x y", "A", "-x", ".hidden", "a" * 65, "é", ""])
+def test_names_cannot_escape(spool: Spool, tmp_path: Path, name: str) -> None:
+    before = set(tmp_path.rglob("*"))
+    with pytest.raises(InvalidName):
+        spool.add_queue(name)
+    with pytest.raises(InvalidName):
+        submit(spool, [JobSpec(command=["true"], type=name)])
+    out = run_cf(spool, "queue", "add", name)
+    if name.startswith("-") or not name:  # argparse sees an option or nothing: usage error
+        assert out.returncode == 2
+    else:
+        assert out.returncode == 1 and "invalid queue name" in out.stderr
+    assert set(tmp_path.rglob("*")) == before
+
+
+def test_command_is_stored_as_argv_not_shell(spool: Spool) -> None:
+    """What looks like shell stays one argument unless --shell is given."""
+    out = run_cf(spool, "submit", "--json", "--", "echo", "$HOME; rm -rf /", "`id`")
+    job = json.loads(out.stdout)
+    assert job["command"] == ["echo", "$HOME; rm -rf /", "`id`"] and job["shell"] is False
+    out = run_cf(spool, "submit", "--json", "--shell", "--", "echo $HOME")
+    job = json.loads(out.stdout)
+    assert job["command"] == ["echo $HOME"] and job["shell"] is True
+
+
+def test_a_string_command_needs_a_shell_request(spool: Spool) -> None:
+    from store import SpoolError
+
+    with pytest.raises(SpoolError, match="ask for a shell"):
+        submit(spool, [JobSpec(command="echo hi")])
