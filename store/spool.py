@@ -304,6 +304,10 @@ class Spool:
         ref = ref.strip().lower()
         if len(ref) < 4 or not ref.isalnum():
             raise JobNotFound(f"no job {ref!r}: give a job id (or at least 4 of its characters)")
+        if len(ref) == 26:
+            exact = self._find_exact(ref)
+            if exact is not None:
+                return exact
         hits: dict[str, JobRef] = {}
         for q in self.queue_names():
             for r in self.refs(q, {"running", "pending", "held", "succeeded", "failed", "cancelled"}):
@@ -317,6 +321,26 @@ class Spool:
             raise JobNotFound(f"no job {ref} in {self.root}")
         some = ", ".join(sorted(hits)[:3])
         raise AmbiguousJob(f"{ref} matches {len(hits)} jobs ({some}, ...): give more of the id")
+
+    def _find_exact(self, job_id: str) -> JobRef | None:
+        """A full id, matched on names alone: a 100,000-job queue costs one listing, not 100,000 refs."""
+        for q in self.queue_names():
+            running = self.layout.running(q) / f"{job_id}.job"
+            if running.exists():
+                return JobRef(job_id, q, "running", running)
+            for e in _scan(self.layout.pending(q)):
+                if e.name.endswith((f".{job_id}.job", f".{job_id}.held")):
+                    p = parse_pending(e.name)
+                    if p is not None:
+                        return self.pending_ref(q, p)
+            for e in _scan(self.layout.done(q)):
+                if job_id in e.name and (m := DONE_RE.fullmatch(e.name)) and m["id"] == job_id:
+                    return JobRef(job_id, q, m["st"], self.layout.done(q) / e.name)
+        return None
+
+    def pending_ref(self, queue: str, p: PendingName) -> JobRef:
+        """The ref of one entry of `pending(queue)`, for callers that keep the names only."""
+        return JobRef(p.id, queue, p.state, self.layout.pending(queue) / p.name, p)
 
     def refresh(self, r: JobRef) -> JobRef:
         """Where is this job now? (It may have moved since it was found.)"""
