@@ -5,6 +5,7 @@
       types.toml                    job types, one table each: [build] description=...
       triggers/NAME.toml            trigger definitions
       triggers/.state/NAME.json     when each trigger last fired and its last job
+      triggers/.state/NAME.lock     held while the trigger fires (one firing per slot, across hosts)
       queues/NAME/
         queue.json                  {"slots": N, "paused": bool, "description": ...}
         .lock                       the queue's lock (flock), held for milliseconds
@@ -161,3 +162,6 @@ class Layout:
 
     def trigger_state_file(self, name: str) -> Path:
         return self.trigger_state / f"{name}.json"
+
+    def trigger_lock(self, name: str) -> Path:
+        return self.trigger_state / f"{name}.lock"
