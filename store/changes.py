@@ -231,25 +231,38 @@ def move(spool: Spool, ref: str, where: Where) -> int:
         me = _index(order, r.id)
         if me is None:
             raise _gone(spool, r, "move")
-        p = order.pop(me)
+        p = order[me]
+        rest = order[:me] + order[me + 1:]
         if where.kind == "top":
             idx = 0
         elif where.kind == "bottom":
-            idx = len(order)
+            idx = len(rest)
         elif where.kind == "up":
             idx = max(0, me - where.count)
         elif where.kind == "down":
-            idx = min(len(order), me + where.count)
+            idx = min(len(rest), me + where.count)
         else:
             assert other is not None
-            o = _index(order, other.id)
+            if other.id == r.id:
+                raise JobStateError(f"cannot move job {r.id} {where.kind} itself")
+            o = _index(rest, other.id)
             if o is None:
                 raise JobStateError(f"job {other.id} is no longer waiting in queue {r.queue}")
             idx = o if where.kind == "before" else o + 1
         if idx == me:
             return me + 1
-        # A rebalance inside _rank_at renames the others, never p (popped above).
-        rank = _rank_at(spool, r.queue, order, idx)
+        rank = rank_between(rest[idx - 1].rank if idx else None, rest[idx].rank if idx < len(rest) else None)
+        if rank is None:
+            # Respace the whole queue, this job included: a rebalance of the others alone
+            # would carry them past it, and a crash half-way would leave them there.
+            order = _rebalance(spool, r.queue, order)
+            me = _index(order, r.id)
+            if me is None:
+                raise _gone(spool, r, "move")
+            p = order[me]
+            rest = order[:me] + order[me + 1:]
+            rank = rank_between(rest[idx - 1].rank if idx else None, rest[idx].rank if idx < len(rest) else None)
+            assert rank is not None
         if not atomic.commit_rename(d / p.name, d / pending_name(rank, p.priority, p.id, p.held)):
             raise _gone(spool, r, "move")
         atomic.fsync_dir(d)
