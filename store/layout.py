@@ -56,12 +56,13 @@ from .names import RANK_WIDTH
 
 FORMAT = 1
 
+# [0-9], not \d: \d would also take other scripts' digits, which int() then accepts.
 PENDING_RE = re.compile(
-    r"(?P<rank>[0-9a-f]{%d})\.(?P<prio>[+-]\d{1,4})\.(?P<id>[0-9a-z]{26})\.(?P<st>job|held)" % RANK_WIDTH
+    r"(?P<rank>[0-9a-f]{%d})\.(?P<prio>[+-][0-9]{1,4})\.(?P<id>[0-9a-z]{26})\.(?P<st>job|held)" % RANK_WIDTH
 )
 RUNNING_RE = re.compile(r"(?P<id>[0-9a-z]{26})\.job")
 CANCEL_RE = re.compile(r"(?P<id>[0-9a-z]{26})\.cancel")
-DONE_RE = re.compile(r"(?P<stamp>\d{8}T\d{9}Z)\.(?P<id>[0-9a-z]{26})\.(?P<st>succeeded|failed|cancelled)")
+DONE_RE = re.compile(r"(?P<stamp>[0-9]{8}T[0-9]{9}Z)\.(?P<id>[0-9a-z]{26})\.(?P<st>succeeded|failed|cancelled)")
 FINAL_STATES = ("succeeded", "failed", "cancelled")
 ALL_STATES = ("pending", "held", "running", *FINAL_STATES)
 
