@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from .names import RANK_WIDTH
@@ -67,17 +66,47 @@ FINAL_STATES = ("succeeded", "failed", "cancelled")
 ALL_STATES = ("pending", "held", "running", *FINAL_STATES)
 
 
-@dataclass(frozen=True, slots=True)
 class PendingName:
-    rank: int
-    priority: int
-    id: str
-    held: bool
-    name: str
+    """A pending (or held) job's file name and what it says: rank, priority, id, held.
+
+    A listing makes one per waiting job, so it keeps only the name (already checked
+    against PENDING_RE) and reads each field from it when asked.
+    """
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @property
+    def rank(self) -> int:
+        return int(self.name[:RANK_WIDTH], 16)
+
+    @property
+    def priority(self) -> int:
+        return int(self.name[RANK_WIDTH + 1:self.name.index(".", RANK_WIDTH + 2)])
+
+    @property
+    def id(self) -> str:
+        return self.name[-31:-5] if self.name.endswith(".held") else self.name[-30:-4]
+
+    @property
+    def held(self) -> bool:
+        return self.name.endswith(".held")
 
     @property
     def state(self) -> str:
         return "held" if self.held else "pending"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PendingName) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __repr__(self) -> str:
+        return (f"PendingName(rank={self.rank}, priority={self.priority}, id={self.id!r}, held={self.held}, "
+                f"name={self.name!r})")
 
 
 def pending_name(rank: int, priority: int, job_id: str, held: bool = False) -> str:
@@ -85,10 +114,13 @@ def pending_name(rank: int, priority: int, job_id: str, held: bool = False) -> s
 
 
 def parse_pending(name: str) -> PendingName | None:
-    m = PENDING_RE.fullmatch(name)
-    if not m:
-        return None
-    return PendingName(int(m["rank"], 16), int(m["prio"]), m["id"], m["st"] == "held", name)
+    return PendingName(name) if PENDING_RE.fullmatch(name) else None
+
+
+def sorted_pending(names: list[str]) -> list[PendingName]:
+    """The pending names among a directory listing, in run order (sorts `names` in place)."""
+    names.sort()
+    return list(map(PendingName, filter(PENDING_RE.fullmatch, names)))
 
 
 def done_name(job_id: str, state: str, finished_at: float | None = None) -> str:

@@ -6,6 +6,7 @@ that touch nothing but `queue.json`.
 
 from __future__ import annotations
 
+import bisect
 import errno
 import os
 import stat
@@ -39,6 +40,7 @@ from .layout import (
     PendingName,
     cancel_name,
     parse_pending,
+    sorted_pending,
 )
 from .locks import DEFAULT_TIMEOUT, locked
 from .model import Audit, Job, QueueConfig, SpoolMeta, actor, decode, decode_job, encode
@@ -258,13 +260,7 @@ class Spool:
 
     def pending(self, queue: str) -> list[PendingName]:
         """Pending and held jobs of a queue in run order, from file names alone."""
-        out = []
-        for e in _scan(self.layout.pending(queue)):
-            p = parse_pending(e.name)
-            if p is not None:
-                out.append(p)
-        out.sort(key=lambda p: p.name)
-        return out
+        return sorted_pending(_names(self.layout.pending(queue)))
 
     def running_ids(self, queue: str) -> list[str]:
         return sorted(m["id"] for e in _scan(self.layout.running(queue)) if (m := RUNNING_RE.fullmatch(e.name)))
@@ -328,14 +324,13 @@ class Spool:
             running = self.layout.running(q) / f"{job_id}.job"
             if running.exists():
                 return JobRef(job_id, q, "running", running)
-            for e in _scan(self.layout.pending(q)):
-                if e.name.endswith((f".{job_id}.job", f".{job_id}.held")):
-                    p = parse_pending(e.name)
-                    if p is not None:
-                        return self.pending_ref(q, p)
-            for e in _scan(self.layout.done(q)):
-                if job_id in e.name and (m := DONE_RE.fullmatch(e.name)) and m["id"] == job_id:
-                    return JobRef(job_id, q, m["st"], self.layout.done(q) / e.name)
+            for name in _containing(_names(self.layout.pending(q)), job_id):
+                p = parse_pending(name)
+                if p is not None and p.id == job_id:
+                    return self.pending_ref(q, p)
+            for name in _containing(_names(self.layout.done(q)), job_id):
+                if (m := DONE_RE.fullmatch(name)) and m["id"] == job_id:
+                    return JobRef(job_id, q, m["st"], self.layout.done(q) / name)
         return None
 
     def pending_ref(self, queue: str, p: PendingName) -> JobRef:
@@ -410,8 +405,9 @@ class Spool:
         r = self.find(ref)
         pos = None
         if r.pending is not None:
-            names = [p.name for p in self.pending(r.queue)]
-            pos = names.index(r.pending.name) + 1 if r.pending.name in names else None
+            order = self.pending(r.queue)
+            i = bisect.bisect_left(order, r.pending.name, key=_name)
+            pos = i + 1 if i < len(order) and order[i].name == r.pending.name else None
         return self.view(r, pos)
 
     # -- audit ---------------------------------------------------------------------
@@ -458,6 +454,10 @@ class Spool:
         return sorted(Path(e.path) for e in _scan(self.layout.corrupt) if not e.name.endswith(".why"))
 
 
+def _name(p: PendingName) -> str:
+    return p.name
+
+
 def _is_name(name: str) -> bool:
     try:
         check_name(name)
@@ -474,6 +474,28 @@ def _scan(path: Path) -> list[os.DirEntry[str]]:
         return []
     except OSError as exc:
         raise StorageError.wrap(exc, f"cannot list {path}") from exc
+
+
+def _names(path: Path) -> list[str]:
+    """The names in a directory (os.listdir: no per-entry objects, for 100,000-job queues)."""
+    try:
+        return os.listdir(path)
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise StorageError.wrap(exc, f"cannot list {path}") from exc
+
+
+def _containing(names: list[str], text: str) -> Iterator[str]:
+    """The names that contain `text`: one string search over the listing, not a loop."""
+    blob = "\n".join(names)
+    i = blob.find(text)
+    while i >= 0:
+        start = blob.rfind("\n", 0, i) + 1
+        end = blob.find("\n", i)
+        end = len(blob) if end < 0 else end
+        yield blob[start:end]
+        i = blob.find(text, end)
 
 
 def _read_nofollow(path: Path) -> bytes:
