@@ -330,15 +330,28 @@ def _move_to_queue(spool: Spool, r: JobRef, target: str) -> int:
     from .locks import locked_all
 
     with locked_all(paths, spool.lock_timeout):
-        me = _index(spool.pending(r.queue), r.id)
+        order = spool.pending(r.queue)
+        me = _locate(order, r)
         if me is None:
             raise _gone(spool, r, "move")
-        p = spool.pending(r.queue)[me]
-        order = spool.pending(target)
-        rank = _insert_rank(spool, target, order, p.priority)
-        dest = lay.pending(target) / pending_name(rank, p.priority, p.id, p.held)
-        if not atomic.commit_rename(lay.pending(r.queue) / p.name, dest):
-            raise _gone(spool, r, "move")
+        p = order[me]
+        src = lay.pending(r.queue) / p.name
+        job = spool.read(spool.pending_ref(r.queue, p))
+        # The file names its queue (a runner finishes the job in the queue it names), so the
+        # new content is staged first: a full disk then stops the move before it happens.
+        staged = atomic.stage(lay.tmp, encode_job(msgspec.structs.replace(job, queue=target),
+                                                  _read_original(src)), "move")
+        try:
+            rank = _insert_rank(spool, target, spool.pending(target), p.priority)
+            dest = lay.pending(target) / pending_name(rank, p.priority, p.id, p.held)
+            if not atomic.commit_rename(src, dest):
+                raise _gone(spool, r, "move")
+            try:
+                os.rename(staged, dest)
+            except OSError as exc:
+                raise StorageError.wrap(exc, f"moved job {r.id} to queue {target} but could not rewrite it") from exc
+        finally:
+            _unlink(staged)
         atomic.fsync_dir(lay.pending(target))
         atomic.fsync_dir(lay.pending(r.queue))
         spool.record(r.id, "move", f"queue {r.queue} -> {target}")
@@ -538,6 +551,15 @@ def _index(order: Iterable[PendingName], job_id: str) -> int | None:
         if p.id == job_id:
             return i
     return None
+
+
+def _read_original(path: Path) -> bytes | None:
+    """The bytes of a job file (to keep a newer version's fields when rewriting it)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
 
 
 def _unlink(path: Path) -> None:
