@@ -214,37 +214,44 @@ class Spool:
         one with running jobs (a runner is writing their results).
         """
         self.check_queue(name)
-        info = self.queue_info(name)
-        live = info.pending + info.held + info.running
-        if info.running and force:
-            raise QueueNotEmpty(
-                f"queue {name} has {info.running} running job(s): cancel them and wait, then remove it"
-            )
-        if live and not force:
-            raise QueueNotEmpty(
-                f"queue {name} has {live} pending/held/running job(s): move or cancel them, or use --force"
-            )
         if name == DEFAULT_QUEUE:
             raise SpoolError("the default queue cannot be removed")
         lay = self.layout
         removed = 0
         with self.lock(name):
+            # Checked under the lock: a job submitted meanwhile is never removed unasked.
+            info = self.queue_info(name)
+            live = info.pending + info.held + info.running
+            if info.running and force:
+                raise QueueNotEmpty(
+                    f"queue {name} has {info.running} running job(s): cancel them and wait, then remove it"
+                )
+            if live and not force:
+                raise QueueNotEmpty(
+                    f"queue {name} has {live} pending/held/running job(s): move or cancel them, or use --force"
+                )
             # Rename the whole queue aside first: one atomic step, then delete at leisure.
             grave = lay.tmp / f"removed-queue.{name}.{os.getpid()}.{time.time_ns()}"
             try:
                 os.rename(lay.queue(name), grave)
             except OSError as exc:
                 raise StorageError.wrap(exc, f"cannot remove queue {name}") from exc
-        for sub in ("pending", "running", "done"):
-            d = grave / sub
-            for e in _scan(d):
-                if sub != "running" or RUNNING_RE.fullmatch(e.name):
-                    removed += 1
-                os.unlink(e.path)
-            d.rmdir()
-        for e in _scan(grave):
-            os.unlink(e.path)
-        grave.rmdir()
+        # Every entry goes, dot files too (.lock, NFS's .nfsXXXX): else rmdir fails.
+        try:
+            for sub in ("pending", "running", "done"):
+                d = grave / sub
+                for entry in _names(d):
+                    if sub == "pending" and parse_pending(entry) or sub == "running" and RUNNING_RE.fullmatch(entry) \
+                            or sub == "done" and DONE_RE.fullmatch(entry):
+                        removed += 1
+                    os.unlink(d / entry)
+                if d.exists():
+                    d.rmdir()
+            for entry in _names(grave):
+                os.unlink(grave / entry)
+            grave.rmdir()
+        except OSError as exc:
+            raise StorageError.wrap(exc, f"removed queue {name} but not all of its files (left in tmp/)") from exc
         atomic.fsync_dir(lay.queues)
         return removed
 
