@@ -337,21 +337,11 @@ def _move_to_queue(spool: Spool, r: JobRef, target: str) -> int:
         p = order[me]
         src = lay.pending(r.queue) / p.name
         job = spool.read(spool.pending_ref(r.queue, p))
-        # The file names its queue (a runner finishes the job in the queue it names), so the
-        # new content is staged first: a full disk then stops the move before it happens.
-        staged = atomic.stage(lay.tmp, encode_job(msgspec.structs.replace(job, queue=target),
-                                                  _read_original(src)), "move")
-        try:
-            rank = _insert_rank(spool, target, spool.pending(target), p.priority)
-            dest = lay.pending(target) / pending_name(rank, p.priority, p.id, p.held)
-            if not atomic.commit_rename(src, dest):
-                raise _gone(spool, r, "move")
-            try:
-                os.rename(staged, dest)
-            except OSError as exc:
-                raise StorageError.wrap(exc, f"moved job {r.id} to queue {target} but could not rewrite it") from exc
-        finally:
-            _unlink(staged)
+        # The file names its queue: a runner finishes the job in the queue it names.
+        data = encode_job(msgspec.structs.replace(job, queue=target), _read_original(src))
+        rank = _insert_rank(spool, target, spool.pending(target), p.priority)
+        dest = lay.pending(target) / pending_name(rank, p.priority, p.id, p.held)
+        _commit_rewritten(spool, r, "move", src, dest, data)
         atomic.fsync_dir(lay.pending(target))
         atomic.fsync_dir(lay.pending(r.queue))
         spool.record(r.id, "move", f"queue {r.queue} -> {target}")
@@ -417,12 +407,9 @@ def cancel(spool: Spool, ref: str, reason: str = "cancelled", detail: str = "") 
         original = src.read_bytes()
         t = time.time()
         dest = lay.done(r.queue) / done_name(r.id, "cancelled", t)
-        if not atomic.commit_rename(src, dest):
-            raise _gone(spool, r, "cancel")
-        who = actor()
         job = msgspec.structs.replace(job, result=Result(
-            state="cancelled", reason=reason, finished_at=t, by=who, attempt=job.attempt, message=detail))
-        atomic.publish(lay.tmp, dest, encode_job(job, original), sync_dir=False)
+            state="cancelled", reason=reason, finished_at=t, by=actor(), attempt=job.attempt, message=detail))
+        _commit_rewritten(spool, r, "cancel", src, dest, encode_job(job, original))
         atomic.fsync_dir(lay.done(r.queue))
         atomic.fsync_dir(lay.pending(r.queue))
         spool.record(r.id, "cancel", detail)
@@ -459,12 +446,11 @@ def retry(spool: Spool, ref: str) -> int:
         order = spool.pending(r.queue)
         rank = _insert_rank(spool, r.queue, order, job.priority)
         dest = lay.pending(r.queue) / pending_name(rank, job.priority, job.id)
-        if not atomic.commit_rename(r.path, dest):
-            raise _gone(spool, r, "retry")
         history = [*job.history, job.result] if job.result else list(job.history)
         job = msgspec.structs.replace(job, attempt=job.attempt + 1, result=None, claim=None, history=history,
                                       max_attempts=max(job.max_attempts, job.attempt + 1), lost=0)
-        atomic.publish(lay.tmp, dest, encode_job(job, original))
+        _commit_rewritten(spool, r, "retry", r.path, dest, encode_job(job, original))
+        atomic.fsync_dir(lay.pending(r.queue))
         atomic.fsync_dir(lay.done(r.queue))
         spool.record(r.id, "retry", f"attempt {job.attempt}")
     return (_index(spool.pending(r.queue), r.id) or 0) + 1
@@ -551,6 +537,21 @@ def _index(order: Iterable[PendingName], job_id: str) -> int | None:
         if p.id == job_id:
             return i
     return None
+
+
+def _commit_rewritten(spool: Spool, r: JobRef, what: str, src: Path, dest: Path, data: bytes) -> None:
+    """Rename src to dest (the commit), then give dest its new content. The content is
+    staged first, so a full disk stops the change before it happens, not half-way."""
+    staged = atomic.stage(spool.layout.tmp, data, what)
+    try:
+        if not atomic.commit_rename(src, dest):
+            raise _gone(spool, r, what)
+        try:
+            os.rename(staged, dest)
+        except OSError as exc:
+            raise StorageError.wrap(exc, f"{what} of job {r.id} done, but its file not rewritten") from exc
+    finally:
+        _unlink(staged)
 
 
 def _read_original(path: Path) -> bytes | None:

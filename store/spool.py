@@ -421,7 +421,11 @@ class Spool:
 
     def record(self, job_id: str, action: str, detail: str = "", who: str | None = None) -> None:
         entry = Audit(at=time.time(), actor=who or actor(), action=action, detail=detail)
-        atomic.append_line(self.layout.job_audit(job_id), encode(entry))
+        try:
+            atomic.append_line(self.layout.job_audit(job_id), encode(entry))
+        except StorageError as exc:
+            # Called after the commit: say the change happened, so nobody repeats it.
+            raise StorageError(f"{action} of job {job_id} done, but not recorded in its audit trail: {exc}") from None
 
     def record_queue(self, queue: str, action: str, detail: str = "") -> None:
         entry = Audit(at=time.time(), actor=actor(), action=action, detail=detail)
