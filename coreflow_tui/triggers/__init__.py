@@ -1,0 +1,1 @@
+"""The trigger daemon and the `coreflow triggers` command (definitions live in store.triggers)."""

@@ -1,0 +1,215 @@
+"""The trigger daemon: `coreflow triggers run`.
+
+Follows `triggers/` (a file added, changed or removed takes effect at the next tick,
+no restart), fires schedules when their slot comes, and fires watch triggers once
+per debounced burst. A bad trigger file is reported once and skipped; a trigger
+whose firing fails is reported and retried a little later; the others go on.
+Every spool change goes through `store.triggers`.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from store import Spool, SpoolError
+from store.feed import choose_mode
+from store.triggers import (
+    Fired,
+    TriggerDef,
+    arm_or_fire_schedule,
+    file_key,
+    fire_watch,
+    load_trigger,
+    read_state,
+    recover,
+    slot_at_or_before,
+    trigger_files,
+)
+
+from .watch import Burst, InotifyWatcher, PollWatcher, Watcher
+
+RETRY_AFTER = 5.0  # seconds before a trigger whose firing failed (or whose file is bad) is tried again
+
+
+def _stderr(msg: str) -> None:
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} triggers: {msg}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class _Entry:
+    d: TriggerDef | None
+    key: tuple[int, int, int] | None
+    error: str | None = None
+    retry_at: float = 0.0  # after a failure, not before this
+    last_slot: float | None = None  # cached from the state file, to skip reading it every tick
+    burst: Burst | None = None
+    watcher: Watcher | None = None
+    watch_error: str | None = field(default=None)
+
+
+class TriggerDaemon:
+    def __init__(self, spool: Spool, *, clock: Callable[[], float] = time.time,
+                 log: Callable[[str], None] = _stderr, watch_mode: str | None = None,
+                 poll_interval: float = 1.0, start_watchers: bool = True) -> None:
+        self.spool = spool
+        self.clock = clock
+        self.log = log
+        self.watch_mode = choose_mode(spool.root, watch_mode)
+        self.poll_interval = poll_interval
+        self.start_watchers = start_watchers
+        self.entries: dict[str, _Entry] = {}
+        self._lock = threading.Lock()  # watcher threads report into entries
+
+    # -- following triggers/ -------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Load added and changed trigger files, drop removed ones, retry bad ones."""
+        now = self.clock()
+        files = trigger_files(self.spool)
+        for name in [n for n in self.entries if n not in files]:
+            self._drop(name)
+            self.log(f"{name}: removed (its file is gone)")
+        for name, path in files.items():
+            key = file_key(path)
+            e = self.entries.get(name)
+            if e is not None and e.key == key and (e.error is None or now < e.retry_at):
+                continue
+            try:
+                d = load_trigger(self.spool, name, path)
+            except SpoolError as exc:
+                msg = str(exc)
+                if e is not None and e.watcher is not None:
+                    self._stop_watch(e)
+                if e is None or e.error != msg:
+                    self.log(f"{msg}; skipped (the other triggers go on)")
+                self.entries[name] = _Entry(None, key, msg, now + RETRY_AFTER)
+                continue
+            if e is not None and e.d is not None and e.key == key:
+                continue
+            if e is not None:
+                self._stop_watch(e)
+            what = "loaded" if e is None or e.d is None else "reloaded"
+            self.log(f"{name}: {what} ({d.kind}: {d.describe()}{'' if d.enabled else ', disabled'})")
+            entry = _Entry(d, key)
+            self.entries[name] = entry
+            try:
+                if recover(self.spool, name):
+                    self.log(f"{name}: placed the job of a firing a crash interrupted")
+            except SpoolError as exc:
+                self.log(f"{name}: {exc}")
+            if d.kind == "watch" and d.enabled:
+                entry.burst = Burst(d.debounce)
+                if self.start_watchers:
+                    self._start_watch(name, entry)
+
+    def _drop(self, name: str) -> None:
+        e = self.entries.pop(name)
+        self._stop_watch(e)
+
+    def _start_watch(self, name: str, e: _Entry) -> None:
+        assert e.d is not None and e.burst is not None
+        burst = e.burst
+
+        def on_paths(paths: list[str]) -> None:
+            burst.add(paths, self.clock())
+
+        def on_status(msg: str | None) -> None:
+            if msg is not None:
+                self.log(f"{name}: {msg}")
+            elif e.watch_error is not None:
+                self.log(f"{name}: watching {e.d.watch_path if e.d else ''} again")
+            e.watch_error = msg
+
+        lay = self.spool.layout
+        ignore = [lay.queues, lay.runners, lay.triggers, lay.audit, lay.logs, lay.corrupt, lay.tmp]
+        if self.watch_mode == "poll":
+            e.watcher = PollWatcher(e.d, on_paths, on_status, ignore, interval=self.poll_interval)
+        else:
+            e.watcher = InotifyWatcher(e.d, on_paths, on_status, ignore)
+        e.watcher.start()
+
+    def _stop_watch(self, e: _Entry) -> None:
+        if e.watcher is not None:
+            e.watcher.stop()
+            e.watcher = None
+
+    def watch_event(self, name: str, paths: list[str], at: float | None = None) -> None:
+        """Feed changed paths to a watch trigger (what its watcher does; tests call it too)."""
+        e = self.entries.get(name)
+        if e is not None and e.burst is not None:
+            e.burst.add(paths, self.clock() if at is None else at)
+
+    # -- firing --------------------------------------------------------------------
+
+    def tick(self) -> list[Fired]:
+        """Fire what is due now; returns what fired (and schedule slots skipped)."""
+        now = self.clock()
+        out: list[Fired] = []
+        for name, e in list(self.entries.items()):
+            d = e.d
+            if d is None or not d.enabled or now < e.retry_at:
+                continue
+            try:
+                fired = self._tick_one(name, e, d, now)
+            except SpoolError as exc:
+                e.retry_at = now + RETRY_AFTER
+                msg = f"{name}: could not fire: {exc}"
+                if msg != e.error:
+                    self.log(msg + f" (trying again in {RETRY_AFTER:g}s)")
+                e.error = msg
+                continue
+            if e.error is not None:
+                e.error = None
+            if fired is not None:
+                out.append(fired)
+                self._report(fired)
+        return out
+
+    def _tick_one(self, name: str, e: _Entry, d: TriggerDef, now: float) -> Fired | None:
+        if d.kind == "schedule":
+            if e.last_slot is not None and slot_at_or_before(d, now) <= e.last_slot:
+                return None
+            fired = arm_or_fire_schedule(self.spool, d, now)
+            e.last_slot = read_state(self.spool, name).last_slot
+            return fired
+        if d.kind == "watch" and e.burst is not None:
+            paths = e.burst.take(now)
+            if paths:
+                try:
+                    return fire_watch(self.spool, d, paths, now)
+                except SpoolError:
+                    e.burst.add(paths, now)  # keep the burst for the retry
+                    raise
+        return None
+
+    def _report(self, f: Fired) -> None:
+        if f.job_id is None:
+            self.log(f"{f.trigger}: {f.detail}")
+            return
+        self.log(f"{f.trigger}: fired, job {f.job_id}" + (f" replacing {f.replaced}" if f.replaced else "")
+                 + f" ({f.detail})")
+
+    # -- running -------------------------------------------------------------------
+
+    def run(self, stop: threading.Event, interval: float = 0.25) -> None:
+        """Refresh and tick until `stop` is set."""
+        self.log(f"following {self.spool.layout.triggers} (watch mode: {self.watch_mode})")
+        try:
+            while True:
+                try:
+                    self.refresh()
+                except SpoolError as exc:
+                    self.log(f"cannot read the triggers: {exc}")
+                self.tick()
+                if stop.wait(interval):
+                    break
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        for e in self.entries.values():
+            self._stop_watch(e)

@@ -1,0 +1,239 @@
+"""What a watch trigger watches: a directory, through inotify or by directory mtimes.
+
+Local disks: inotify through watchfiles. NFS, CIFS and FUSE (where inotify sees only
+this host's changes): polling the way the spool's change feed does, by stat-ing
+directories, never every file; a directory whose mtime moved is listed again, and a
+slow full pass stats files to catch edits made in place (which move no directory's
+mtime). Watchers only collect paths; the `Burst` decides when a burst is over.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from store.triggers import TriggerDef
+
+OnPaths = Callable[[list[str]], None]
+OnStatus = Callable[[str | None], None]  # an error message, or None when all is well again
+
+
+class Burst:
+    """Changed paths gathered until `quiet` seconds pass without a new one (or `longest`
+    seconds since the first, so a directory that never calms down still fires)."""
+
+    def __init__(self, quiet: float, longest: float | None = None) -> None:
+        self.quiet = quiet
+        self.longest = longest if longest is not None else max(10 * quiet, 10.0)
+        self._paths: dict[str, None] = {}
+        self._first: float | None = None
+        self._last: float | None = None
+        self._lock = threading.Lock()
+
+    def add(self, paths: Iterable[str], now: float) -> None:
+        with self._lock:
+            for p in paths:
+                self._paths[p] = None
+            if self._paths:
+                self._first = now if self._first is None else self._first
+                self._last = now
+
+    def take(self, now: float) -> list[str] | None:
+        """The burst's paths (sorted) if it is over, else None."""
+        with self._lock:
+            if not self._paths or self._first is None or self._last is None:
+                return None
+            if now - self._last < self.quiet and now - self._first < self.longest:
+                return None
+            paths = sorted(self._paths)
+            self._paths.clear()
+            self._first = self._last = None
+            return paths
+
+
+class Watcher:
+    """A thread that reports changed paths (relative to the trigger's directory)."""
+
+    def __init__(self, d: TriggerDef, on_paths: OnPaths, on_status: OnStatus,
+                 ignore: Iterable[Path] = ()) -> None:
+        assert d.watch_path is not None
+        self.d = d
+        self.root = d.watch_path
+        self.on_paths = on_paths
+        self.on_status = on_status
+        self.ignore = tuple(str(p) for p in ignore)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"watch-{d.name}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float = 5.0) -> None:
+        self._thread.join(timeout)
+
+    def relevant(self, path: str) -> str | None:
+        """`path` relative to the root if a pattern matches it (and it is not spool machinery)."""
+        if any(path == i or path.startswith(i + os.sep) for i in self.ignore):
+            return None
+        try:
+            rel = os.path.relpath(path, self.root)
+        except ValueError:
+            return None
+        if rel.startswith(".." + os.sep) or rel in (".", ".."):
+            return None
+        if not self.d.recursive and os.sep in rel:
+            return None
+        return rel.replace(os.sep, "/") if self.d.matches(rel.replace(os.sep, "/")) else None
+
+    def _wait_for_root(self) -> bool:
+        """Block until the directory exists (reporting it missing meanwhile); False if stopped."""
+        reported = False
+        while not self._stop.is_set():
+            if self.root.is_dir():
+                if reported:
+                    self.on_status(None)
+                return True
+            if not reported:
+                self.on_status(f"{self.d.file}: path: directory {self.root} does not exist (any more); "
+                               "waiting for it to come back")
+                reported = True
+            self._stop.wait(2.0)
+        return False
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
+class InotifyWatcher(Watcher):
+    def _run(self) -> None:
+        import watchfiles
+
+        while self._wait_for_root():
+            try:
+                ino = os.stat(self.root).st_ino
+                for batch in watchfiles.watch(self.root, watch_filter=None, debounce=200, step=50,
+                                              stop_event=self._stop, rust_timeout=2000, yield_on_timeout=True,
+                                              raise_interrupt=False, recursive=self.d.recursive):
+                    rels = [r for _c, p in batch if (r := self.relevant(p)) is not None]
+                    if rels:
+                        self.on_paths(rels)
+                    if not self._same_root(ino):
+                        break  # removed (or replaced): watch the new one once it is there
+            except (OSError, RuntimeError) as exc:
+                self.on_status(f"{self.d.file}: path: cannot watch {self.root}: {exc}; retrying")
+                self._stop.wait(2.0)
+
+    def _same_root(self, ino: int) -> bool:
+        try:
+            return os.stat(self.root).st_ino == ino
+        except OSError:
+            return False
+
+
+class PollWatcher(Watcher):
+    """Directory-mtime polling (network filesystems)."""
+
+    def __init__(self, d: TriggerDef, on_paths: OnPaths, on_status: OnStatus, ignore: Iterable[Path] = (),
+                 interval: float = 1.0, full_every: int = 60) -> None:
+        super().__init__(d, on_paths, on_status, ignore)
+        self.interval = interval
+        self.full_every = full_every
+        # dir -> (its mtime_ns, {entry name: (inode, is_dir, mtime_ns, size)})
+        self._dirs: dict[str, tuple[int, dict[str, tuple[int, bool, int, int]]]] = {}
+
+    def prime(self) -> None:
+        self._dirs.clear()
+        self._walk(str(self.root), set(), stat_files=True)
+
+    def scan(self, full: bool = False) -> list[str]:
+        """One polling pass; returns the relevant changed paths (relative)."""
+        changed: set[str] = set()
+        for d in sorted(self._dirs, key=len):
+            if d not in self._dirs:
+                continue  # went with a parent
+            try:
+                mtime = os.stat(d).st_mtime_ns
+            except OSError:
+                self._drop(d, changed)
+                continue
+            if full or mtime != self._dirs[d][0]:
+                self._relist(d, mtime, changed, stat_files=full)
+        return sorted(r for p in changed if (r := self.relevant(p)) is not None)
+
+    def _list(self, d: str, old: dict[str, tuple[int, bool, int, int]], stat_files: bool
+              ) -> dict[str, tuple[int, bool, int, int]]:
+        out = {}
+        try:
+            entries = list(os.scandir(d))
+        except OSError:
+            return out
+        for e in entries:
+            try:
+                is_dir = e.is_dir(follow_symlinks=False)
+                ino = e.inode()
+                prev = old.get(e.name)
+                if stat_files or prev is None or prev[0] != ino:
+                    st = self._stat(e)
+                    out[e.name] = (ino, is_dir, st.st_mtime_ns, st.st_size)
+                else:
+                    out[e.name] = prev
+            except OSError:
+                continue
+        return out
+
+    def _stat(self, e: os.DirEntry[str]) -> os.stat_result:
+        return e.stat(follow_symlinks=False)
+
+    def _walk(self, d: str, changed: set[str], stat_files: bool) -> None:
+        try:
+            mtime = os.stat(d).st_mtime_ns
+        except OSError:
+            return
+        entries = self._list(d, {}, stat_files)
+        self._dirs[d] = (mtime, entries)
+        for name, (_ino, is_dir, _m, _s) in entries.items():
+            path = os.path.join(d, name)
+            if is_dir and self.d.recursive:
+                self._walk(path, changed, stat_files)
+            elif not is_dir:
+                changed.add(path)
+
+    def _relist(self, d: str, mtime: int, changed: set[str], stat_files: bool) -> None:
+        old = self._dirs[d][1]
+        new = self._list(d, old, stat_files)
+        self._dirs[d] = (mtime, new)
+        for name in old.keys() | new.keys():
+            a, b = old.get(name), new.get(name)
+            path = os.path.join(d, name)
+            if a == b:
+                continue
+            if a is not None and a[1] and (b is None or not b[1]):
+                self._drop(path, changed)
+            if b is not None and b[1]:
+                if path not in self._dirs and self.d.recursive:
+                    self._walk(path, changed, True)
+                continue
+            changed.add(path)
+
+    def _drop(self, d: str, changed: set[str]) -> None:
+        for sub in [k for k in self._dirs if k == d or k.startswith(d + os.sep)]:
+            for name, entry in self._dirs.pop(sub)[1].items():
+                if not entry[1]:
+                    changed.add(os.path.join(sub, name))
+
+    def _run(self) -> None:
+        while self._wait_for_root():
+            self.prime()
+            passes = 0
+            while not self._stop.wait(self.interval):
+                if not self.root.is_dir():
+                    break
+                passes += 1
+                rels = self.scan(full=passes % self.full_every == 0)
+                if rels:
+                    self.on_paths(rels)
