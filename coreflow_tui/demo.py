@@ -185,7 +185,7 @@ def _finished(spool: Spool, rng: random.Random) -> None:
     store.place(spool, jobs)
     claims = Claims(spool, me, deferred=False)
     try:
-        for job, (_t, name, seconds, code) in zip(jobs, FINISHED):
+        for job, (_t, name, seconds, code) in zip(jobs, FINISHED, strict=True):
             got = claims.claim_next(job.queue)
             if got.job is None:
                 continue

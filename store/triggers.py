@@ -62,13 +62,10 @@ from .model import Job, Result, Trigger, actor, decode, encode, encode_job
 from .names import NAME_RE
 from .spool import JobRef, Spool
 
-KINDS = ("schedule", "watch", "manual")
 MAX_NAME = 200
 MAX_DETAIL = 500
 # Most missed cron slots counted one by one after a gap; beyond it we say "at least".
 MAX_COUNT = 10_000
-
-Clock = Callable[[], float]
 
 
 # -- the file format ---------------------------------------------------------------

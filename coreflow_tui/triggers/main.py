@@ -10,7 +10,7 @@ import threading
 import time
 from typing import Any
 
-from store import JobNotFound, Spool, SpoolError
+from store import JobNotFound, Spool
 from store.triggers import fire_by_hand, load_trigger, load_triggers, next_firing, read_state
 from store.views import iso
 

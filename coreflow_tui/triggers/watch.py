@@ -53,6 +53,14 @@ class Burst:
             return paths
 
 
+def _noise_filter() -> Callable[[str], bool]:
+    """False for what no build cares about (.git/, __pycache__/, editors' swap and backup files)."""
+    import watchfiles
+
+    default = watchfiles.DefaultFilter()
+    return lambda path: default(watchfiles.Change.modified, path)
+
+
 class Watcher:
     """A thread that reports changed paths (relative to the trigger's directory)."""
 
@@ -64,6 +72,7 @@ class Watcher:
         self.on_paths = on_paths
         self.on_status = on_status
         self.ignore = tuple(str(p) for p in ignore)
+        self._noise = _noise_filter()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"watch-{d.name}", daemon=True)
 
@@ -78,7 +87,7 @@ class Watcher:
 
     def relevant(self, path: str) -> str | None:
         """`path` relative to the root if a pattern matches it (and it is not spool machinery)."""
-        if any(path == i or path.startswith(i + os.sep) for i in self.ignore):
+        if any(path == i or path.startswith(i + os.sep) for i in self.ignore) or not self._noise(path):
             return None
         try:
             rel = os.path.relpath(path, self.root)
