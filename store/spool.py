@@ -380,6 +380,10 @@ class Spool:
         except CorruptJob as exc:
             self.quarantine(r.path, str(exc))
             raise CorruptJob(f"{exc}; moved to corrupt/") from None
+        if job.queue != r.queue:
+            # The directory is the truth: a crash between a move's rename and its rewrite
+            # leaves the old queue in the file.
+            job = msgspec.structs.replace(job, queue=r.queue)
         self._cache[r.id] = (st.st_mtime_ns, st.st_size, job)
         return job
 
