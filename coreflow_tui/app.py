@@ -1,0 +1,76 @@
+"""The terminal UI: one app factory, `make_app`, used by the CLI, the tests and the screenshots."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+
+from store import Spool
+
+from .screens.help_screen import KEYMAP
+from .screens.main_screen import MainScreen
+
+
+@dataclass
+class Settings:
+    """What the app needs besides the spool. Widgets get their part passed in."""
+
+    queue: str | None = None  # selected at start (default: the `default` queue)
+    clock: Callable[[], float] | None = None  # a fixed clock makes ages and pictures repeatable
+    watch: str | None = None  # "inotify" | "poll" | None: by filesystem type ($COREFLOW_WATCH)
+    follow: bool = True  # follow the change feed (tests of a still picture turn it off)
+    spool_label: str | None = None  # shown instead of the spool's path
+    host: str | None = None  # shown instead of this host's name
+
+    def now(self) -> float:
+        return self.clock() if self.clock else time.time()
+
+
+class CoreflowApp(App[None]):
+    CSS_PATH = "coreflow.tcss"
+    TITLE = "CoreFlow"
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(self, spool: Spool, settings: Settings) -> None:
+        super().__init__()
+        self.spool = spool
+        self.settings = settings
+
+    def on_mount(self) -> None:
+        self.push_screen(MainScreen(self.spool, self.settings))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if not isinstance(screen, MainScreen):
+            return
+        for _where, keys, what, action in KEYMAP:
+            if action is None:
+                continue
+            target, _, name = action.partition(":")
+            if target == "jobs":
+                run = partial(screen.job_action, name)
+            elif target == "screen":
+                run = partial(screen.run_action, name)
+            else:
+                run = partial(self.run_action, name)
+            yield SystemCommand(what[0].upper() + what[1:], f"key: {keys}", run)
+
+
+def make_app(spool: Spool | str | Path, settings: Settings | None = None) -> CoreflowApp:
+    return CoreflowApp(spool if isinstance(spool, Spool) else Spool.open(spool), settings or Settings())
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    spool = Spool.open(args.spool)
+    queue = getattr(args, "queue", None)
+    if queue:
+        spool.check_queue(queue)
+    make_app(spool, Settings(queue=queue)).run()
+    return 0

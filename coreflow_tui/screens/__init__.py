@@ -1,0 +1,1 @@
+"""The TUI's screens (`*_screen.py`) and dialogs (`*_modal.py`)."""

@@ -1,0 +1,53 @@
+"""Cancel, confirmed: names every job it would cancel. y/enter cancels, n/escape keeps."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+SHOWN = 8
+
+
+class CancelModal(ModalScreen[bool]):
+    BINDINGS = [
+        Binding("y,enter", "answer(True)", "Cancel them"),
+        Binding("n,escape", "answer(False)", "Keep them"),
+    ]
+
+    def __init__(self, jobs: list[tuple[str, str, str]]) -> None:
+        """`jobs`: (short id, name, state) of each job to cancel."""
+        super().__init__()
+        self.jobs = jobs
+
+    def compose(self) -> ComposeResult:
+        n = len(self.jobs)
+        text = Text(f"Cancel {'this job' if n == 1 else f'these {n} jobs'}?\n\n", style="bold")
+        for sid, name, state in self.jobs[:SHOWN]:
+            text.append(f"  {sid}  ", "bold")
+            text.append(name)
+            if state == "running":
+                text.append("  (running: its runner will stop it)", "italic")
+            elif state == "held":
+                text.append("  (held)", "dim")
+            text.append("\n")
+        if n > SHOWN:
+            text.append(f"  … and {n - SHOWN} more\n", "dim")
+        text.append("\n")
+        text.append(" y ", "bold reverse")
+        text.append("/")
+        text.append(" enter ", "bold reverse")
+        text.append(" cancel    ")
+        text.append(" n ", "bold reverse")
+        text.append("/")
+        text.append(" escape ", "bold reverse")
+        text.append(" keep")
+        with Vertical(id="cancel-box") as box:
+            box.border_title = "Cancel"
+            yield Static(text)
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)

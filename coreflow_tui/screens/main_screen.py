@@ -1,0 +1,529 @@
+"""The main screen: queues and runners, the jobs of the selected queue, detail and log.
+
+It holds the snapshot (the spool on disk is the truth), starts the workers that read
+and change the spool, and routes their messages to the panes.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, OptionList
+from textual.worker import Worker, WorkerState, get_current_worker
+
+import store
+from store import JobSpec, Spool, SpoolError, Where
+from store.feed import Feed
+
+from ..fmt import short_id
+from ..messages import (
+    ChangeRefused, DetailLoaded, FilterMatched, JobsChanged, JobsLoaded, LoadFinished, LogRead, OverviewLoaded,
+    SpoolChanged,
+)
+from ..widgets.detail_pane import DetailPane
+from ..widgets.filter_bar import FilterBar
+from ..widgets.job_list import JobList
+from ..widgets.log_pane import LogPane
+from ..widgets.queue_list import QueueList
+from ..widgets.runner_list import RunnerList
+from ..widgets.spool_header import SpoolHeader
+from .cancel_modal import CancelModal
+from .help_screen import HelpScreen
+from .queue_modal import QueueModal
+from .snapshot import (
+    FINISHED, FilteredRows, FinishedRows, Overview, QueueRows, load_detail, load_finished, load_overview,
+    load_queue, matches, read_log,
+)
+from .submit_modal import SubmitModal
+
+if TYPE_CHECKING:
+    from ..app import Settings
+
+MOVES = {"up", "down", "top", "bottom"}
+
+
+class MainScreen(Screen[None]):
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    BINDINGS = [
+        Binding("slash", "filter", "filter", key_display="/"),
+        Binding("f", "finished", "done"),
+        Binding("l", "log", "log"),
+        Binding("p", "pause", "pause"),
+        Binding("s", "submit", "submit", show=False),
+        Binding("n", "add_queue", "new queue", show=False),
+        Binding("escape", "back", "back", show=False),
+        Binding("question_mark", "help", "help", key_display="?"),
+        Binding("q", "app.quit", "quit"),
+    ]
+
+    def __init__(self, spool: Spool, settings: Settings) -> None:
+        super().__init__()
+        self.spool = spool
+        self.settings = settings
+        self.queue = settings.queue or store.DEFAULT_QUEUE
+        self.finished = False
+        self.filter_text = ""
+        self.base: QueueRows | FinishedRows | None = None
+        self.overview: Overview | None = None
+        self.feed = Feed(spool, mode=settings.watch)
+        self._stop = threading.Event()
+        self._dirty: set[str] = set()
+        self._loading = False
+        self._first = True
+
+    def compose(self) -> ComposeResult:
+        yield SpoolHeader(id="header")
+        with Horizontal(id="body"):
+            with Vertical(id="side"):
+                yield QueueList(id="queues")
+                yield RunnerList(id="runners")
+            with Vertical(id="main"):
+                with Vertical(id="jobs-pane"):
+                    yield JobList(self.settings.now, id="jobs")
+                    yield FilterBar(placeholder="filter: name, type, label, trigger, id", id="filter")
+                yield DetailPane(id="detail")
+                yield LogPane(id="log")
+        yield Footer(compact=True, show_command_palette=False)
+
+    @property
+    def jobs(self) -> JobList:
+        return self.query_one(JobList)
+
+    def on_mount(self) -> None:
+        self.query_one("#queues").border_title = "Queues"
+        self.query_one("#runners").border_title = "Runners"
+        self.query_one("#detail").border_title = "Detail"
+        self.query_one("#log").border_title = "Log"
+        self._title()
+        self._header()
+        self.jobs.focus()
+        self.request_load("jobs", "overview")
+        if self.settings.follow:
+            self.follow_spool()
+        self.set_interval(1.0, self._tick)
+        self._log_timer = self.set_interval(0.5, self._poll_log, pause=True)
+
+    def on_unmount(self) -> None:
+        self._stop.set()
+
+    # -- loading -------------------------------------------------------------------
+
+    def request_load(self, *what: str) -> None:
+        """Coalesce: while a load runs, later requests wait and then run as one."""
+        self._dirty.update(what)
+        if not self._loading:
+            what, self._dirty = frozenset(self._dirty), set()
+            self._loading = True
+            self.load(what, self.queue, self.finished)
+
+    @work(thread=True, group="load", exit_on_error=False)
+    def load(self, what: frozenset[str], queue: str, finished: bool) -> None:
+        try:
+            now = self.settings.clock() if self.settings.clock else None
+            rows = None
+            if "jobs" in what:
+                rows = load_finished(self.spool, queue) if finished else load_queue(self.spool, queue, now)
+                self.post_message(JobsLoaded(rows))
+            if what & {"jobs", "overview"}:
+                known = rows if isinstance(rows, QueueRows) else None
+                self.post_message(OverviewLoaded(load_overview(self.spool, now, known)))
+        finally:
+            self.post_message(LoadFinished())
+
+    def on_load_finished(self, _message: LoadFinished) -> None:
+        self._loading = False
+        if self._dirty:
+            self.request_load()
+
+    @work(thread=True, group="feed", exit_on_error=False)
+    def follow_spool(self) -> None:
+        for change in self.feed.iterate(self._stop):
+            self.post_message(SpoolChanged(change))
+
+    def on_spool_changed(self, message: SpoolChanged) -> None:
+        c = message.change
+        if c.full or self.queue in c.queues:
+            self.request_load("jobs", "overview")
+        elif c.queues or c.runners or c.corrupt:
+            self.request_load("overview")
+
+    def on_jobs_loaded(self, message: JobsLoaded) -> None:
+        rows = message.rows
+        if rows.queue != self.queue or isinstance(rows, FinishedRows) != self.finished:
+            return  # the user switched meanwhile; that switch asked for its own load
+        self.base = rows
+        if self.filter_text:
+            self.run_filter(self.filter_text)
+        else:
+            self.jobs.set_rows(rows, first=self._first)
+            self._first = False
+        self._title()
+        self._show_detail()
+
+    def on_overview_loaded(self, message: OverviewLoaded) -> None:
+        ov = self.overview = message.overview
+        names = [q.name for q in ov.queues]
+        if names and self.queue not in names:
+            self.notify(f"queue {self.queue} is gone; showing {names[0]}", severity="warning")
+            self._switch(names[0])
+        self.query_one(QueueList).show(ov.queues, self.queue)
+        self.query_one(RunnerList).show(ov.runners)
+        self._header()
+        self._title()
+
+    def _header(self) -> None:
+        ov = self.overview
+        self.query_one(SpoolHeader).show(
+            self.settings.spool_label or str(self.spool.root), self.settings.host or socket.gethostname(),
+            self.feed.describe(), ov.corrupt if ov else 0, sum(r.lost for r in ov.runners) if ov else 0)
+
+    def _title(self) -> None:
+        pane = self.query_one("#jobs-pane")
+        info = next((q for q in self.overview.queues if q.name == self.queue), None) if self.overview else None
+        if self.finished:
+            title = f"Finished · {self.queue} — {len(self.base or ())} jobs, newest first (f: back)"
+        else:
+            title = f"Jobs · {self.queue}"
+            if info is not None:
+                title += f" — {info.running} running of {info.config.slots}, {info.pending} waiting"
+                title += f", {info.held} held" if info.held else ""
+                title += "  ‖ PAUSED (p resumes)" if info.config.paused else ""
+        rows = self.jobs.rows
+        if self.filter_text and isinstance(rows, FilteredRows):
+            title += f"  [filter {self.filter_text!r}: {len(rows)} match]"
+        pane.border_title = title
+        pane.set_class(bool(info and info.config.paused), "-paused")
+        self.set_class(self.finished, "-finished")
+
+    def _tick(self) -> None:
+        rows = self.jobs.rows
+        if isinstance(rows, (QueueRows, FilteredRows)) and getattr(rows, "running", None):
+            self.jobs.refresh()
+        if self.overview and self.overview.runners and self.settings.clock is None:
+            import time
+
+            self.query_one(RunnerList).show(self.overview.runners, time.time() - self.overview.loaded_at)
+
+    # -- queues --------------------------------------------------------------------
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option.id and event.option.id != self.queue:
+            self._switch(event.option.id)
+
+    def on_option_list_option_selected(self, _event: OptionList.OptionSelected) -> None:
+        self.jobs.focus()
+
+    def _switch(self, queue: str) -> None:
+        self.queue = queue
+        self._first = True
+        self.base = None
+        self.jobs.marked.clear()
+        self._title()
+        self.request_load("jobs", "overview")
+
+    # -- detail and log ------------------------------------------------------------
+
+    def on_job_list_job_highlighted(self, _message: JobList.JobHighlighted) -> None:
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        rows = self.jobs.rows
+        log = self.query_one(LogPane)
+        if rows is None or not len(rows):
+            self.query_one(DetailPane).show(None)
+            log.follow(None)
+            return
+        i = self.jobs.cursor
+        base = rows.base if isinstance(rows, FilteredRows) else rows
+        self.detail(rows.ref(i), rows.position(i), base)
+        if self.has_class("-log") and log.job_id != rows.job_id(i):
+            self._follow_log()
+
+    def _follow_log(self) -> None:
+        log = self.query_one(LogPane)
+        jid = self.jobs.current_id
+        log.follow(jid)
+        job = self.jobs.job(self.jobs.cursor) if jid else None
+        log.border_title = f"Log · {short_id(jid)} {job.name if job else ''}" if jid else "Log"
+        self._poll_log()
+
+    @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
+    def detail(self, ref: store.JobRef, position: int | None, base: QueueRows | FinishedRows) -> None:
+        try:
+            self.post_message(DetailLoaded(load_detail(self.spool, ref, position, base, self.settings.now())))
+        except (store.JobNotFound, store.CorruptJob):
+            pass  # it changed under us: the listing this causes shows the detail again
+
+    def on_detail_loaded(self, message: DetailLoaded) -> None:
+        if message.detail.view.job.id == self.jobs.current_id:
+            self.query_one(DetailPane).show(message.detail)
+
+    def on_job_list_detail_requested(self, _message: JobList.DetailRequested) -> None:
+        self.add_class("-detail-open")
+        self.remove_class("-log")
+        self.query_one(DetailPane).focus()
+
+    def _poll_log(self) -> None:
+        log = self.query_one(LogPane)
+        rows = self.jobs.rows
+        if log.job_id is None or rows is None or not len(rows) or log.done:
+            return
+        self.read_log(log.job_id, log.log_offset, rows.state(self.jobs.cursor) in FINISHED)
+
+    @work(thread=True, exclusive=True, group="log", exit_on_error=False)
+    def read_log(self, job_id: str, offset: int, finished: bool) -> None:
+        data, end = read_log(self.spool, job_id, offset)
+        self.post_message(LogRead(job_id, data.decode("utf-8", "replace"), end, finished))
+
+    def on_log_read(self, message: LogRead) -> None:
+        log = self.query_one(LogPane)
+        if message.job_id == log.job_id:
+            log.add(message.text, message.offset, message.done)
+
+    def action_log(self) -> None:
+        self.toggle_class("-log")
+        if self.has_class("-log"):
+            self.remove_class("-detail-open")
+            self._follow_log()
+            self._log_timer.resume()
+        else:
+            self._log_timer.pause()
+            self.jobs.focus()
+
+    def action_back(self) -> None:
+        if self.has_class("-detail-open") or self.has_class("-log"):
+            self.remove_class("-detail-open", "-log")
+            self._log_timer.pause()
+        elif self.jobs.marked:
+            self.jobs.marked.clear()
+            self.jobs.refresh()
+        elif self.filter_text:
+            self._set_filter("")
+        self.jobs.focus()
+
+    # -- filter --------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        self.query_one("#jobs-pane").add_class("-filtering")
+        self.query_one(FilterBar).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if isinstance(event.input, FilterBar):
+            self._set_filter(event.value.strip().lower())
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if isinstance(event.input, FilterBar):
+            self._set_filter(event.value.strip().lower())
+            if not self.filter_text:
+                self.query_one("#jobs-pane").remove_class("-filtering")
+            self.jobs.focus()
+
+    def _set_filter(self, text: str) -> None:
+        if text == self.filter_text:
+            return
+        self.filter_text = text
+        if not text:
+            self.query_one(FilterBar).value = ""
+            self.query_one("#jobs-pane").remove_class("-filtering")
+            if self.base is not None:
+                self.jobs.set_rows(self.base)
+            self._title()
+        elif self.base is not None:
+            self.run_filter(text)
+
+    def run_filter(self, text: str) -> None:
+        self.match_jobs(text, self.base)
+
+    @work(thread=True, exclusive=True, group="filter", exit_on_error=False)
+    def match_jobs(self, text: str, base: QueueRows | FinishedRows) -> None:
+        worker = get_current_worker()
+        hits = []
+        for i in range(len(base)):
+            if i % 512 == 0 and worker.is_cancelled:
+                return
+            if text in base.job_id(i):
+                hits.append(i)
+                continue
+            try:
+                job = base.known(i) or self.spool.read(base.ref(i))
+            except SpoolError:
+                continue
+            if matches(job, text):
+                hits.append(i)
+        self.post_message(FilterMatched(text, hits, base))
+
+    def on_filter_matched(self, message: FilterMatched) -> None:
+        if message.text == self.filter_text and message.base is self.base:
+            rows = FilteredRows(message.base, message.indices, message.text)
+            here = self.jobs.current_id
+            self.jobs.set_rows(rows, first=self._first or here is None or rows.index_of(here) is None)
+            self._first = False
+            self._title()
+
+    # -- changes -------------------------------------------------------------------
+
+    def on_job_list_change_requested(self, message: JobList.ChangeRequested) -> None:
+        ids, states, action = message.job_ids, message.states, message.action
+        if action == "cancel":
+            named = [(short_id(k), self._job_name(k), s) for k, s in zip(ids, states)]
+            self.app.push_screen(CancelModal(named), lambda yes: yes and self.change("cancel", ids))
+        elif action == "hold":
+            waiting = [k for k, s in zip(ids, states) if s == "pending"]
+            if waiting:
+                self.change("hold", waiting)
+            else:
+                self.change("release", ids)
+        elif action in MOVES:
+            rows = self.jobs.rows
+            positions = [rows.position(i) or 0 if (i := rows.index_of(k)) is not None else 0 for k in ids] \
+                if rows is not None else [0] * len(ids)
+            total = len(self.base.order) if isinstance(self.base, QueueRows) else 0
+            self.change(action, _move_order(action, ids, positions, total))
+        else:
+            self.change(action, ids)
+
+    def _job_name(self, job_id: str) -> str:
+        rows = self.jobs.rows
+        i = rows.index_of(job_id) if rows is not None else None
+        job = self.jobs.job(i) if i is not None else None
+        return job.name if job else ""
+
+    @work(thread=True, group="change", exit_on_error=False)
+    def change(self, action: str, ids: list[str]) -> None:
+        """One store call a job, the same the CLI makes; refusals become notifications."""
+        done = []
+        position = None
+        for k in ids:
+            try:
+                if action in MOVES:
+                    position = store.move(self.spool, k, Where(action))
+                elif action == "cancel":
+                    store.cancel(self.spool, k)
+                elif action == "hold":
+                    store.hold(self.spool, k)
+                elif action == "release":
+                    store.release(self.spool, k)
+                elif action == "retry":
+                    position = store.retry(self.spool, k)
+                done.append(k)
+            except SpoolError as exc:
+                self.post_message(ChangeRefused(str(exc)))
+        if done:
+            what = {"up": "moved up", "down": "moved down", "top": "moved to the top", "bottom": "moved to the bottom",
+                    "cancel": "cancelled", "hold": "held", "release": "released", "retry": "queued again"}[action]
+            text = f"{short_id(done[0])} {what}" if len(done) == 1 else f"{len(done)} jobs {what}"
+            single = len(ids) == 1 and action in MOVES
+            self.post_message(JobsChanged(text, done[0] if single else None, position if single else None))
+
+    def on_jobs_changed(self, message: JobsChanged) -> None:
+        if message.job_id and message.position and isinstance(self.base, QueueRows) and not self.filter_text:
+            keep = self.jobs.current_id
+            self.base.moved(message.job_id, message.position)
+            self.jobs.set_rows(self.base, keep=keep)
+        self.notify(message.text, timeout=3)
+        self.request_load("jobs", "overview")
+
+    def on_change_refused(self, message: ChangeRefused) -> None:
+        self.notify(message.text, severity="warning", timeout=6)
+        self.request_load("jobs", "overview")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            err = event.worker.error
+            text = str(err) if isinstance(err, SpoolError) else f"{type(err).__name__}: {err}"
+            self.notify(text, title=f"could not {event.worker.name.replace('_', ' ')}", severity="error", timeout=10)
+
+    # -- screen actions ------------------------------------------------------------
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen())
+
+    def action_finished(self) -> None:
+        self.finished = not self.finished
+        self._first = True
+        self.base = None
+        self.jobs.marked.clear()
+        self.jobs.empty_text = "No finished jobs." if self.finished else "No jobs. Press s to submit one."
+        self._title()
+        self.request_load("jobs")
+
+    def action_pause(self) -> None:
+        info = next((q for q in self.overview.queues if q.name == self.queue), None) if self.overview else None
+        self.set_paused(self.queue, not (info and info.config.paused))
+
+    @work(thread=True, group="change", exit_on_error=False)
+    def set_paused(self, queue: str, paused: bool) -> None:
+        try:
+            self.spool.update_queue(queue, "pause" if paused else "resume", paused=paused)
+        except SpoolError as exc:
+            self.post_message(ChangeRefused(str(exc)))
+            return
+        self.post_message(JobsChanged(f"queue {queue} {'paused' if paused else 'resumed'}"))
+
+    def action_submit(self) -> None:
+        self.app.push_screen(SubmitModal(self.queue), lambda spec: spec and self.submit_job(spec))
+
+    @work(thread=True, group="change", exit_on_error=False)
+    def submit_job(self, spec: JobSpec) -> None:
+        try:
+            (job_id,) = store.submit(self.spool, [spec])
+        except SpoolError as exc:
+            self.post_message(ChangeRefused(str(exc)))
+            return
+        self.post_message(JobsChanged(f"submitted {short_id(job_id)} to {spec.queue or 'its queue'}"))
+
+    def action_add_queue(self) -> None:
+        self.app.push_screen(QueueModal(), lambda answer: answer and self.add_queue(*answer))
+
+    @work(thread=True, group="change", exit_on_error=False)
+    def add_queue(self, name: str, slots: int) -> None:
+        try:
+            self.spool.add_queue(name, slots=slots)
+            self.spool.record_queue(name, "add", f"slots={slots}")
+        except SpoolError as exc:
+            self.post_message(ChangeRefused(str(exc)))
+            return
+        self.post_message(JobsChanged(f"added queue {name} ({slots} slots)"))
+
+    def job_action(self, action: str) -> None:
+        """Run a jobs-list action by name (the command palette's way in)."""
+        name, _, arg = action.partition(":")
+        self.jobs.focus()
+        self.call_later(self.jobs.run_action, f"{name}({arg!r})" if arg else name)
+
+
+def _move_order(action: str, ids: list[str], positions: list[int], total: int) -> list[str]:
+    """Which marked jobs to move, in which order, so they keep their relative order.
+
+    Going up, the top-most moves first and a job stuck at the top blocks the one right
+    under it (else they would swap); going down, the mirror image. To the top, the
+    bottom-most goes first; to the bottom, the top-most.
+    """
+    pairs = sorted(zip(positions, ids))
+    if action == "top":
+        return [k for _p, k in reversed(pairs)]
+    if action == "bottom":
+        return [k for _p, k in pairs]
+    out = []
+    if action == "up":
+        stuck = 0
+        for p, k in pairs:
+            if p - 1 <= stuck:
+                stuck = p
+            else:
+                out.append(k)
+        return out
+    stuck = total + 1
+    for p, k in reversed(pairs):
+        if p + 1 >= stuck:
+            stuck = p
+        else:
+            out.append(k)
+    return out

@@ -1,0 +1,252 @@
+"""What the TUI shows, read from the spool: plain data built in workers, no widgets.
+
+A queue of 100,000 jobs is held as its names-only run order (`Spool.pending`);
+jobs are decoded only when a row is drawn (`Spool.read` caches them).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+
+from store import Audit, Job, JobRef, JobView, QueueConfig, QueueInfo, Spool, SpoolError
+from store.history import TypeStats, type_stats
+from store.jobtypes import JobType, load_types
+from store.layout import PendingName
+from store.runners import RunnerState, runners
+from store.waiting import QueueContext, Waiting
+
+FINISHED = frozenset({"succeeded", "failed", "cancelled"})
+
+
+@dataclass
+class QueueRows:
+    """A queue's running jobs (decoded), then its pending and held jobs in run order."""
+
+    spool: Spool
+    queue: str
+    running: list[JobView]
+    order: list[PendingName]
+    ctx: QueueContext
+    stats: dict[str, TypeStats]
+    cancelling: set[str] = field(default_factory=set)
+
+    def __len__(self) -> int:
+        return len(self.running) + len(self.order)
+
+    def job_id(self, i: int) -> str:
+        r = len(self.running)
+        return self.running[i].job.id if i < r else self.order[i - r].id
+
+    def state(self, i: int) -> str:
+        r = len(self.running)
+        return "running" if i < r else self.order[i - r].state
+
+    def position(self, i: int) -> int | None:
+        r = len(self.running)
+        return None if i < r else i - r + 1
+
+    def ref(self, i: int) -> JobRef:
+        r = len(self.running)
+        return self.running[i].ref if i < r else self.spool.pending_ref(self.queue, self.order[i - r])
+
+    def known(self, i: int) -> Job | None:
+        return self.running[i].job if i < len(self.running) else None
+
+    def base_index(self, i: int) -> int:
+        return i
+
+    def index_of(self, job_id: str) -> int | None:
+        for i, v in enumerate(self.running):
+            if v.job.id == job_id:
+                return i
+        r = len(self.running)
+        for i, p in enumerate(self.order):
+            if p.id == job_id:
+                return r + i
+        return None
+
+    def why(self, job: Job, held: bool) -> Waiting:
+        return self.ctx.why(job, held)
+
+    def moved(self, job_id: str, position: int) -> None:
+        """Show a move the store just made before the next listing confirms it."""
+        i = next((k for k, p in enumerate(self.order) if p.id == job_id), None)
+        if i is not None and 1 <= position <= len(self.order):
+            self.order.insert(position - 1, self.order.pop(i))
+
+
+@dataclass
+class FinishedRows:
+    """A queue's finished jobs, newest first."""
+
+    spool: Spool
+    queue: str
+    done: list[JobRef]
+    stats: dict[str, TypeStats]
+
+    def __len__(self) -> int:
+        return len(self.done)
+
+    def job_id(self, i: int) -> str:
+        return self.done[i].id
+
+    def state(self, i: int) -> str:
+        return self.done[i].state
+
+    def position(self, i: int) -> int | None:
+        return None
+
+    def ref(self, i: int) -> JobRef:
+        return self.done[i]
+
+    def known(self, i: int) -> Job | None:
+        return None
+
+    def base_index(self, i: int) -> int:
+        return i
+
+    def index_of(self, job_id: str) -> int | None:
+        return next((i for i, r in enumerate(self.done) if r.id == job_id), None)
+
+
+@dataclass
+class FilteredRows:
+    """The rows of a listing that match a filter, keeping their real positions."""
+
+    base: QueueRows | FinishedRows
+    indices: list[int]
+    text: str
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.base, name)
+
+    def job_id(self, i: int) -> str:
+        return self.base.job_id(self.indices[i])
+
+    def state(self, i: int) -> str:
+        return self.base.state(self.indices[i])
+
+    def position(self, i: int) -> int | None:
+        return self.base.position(self.indices[i])
+
+    def ref(self, i: int) -> JobRef:
+        return self.base.ref(self.indices[i])
+
+    def known(self, i: int) -> Job | None:
+        return self.base.known(self.indices[i])
+
+    def base_index(self, i: int) -> int:
+        return self.indices[i]
+
+    def index_of(self, job_id: str) -> int | None:
+        return next((i for i, b in enumerate(self.indices) if self.base.job_id(b) == job_id), None)
+
+
+Rows = QueueRows | FinishedRows | FilteredRows
+
+
+@dataclass
+class Overview:
+    spool_root: str
+    queues: list[QueueInfo]
+    runners: list[RunnerState]
+    corrupt: int
+    loaded_at: float
+
+
+@dataclass
+class JobDetail:
+    view: JobView
+    waiting: Waiting | None
+    jobtype: JobType | None
+    stats: TypeStats | None
+    audit: list[Audit]
+    cancel_requested: bool
+    now: float
+
+
+def live_runners(spool: Spool, now: float | None) -> list[RunnerState]:
+    try:
+        return runners(spool, now)
+    except SpoolError:
+        return runners(spool, time.time())  # a read-only spool: our clock stands in for its
+
+
+def load_queue(spool: Spool, queue: str, now: float | None) -> QueueRows:
+    order = spool.pending(queue)
+    running: list[JobView] = []
+    for r in spool.refs(queue, {"running"}):
+        try:
+            running.append(spool.view(r))
+        except SpoolError:
+            continue  # it finished or was quarantined meanwhile; the next listing settles it
+    ahead: dict[str, int] = {}
+    n = 0
+    for p in order:
+        ahead[p.id] = n
+        n += not p.held
+    stats = type_stats(spool)
+    live = [r for r in live_runners(spool, now) if not r.lost and r.serves(queue)]
+    ctx = QueueContext(queue, spool.queue_config(queue), len(running), live, ahead, stats)
+    return QueueRows(spool, queue, running, order, ctx, stats, spool.cancel_requests(queue))
+
+
+def load_finished(spool: Spool, queue: str) -> FinishedRows:
+    return FinishedRows(spool, queue, spool.done_refs(queue)[::-1], type_stats(spool))
+
+
+def load_overview(spool: Spool, now: float | None, known: QueueRows | None = None) -> Overview:
+    infos = []
+    for name in spool.queue_names():
+        if known is not None and known.queue == name:
+            held = sum(1 for p in known.order if p.held)
+            infos.append(QueueInfo(name, known.ctx.config, len(known.order) - held, held, len(known.running)))
+            continue
+        try:
+            infos.append(spool.queue_info(name))
+        except SpoolError:
+            continue  # removed while we looked
+    return Overview(str(spool.root), infos, live_runners(spool, now), len(spool.corrupt_files()),
+                    time.time() if now is None else now)
+
+
+def load_detail(spool: Spool, ref: JobRef, position: int | None, rows: QueueRows | FinishedRows | None,
+                now: float) -> JobDetail:
+    view = spool.view(ref, position)
+    job = view.job
+    waiting = rows.why(job, view.state == "held") if isinstance(rows, QueueRows) and position else None
+    try:
+        jobtype = load_types(spool.layout.types).get(job.type or "")
+    except SpoolError:
+        jobtype = None
+    stats = rows.stats.get(job.type or "") if rows is not None else None
+    cancel = view.state == "running" and spool.cancel_requested(view.queue, job.id)
+    return JobDetail(view, waiting, jobtype, stats, spool.audit(job.id), cancel, now)
+
+
+def read_log(spool: Spool, job_id: str, offset: int, limit: int = 1 << 20) -> tuple[bytes, int]:
+    """Bytes of a job's log from `offset` (at most `limit`; the tail when starting past it)."""
+    path = spool.layout.log(job_id)
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if offset == 0 and size > limit:
+                offset = size - limit
+            f.seek(offset)
+            data = f.read(limit)
+    except FileNotFoundError:
+        return b"", offset
+    return data, offset + len(data)
+
+
+def matches(job: Job, needle: str) -> bool:
+    """The filter: name, type, labels, trigger and id, case-insensitive."""
+    hay = [job.id, job.name, job.type or "", *job.labels, *job.labels.values()]
+    if job.trigger is not None:
+        hay += [job.trigger.name, job.trigger.kind, job.trigger.detail]
+    return any(needle in h.lower() for h in hay)

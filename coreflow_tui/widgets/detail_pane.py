@@ -1,0 +1,93 @@
+"""Every field of the highlighted job, its type, history, trigger, audit trail and result."""
+
+from __future__ import annotations
+
+import shlex
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from ..fmt import age, duration, when
+from ..screens.snapshot import JobDetail
+
+
+class DetailPane(VerticalScroll):
+    BINDINGS = [Binding("escape", "screen.back", "Back to jobs")]
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="detail-body")
+
+    detail: JobDetail | None = None
+
+    def show(self, d: JobDetail | None) -> None:
+        self.detail = d
+        body = self.query_one("#detail-body", Static)
+        body.update(Text("No job highlighted.", style="dim") if d is None else _table(d))
+
+
+def _table(d: JobDetail) -> Table:
+    v, j, now = d.view, d.view.job, d.now
+    t = Table.grid(padding=(0, 1))
+    t.add_column(style="bold", no_wrap=True)
+    t.add_column(overflow="fold")
+
+    def row(key: str, value: str | Text) -> None:
+        t.add_row(key, value)
+
+    row("id", j.id)
+    row("name", j.name)
+    state = v.state + (f", position {v.position}" if v.position else "")
+    row("state", Text(state, style="bold"))
+    row("queue", v.queue)
+    jt = d.jobtype
+    row("type", (j.type or "-") + (f" — {jt.description}" if jt and jt.description else ""))
+    if jt and jt.owner:
+        row("owner", jt.owner)
+    if d.stats is not None:
+        rate = d.stats.success_rate
+        row("history", f"typically {duration(d.stats.typical)}, "
+                       f"{'-' if rate is None else f'{rate:.0%}'} of {d.stats.runs} runs succeeded")
+    row("priority", str(j.priority))
+    row("command", ("sh -c " if j.shell else "") + " ".join(shlex.quote(a) for a in j.command))
+    if j.cwd:
+        row("cwd", j.cwd)
+    if j.env:
+        row("env", " ".join(f"{k}={val}" for k, val in sorted(j.env.items())))
+    if j.labels:
+        row("labels", " ".join(f"{k}={val}" for k, val in sorted(j.labels.items())))
+    if j.requires:
+        row("requires", ",".join(j.requires))
+    row("timeout", duration(j.timeout) if j.timeout else "none")
+    row("attempt", f"{j.attempt} of {j.max_attempts}")
+    row("submitted", f"{when(j.submitted_at)} ({age(j.submitted_at, now)} ago) by {j.submitted_by}")
+    if j.trigger:
+        tr = j.trigger
+        row("trigger", f"{tr.name} ({tr.kind})" + (f": {tr.detail}" if tr.detail else ""))
+    if d.waiting is not None:
+        w = d.waiting
+        row("waits", w.reason)
+        row("expected", "unknown (no history for this type)" if w.eta is None else
+            f"to start in ~{duration(w.eta)} (about {when(now + w.eta)})")
+    if j.claim and v.state == "running":
+        c = j.claim
+        row("running", f"on {c.host} (runner {c.runner}, pid {c.pid}) for {duration(now - c.claimed_at)}")
+        if d.cancel_requested:
+            row("cancel", Text("requested; the runner is stopping it", style="bold"))
+    if j.result:
+        r = j.result
+        code = f"exit {r.exit_code}" if r.exit_code is not None else (f"signal {r.signal}" if r.signal else "")
+        row("result", f"{r.state} ({r.reason}{', ' + code if code else ''})" + (f" by {r.by}" if r.by else ""))
+        if r.started_at:
+            ran = duration((r.finished_at or r.started_at) - r.started_at)
+            row("ran", f"{when(r.started_at)} for {ran}" + (f" on {r.host}" if r.host else ""))
+        if r.message:
+            row("message", r.message)
+    for h in j.history:
+        row("earlier", f"attempt {h.attempt}: {h.state} ({h.reason}) at {when(h.finished_at)}")
+    for a in d.audit:
+        row("audit", f"{when(a.at)}  {a.actor}  {a.action}" + (f"  {a.detail}" if a.detail else ""))
+    return t

@@ -1,0 +1,339 @@
+"""The jobs of one queue: a line-API list that draws only the rows on screen.
+
+It holds the names-only run order (100,000 jobs cost a list of names, not 100,000
+rows) and decodes the jobs it shows in a worker, keeping a bounded cache.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import work
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from store import CorruptJob, Job, JobNotFound, SpoolError
+
+from ..fmt import age, duration, short_id
+from ..screens.snapshot import FINISHED, FinishedRows, QueueRows, Rows
+from .job_rows import Columns, job_cells, progress
+
+CACHE = 4096  # decoded jobs kept; a screenful is ~40
+
+
+class JobList(ScrollView, can_focus=True):
+    COMPONENT_CLASSES = {
+        "job-list--header", "job-list--cursor", "job-list--running", "job-list--held",
+        "job-list--marked", "job-list--failed", "job-list--dim", "job-list--cancelling",
+    }
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "cursor_to(0)", "First", show=False),
+        Binding("end", "cursor_to(-1)", "Last", show=False),
+        Binding("enter", "detail", "detail", show=False),
+        Binding("K,shift+up", "change('up')", "move", key_display="K/J"),
+        Binding("J,shift+down", "change('down')", "down one", show=False),
+        Binding("t", "change('top')", "top", show=False),
+        Binding("b", "change('bottom')", "bottom", show=False),
+        Binding("c,delete", "change('cancel')", "cancel", key_display="c"),
+        Binding("h", "change('hold')", "hold"),
+        Binding("r", "change('retry')", "retry"),
+        Binding("space", "mark", "mark"),
+    ]
+
+    class JobHighlighted(Message):
+        def __init__(self, job_list: JobList, job_id: str | None) -> None:
+            super().__init__()
+            self.job_list = job_list
+            self.job_id = job_id
+
+    class ChangeRequested(Message):
+        """The user asked for a change (move, cancel, hold, retry) of these jobs, in row order."""
+
+        def __init__(self, job_list: JobList, action: str, job_ids: list[str], states: list[str]) -> None:
+            super().__init__()
+            self.job_list = job_list
+            self.action = action
+            self.job_ids = job_ids
+            self.states = states
+
+    class DetailRequested(Message):
+        pass
+
+    class JobsDecoded(Message):
+        def __init__(self, jobs: dict[str, Job], failed: dict[str, str]) -> None:
+            super().__init__()
+            self.jobs = jobs
+            self.failed = failed
+
+    def __init__(self, clock: Callable[[], float], **kw: object) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self.clock = clock
+        self.rows: Rows | None = None
+        self.cursor = 0
+        self.marked: dict[str, None] = {}
+        self.empty_text = "No jobs."
+        self._jobs: OrderedDict[str, Job] = OrderedDict()
+        self._bad: dict[str, str] = {}
+        self._wanted: set[int] = set()
+        self._inflight: set[str] = set()
+
+    # -- data in -------------------------------------------------------------------
+
+    def set_rows(self, rows: Rows, first: bool = False, keep: str | None = None) -> None:
+        """Show a new listing; the cursor stays on its job (`keep`, else the one under it)
+        and, when it can, at its place on screen."""
+        old = keep or self.current_id
+        on_screen = self.cursor - int(self.scroll_y)
+        self.rows = rows
+        self._bad.clear()
+        n = len(rows)
+        if first:
+            running = len(rows.running) if isinstance(rows, QueueRows) else 0
+            self.cursor = running if running < n else 0
+        else:
+            idx = rows.index_of(old) if old is not None else None
+            self.cursor = min(self.cursor if idx is None else idx, max(0, n - 1))
+        if self.marked:
+            self.marked = {k: None for k in self.marked if rows.index_of(k) is not None}
+        self.virtual_size = Size(0, n + 1)
+        self.scroll_to(y=max(0, self.cursor - max(0, on_screen)), animate=False, immediate=True)
+        self._keep_visible()
+        self.refresh()
+        self.refresh_bindings()
+        if first or self.current_id != old:
+            self.post_message(self.JobHighlighted(self, self.current_id))
+
+    def forget(self, job_ids: set[str]) -> None:
+        """Drop decoded copies of jobs that changed (their files were replaced)."""
+        for k in job_ids:
+            self._jobs.pop(k, None)
+            self._bad.pop(k, None)
+
+    @property
+    def current_id(self) -> str | None:
+        if self.rows is None or not len(self.rows):
+            return None
+        return self.rows.job_id(min(self.cursor, len(self.rows) - 1))
+
+    def job(self, i: int) -> Job | None:
+        assert self.rows is not None
+        return self.rows.known(i) or self._jobs.get(self.rows.job_id(i))
+
+    def targets(self) -> tuple[list[str], list[str]]:
+        """The marked jobs in row order (or the one under the cursor), with their states."""
+        rows = self.rows
+        if rows is None or not len(rows):
+            return [], []
+        if not self.marked:
+            return [rows.job_id(self.cursor)], [rows.state(self.cursor)]
+        found = sorted((i, k) for k in self.marked if (i := rows.index_of(k)) is not None)
+        return [k for _i, k in found], [rows.state(i) for i, _k in found]
+
+    # -- actions -------------------------------------------------------------------
+
+    def action_cursor(self, delta: int) -> None:
+        self._move_cursor(self.cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        self._move_cursor(self.cursor + direction * max(1, self.size.height - 2))
+
+    def action_cursor_to(self, index: int) -> None:
+        self._move_cursor(index if index >= 0 else len(self.rows or ()) - 1)
+
+    def action_detail(self) -> None:
+        self.post_message(self.DetailRequested())
+
+    def action_mark(self) -> None:
+        jid = self.current_id
+        if jid is None:
+            return
+        if jid in self.marked:
+            del self.marked[jid]
+        else:
+            self.marked[jid] = None
+        self._move_cursor(self.cursor + 1)
+        self.refresh()
+        self.refresh_bindings()
+
+    def action_change(self, action: str) -> None:
+        ids, states = self.targets()
+        if ids:
+            self.post_message(self.ChangeRequested(self, action, ids, states))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide what this view never offers (retry among waiting jobs, moves among finished
+        ones); grey what the highlighted or marked jobs can't do (cancel a finished job)."""
+        finished_view = isinstance(getattr(self.rows, "base", self.rows), FinishedRows)
+        if action == "mark":
+            return not finished_view
+        if action != "change":
+            return True
+        what = parameters[0]
+        if what == "retry" and not finished_view or what not in ("retry", "cancel") and finished_view:
+            return False
+        _ids, states = self.targets()
+        if not states:
+            return None
+        if what == "retry":
+            ok = all(s in FINISHED for s in states)
+        elif what == "cancel":
+            ok = not any(s in FINISHED for s in states)
+        else:
+            ok = all(s in ("pending", "held") for s in states)
+        return True if ok else None
+
+    def _move_cursor(self, index: int) -> None:
+        n = len(self.rows or ())
+        index = max(0, min(index, n - 1))
+        if n == 0 or index == self.cursor:
+            return
+        self.cursor = index
+        self._keep_visible()
+        self.refresh()
+        self.refresh_bindings()
+        self.post_message(self.JobHighlighted(self, self.current_id))
+
+    def _keep_visible(self) -> None:
+        body = max(1, self.size.height - 1)
+        top = int(self.scroll_y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + body:
+            self.scroll_to(y=self.cursor - body + 1, animate=False, immediate=True)
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(0, len(self.rows or ()) + 1)
+        self._keep_visible()
+
+    # -- drawing -------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        rows = self.rows
+        cols = Columns.fit(width, isinstance(getattr(rows, "base", rows), FinishedRows))
+        if y == 0:
+            return self._strip(cols.header(), "job-list--header", width)
+        if rows is None:
+            return Strip.blank(width, self.rich_style)
+        i = int(self.scroll_y) + y - 1
+        if not len(rows):
+            return self._strip(f"  {self.empty_text}" if y == 2 else "", "job-list--dim", width)
+        if i >= len(rows):
+            return Strip.blank(width, self.rich_style)
+        text, cls = self._row(i, cols)
+        classes = [cls] if cls else []
+        jid = rows.job_id(i)
+        if jid in self.marked:
+            classes.append("job-list--marked")
+        if i == self.cursor:
+            classes.append("job-list--cursor")
+        return self._strip(text, classes, width)
+
+    def _row(self, i: int, cols: Columns) -> tuple[str, str]:
+        assert self.rows is not None
+        rows = self.rows
+        jid = rows.job_id(i)
+        state = rows.state(i)
+        job = self.job(i)
+        if job is None:
+            if jid in self._bad:
+                return cols.line(" ", str(rows.position(i) or ""), short_id(jid), "?", self._bad[jid], "", "", ""), \
+                    "job-list--failed"
+            self._want(i)
+        mark = "*" if jid in self.marked else " "
+        sid, jtype, name, pri = job_cells(job, jid)
+        now = self.clock()
+        if cols.finished:
+            res = job.result if job else None
+            code = "" if res is None else (str(res.exit_code) if res.exit_code is not None else
+                                           (f"sig{res.signal}" if res.signal else "-"))
+            ran = "-" if res is None or not res.started_at else duration((res.finished_at or now) - res.started_at)
+            when = age(res.finished_at if res else None, now)
+            cls = {"failed": "job-list--failed", "cancelled": "job-list--dim"}.get(state, "")
+            return cols.line(mark, state, sid, jtype, name, code, when, ran), cls
+        if state == "running":
+            claim = job.claim if job else None
+            since = claim.claimed_at if claim else (job.submitted_at if job else now)
+            stats = self.rows.stats.get(job.type or "") if job else None  # type: ignore[union-attr]
+            info = progress(now - since, stats, cols.info)
+            if claim and cols.info - len(info) > 8:
+                info += f" {claim.host}"
+            cancelling = jid in getattr(rows, "cancelling", ())
+            cls = "job-list--cancelling" if cancelling else "job-list--running"
+            return cols.line(mark, "▶ run", sid, jtype, name, pri, age(job.submitted_at if job else None, now),
+                             "stopping (cancel requested)" if cancelling else info), cls
+        info = "…"
+        if job is not None and isinstance(rows.base if hasattr(rows, "base") else rows, QueueRows):
+            info = rows.why(job, state == "held").reason  # type: ignore[union-attr]
+        if state == "held":
+            info = "‖ held"
+        return cols.line(mark, str(rows.position(i)), sid, jtype, name, pri,
+                         age(job.submitted_at if job else None, now), info), \
+            ("job-list--held" if state == "held" else "")
+
+    def _strip(self, text: str, classes: str | list[str], width: int) -> Strip:
+        style: Style = self.rich_style
+        for cls in [classes] if isinstance(classes, str) else classes:
+            style += self.get_component_rich_style(cls)
+        return Strip([Segment(text, style)]).crop_extend(0, width, style)
+
+    # -- lazy decoding ---------------------------------------------------------------
+
+    def _want(self, i: int) -> None:
+        if not self._wanted:
+            self.call_after_refresh(self._decode_wanted)
+        self._wanted.add(i)
+
+    def _decode_wanted(self) -> None:
+        rows = self.rows
+        if rows is None or not self._wanted:
+            return
+        refs = []
+        for i in sorted(self._wanted):
+            if i < len(rows) and (jid := rows.job_id(i)) not in self._inflight and jid not in self._jobs:
+                refs.append(rows.ref(i))
+                self._inflight.add(jid)
+        self._wanted.clear()
+        if refs:
+            self.decode(refs)
+
+    @work(thread=True, group="decode", exit_on_error=False)
+    def decode(self, refs: list) -> None:
+        rows = self.rows
+        spool = rows.spool if rows is not None else None
+        jobs: dict[str, Job] = {}
+        failed: dict[str, str] = {}
+        for r in refs:
+            try:
+                jobs[r.id] = spool.read(r)  # type: ignore[union-attr]
+            except CorruptJob:
+                failed[r.id] = "(unreadable: moved to corrupt/)"
+            except JobNotFound:
+                failed[r.id] = "(changed; reloading)"
+            except SpoolError as exc:
+                failed[r.id] = str(exc)
+        self.post_message(self.JobsDecoded(jobs, failed))
+
+    def on_job_list_jobs_decoded(self, message: JobsDecoded) -> None:
+        message.stop()
+        for k, job in message.jobs.items():
+            self._jobs[k] = job
+            self._jobs.move_to_end(k)
+            self._inflight.discard(k)
+        for k, why in message.failed.items():
+            self._inflight.discard(k)
+            self._bad[k] = why  # until the next listing, which will have settled it
+        while len(self._jobs) > CACHE:
+            self._jobs.popitem(last=False)
+        self.refresh()
+        self.refresh_bindings()

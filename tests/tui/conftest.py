@@ -1,0 +1,71 @@
+"""Fixtures of the TUI tests: the sample spool, an app on it with a fixed clock, waiting helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from coreflow_tui.app import CoreflowApp, Settings, make_app
+from store import Spool
+
+from .sample import NOW, build
+
+
+@pytest.fixture(autouse=True)
+def _utc(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dates in the detail pane are local time: pin the zone for repeatable pictures."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("COREFLOW_WATCH", raising=False)
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Spool:
+    return build(tmp_path / "spool")
+
+
+def app_on(spool: Spool, follow: bool = False, **kw: object) -> CoreflowApp:
+    settings = Settings(clock=lambda: NOW, follow=follow, watch="inotify", spool_label="/srv/ci/spool",
+                        host="build-01", **kw)  # type: ignore[arg-type]
+    return make_app(spool, settings)
+
+
+async def settle(pilot: object, rounds: int = 4) -> None:
+    """Let workers finish and their messages land (loads, decodes, detail, changes)."""
+    app = pilot.app  # type: ignore[attr-defined]
+    for _ in range(rounds):
+        await pilot.pause()  # type: ignore[attr-defined]
+        # the feed's worker follows the spool for ever: wait for the others
+        others = [w for w in app.workers if w.group != "feed"]
+        if others:  # (an empty list would mean "all of them")
+            await app.workers.wait_for_complete(others)
+    await pilot.pause()  # type: ignore[attr-defined]
+
+
+async def wait_until(pilot: object, cond: Callable[[], bool], timeout: float = 10.0) -> None:
+    """For tests with the live feed running (its worker never completes)."""
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.05)  # type: ignore[attr-defined]
+
+
+os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run `async def` tests in a fresh event loop (no asyncio plugin needed)."""
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    args = {k: pyfuncitem.funcargs[k] for k in pyfuncitem._fixtureinfo.argnames}
+    asyncio.run(pyfuncitem.obj(**args))
+    return True

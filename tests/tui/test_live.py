@@ -1,0 +1,82 @@
+"""Changes made by other processes show up without a key; big queues stay cheap."""
+
+from __future__ import annotations
+
+from store import JobSpec, Spool, Where, move, place
+
+from tests.conftest import run_cf
+
+from .conftest import app_on, settle, wait_until
+from .sample import NOW, make
+from .test_keys import current_name, jobs_of
+
+
+def names(app: object) -> list[str]:
+    jl = jobs_of(app)
+    out = []
+    for i in range(len(jl.rows)):
+        job = jl.job(i)
+        out.append(job.name if job else "?")
+    return out
+
+
+async def test_a_submit_by_another_process_shows_up(sample: Spool) -> None:
+    app = app_on(sample, follow=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)  # the feed worker runs for ever; settle's rounds return once loads are done
+        out = run_cf(sample, "submit", "--name", "from-the-cli", "--", "true", check=True)
+        job_id = out.stdout.strip()
+        await wait_until(pilot, lambda: jobs_of(app).rows is not None and jobs_of(app).rows.index_of(job_id))
+        assert current_name(app) == "hotfix CVE-2026-1234"  # the cursor did not move
+
+
+async def test_cursor_stays_on_its_job_when_the_order_changes(sample: Spool) -> None:
+    app = app_on(sample, follow=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("j", "j", "j")  # feature/login lint, position 4
+        await settle(pilot)
+        watched = jobs_of(app).current_id
+        top = jobs_of(app).rows.job_id(2)  # hotfix, above the cursor
+        move(sample, top, Where("bottom"))  # as `coreflow move --bottom` from another shell
+        await wait_until(pilot, lambda: jobs_of(app).rows.position(jobs_of(app).rows.index_of(top)) == 6)
+        assert jobs_of(app).current_id == watched
+        assert jobs_of(app).rows.position(jobs_of(app).cursor) == 3
+
+
+async def test_a_big_queue_decodes_only_what_is_on_screen(tmp_path) -> None:
+    spool = Spool.init(tmp_path / "spool")
+    from store import build_job
+
+    jobs = [build_job(spool, JobSpec(command=["true"], name=f"job-{n}"), now=NOW - 60) for n in range(3000)]
+    place(spool, jobs)
+    app = app_on(spool)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        jl = jobs_of(app)
+        assert len(jl.rows) == 3000
+        assert len(jl._jobs) < 40  # a screenful, not 3,000
+        assert names(app)[0] == "job-0"
+        await pilot.press("end")
+        await settle(pilot)
+        assert len(jl._jobs) < 80
+        assert jl.job(jl.cursor).name == "job-2999"
+        await pilot.press("K")
+        await settle(pilot)
+        views, _ = spool.jobs("default", {"pending"})
+        assert views[-2].job.name == "job-2999"
+        assert jl.job(jl.cursor).name == "job-2999"
+
+
+async def test_empty_queue_says_so(spool: Spool) -> None:
+    app = app_on(spool)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert len(jobs_of(app).rows) == 0
+        await pilot.press("c", "h", "K", "enter", "space")  # nothing to act on: no dialog, no error
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "MainScreen"
+        make(spool, "default", ["true"], "first", ago=1)
+        await pilot.press("f", "f")
+        await settle(pilot)
+        assert names(app) == ["first"]
