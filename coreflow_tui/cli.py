@@ -126,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     lg.add_argument("--follow", "-f", action="store_true", help="keep printing until the job ends")
 
     mv = cmd("move", "move a waiting job in its queue, or to another queue")
+    # argparse does not wrap a mutually exclusive group: keep the usage in 80 columns
+    mv.usage = ("%(prog)s [-h] ID (--top | --bottom | --up [N] | --down [N] |\n"
+                f"{' ' * 21}--before ID | --after ID | --queue Q)")
     mv.add_argument("id")
     g = mv.add_mutually_exclusive_group(required=True)
     g.add_argument("--top", action="store_true")
