@@ -123,21 +123,22 @@ def _submit_jsonl(spool: Spool, source: str) -> int:
     except OSError as exc:
         raise SpoolError(f"cannot read {source}: {exc.strerror}") from None
     decoder = msgspec.json.Decoder(JobSpec)
-    specs = []
+    where = "stdin" if source == "-" else source
+    specs = []  # (line number in the input, spec): blank lines are skipped but counted
     for n, line in enumerate(data.splitlines(), 1):
         if not line.strip():
             continue
         try:
-            specs.append(decoder.decode(line))
+            specs.append((n, decoder.decode(line)))
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise SpoolError(f"{source} line {n}: {exc}; nothing was queued") from None
+            raise SpoolError(f"{where} line {n}: {exc}; nothing was queued") from None
     jobs = []
     now = time.time()
-    for n, spec in enumerate(specs, 1):
+    for n, spec in specs:
         try:
             jobs.append(store.build_job(spool, spec, now=now))
         except SpoolError as exc:
-            raise SpoolError(f"{source} line {n}: {exc}; nothing was queued") from None
+            raise SpoolError(f"{where} line {n}: {exc}; nothing was queued") from None
     ids = store.place(spool, jobs)
     sys.stdout.write("".join(i + "\n" for i in ids))
     return EXIT_OK
