@@ -148,7 +148,12 @@ def _submit_jsonl(spool: Spool, source: str) -> int:
 
 
 def _contexts(spool: Spool, queues: set[str]) -> dict[str, QueueContext]:
-    live = runners(spool)
+    try:
+        live = runners(spool)
+    except store.StorageError:
+        # The filesystem's clock is read by writing a file: a read-only spool has to do
+        # with this host's clock.
+        live = runners(spool, now=time.time())
     stats = type_stats(spool)
     return {q: QueueContext.load(spool, q, live, stats) for q in queues}
 
