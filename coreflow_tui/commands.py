@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 import store
 from store import JobSpec, Spool, SpoolError, Where
-from store.history import type_stats
-from store.runners import runners
 from store.views import job_json, queue_json
-from store.waiting import QueueContext
 
 from .fmt import age, duration, short_id, table, when
+
+if TYPE_CHECKING:
+    from store.waiting import QueueContext
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -34,6 +33,8 @@ def _open(args: argparse.Namespace) -> Spool:
 
 
 def _dump(obj: Any) -> None:
+    import json
+
     sys.stdout.write(json.dumps(obj, indent=2) + "\n")
 
 
@@ -148,6 +149,11 @@ def _submit_jsonl(spool: Spool, source: str) -> int:
 
 
 def _contexts(spool: Spool, queues: set[str]) -> dict[str, QueueContext]:
+    # imported here: only listings need them, and every command's start-up counts
+    from store.history import type_stats
+    from store.runners import runners
+    from store.waiting import QueueContext
+
     try:
         live = runners(spool)
     except store.StorageError:

@@ -17,7 +17,6 @@ import msgspec
 
 from . import atomic
 from .errors import JobAlreadyStarted, JobNotFound, JobStateError, SpoolError, StorageError
-from .jobtypes import load_types
 from .layout import PendingName, done_name, parse_pending, pending_name, sorted_pending
 from .model import CancelRequest, Job, Result, Trigger, actor, encode, encode_job
 from .names import ID_RE, check_name, new_job_id, parse_priority, rank_between, spread_ranks
@@ -44,6 +43,8 @@ class JobSpec(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
 
 def build_job(spool: Spool, spec: JobSpec, now: float | None = None, who: str | None = None) -> Job:
     """Validate a spec against the spool (queue, type, names) and make the job it describes."""
+    from .jobtypes import load_types  # here, not at the top: listings need no TOML parser
+
     types = load_types(spool.layout.types)
     jtype = None
     if spec.type is not None:
