@@ -1,0 +1,183 @@
+"""The spool store and the CLI against same-run baselines (issue 2's targets).
+
+  start-up      `coreflow --version`, `coreflow ls` vs bare `python -c "import msgspec, filelock"`
+  bulk submit   `coreflow submit --jsonl` of 20,000 jobs vs a bare loop of write+fsync+rename
+  move --top    in a 100,000-job queue vs in a 10-job queue (both through the CLI)
+  listing       Spool.pending of 100,000 jobs (names only) vs a bare os.scandir + sort
+
+Commands run as real processes, alternated with their baseline and compared by median,
+so a busy machine slows both alike. Python's bytecode cache is on for both sides
+(PYTHONDONTWRITEBYTECODE would make every start compile the store from source, which
+an installed coreflow never does).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.common import COREFLOW, PYTHON, Row, best_of, fmt_time, temp_dir
+
+AREA = "store"
+
+
+def _env(spool: Path, pyc: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "COLUMNS")}
+    return {**env, "COREFLOW_SPOOL": str(spool), "PYTHONPYCACHEPREFIX": str(pyc)}
+
+
+def _timed(cmd: list[str], env: dict[str, str], input: bytes | None = None) -> float:
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, input=input, capture_output=True)
+    took = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: {proc.stderr.decode()[-300:]}")
+    return took
+
+
+def _alternate(a: Callable[[], float], b: Callable[[], float], rounds: int) -> tuple[float, float]:
+    """Medians of a() and b(), run in turns so that load on the machine hits both alike."""
+    ta, tb = [], []
+    for _ in range(rounds):
+        ta.append(a())
+        tb.append(b())
+    return statistics.median(ta), statistics.median(tb)
+
+
+def _fill(spool_root: Path, queue: str, count: int) -> list[str]:
+    """`count` valid pending jobs written straight into a queue (set-up, not measured)."""
+    from store import Spool
+    from store.changes import JobSpec, build_job
+    from store.layout import pending_name
+    from store.model import encode_job
+    from store.names import RANK_GAP, RANK_START, new_job_id
+
+    spool = Spool.open(spool_root)
+    proto = build_job(spool, JobSpec(command=["true"], queue=queue))
+    data = encode_job(proto)
+    d = spool.layout.pending(queue)
+    ids = []
+    for i in range(count):
+        job_id = new_job_id()
+        (d / pending_name(RANK_START + i * RANK_GAP, 0, job_id)).write_bytes(
+            data.replace(proto.id.encode(), job_id.encode()))
+        ids.append(job_id)
+    return ids
+
+
+def _ratio_row(what: str, value: float, baseline: float, limit: float) -> Row:
+    ratio = value / baseline
+    return Row(AREA, what, fmt_time(value), fmt_time(baseline), ratio, f"<= {limit:g}x", ratio <= limit)
+
+
+def bench_startup(work: Path, pyc: Path, rounds: int) -> list[Row]:
+    from store import Spool, submit
+    from store.changes import JobSpec
+
+    spool = Spool.init(work / "startup")
+    submit(spool, [JobSpec(command=["true"], name=f"j{i}") for i in range(5)])
+    env = _env(spool.root, pyc)
+    bare = [PYTHON, "-c", "import msgspec, filelock"]
+    for cmd in (bare, [*COREFLOW, "--version"], [*COREFLOW, "ls"]):
+        _timed(cmd, env)  # warm the bytecode cache and the page cache
+    rows = []
+    for what, args in (("start-up: coreflow --version", ["--version"]), ("start-up: coreflow ls (5 jobs)", ["ls"])):
+        value, base = _alternate(lambda: _timed([*COREFLOW, *args], env), lambda: _timed(bare, env), rounds)
+        rows.append(_ratio_row(what, value, base, 1.5))
+    return rows
+
+
+def bench_bulk_submit(work: Path, pyc: Path, count: int) -> list[Row]:
+    from store import Spool
+
+    spool = Spool.init(work / "bulk")
+    env = _env(spool.root, pyc)
+    lines = b"".join(b'{"command": ["make", "test-%d"], "name": "matrix-%d"}\n' % (i, i) for i in range(count))
+    _timed([*COREFLOW, "--version"], env)
+    took = _timed([*COREFLOW, "submit", "--jsonl", "-"], env, input=lines)
+    assert len(spool.pending("default")) == count
+
+    # the bare loop: the same bytes per job, written the way the store must (tmp/, fsync, rename)
+    tmp, dest = work / "bare" / "tmp", work / "bare" / "pending"
+    tmp.mkdir(parents=True)
+    dest.mkdir()
+    data = Path(next(iter(spool.layout.pending("default").iterdir()))).read_bytes()
+    t = time.perf_counter()
+    for i in range(count):
+        path = tmp / f"{i}.w"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.write(fd, data)
+        os.fsync(fd)
+        os.close(fd)
+        os.rename(path, dest / f"{i:016x}.job")
+    fd = os.open(dest, os.O_RDONLY)
+    os.fsync(fd)
+    os.close(fd)
+    bare = time.perf_counter() - t
+    rate, bare_rate = count / took, count / bare
+    ratio = rate / bare_rate
+    return [Row(AREA, f"bulk submit --jsonl, {count:,} jobs (whole command)", f"{rate:,.0f} jobs/s",
+                f"{bare_rate:,.0f} jobs/s", ratio, ">= 0.5x", ratio >= 0.5)]
+
+
+def bench_move_top(work: Path, pyc: Path, big: int, rounds: int) -> list[Row]:
+    from store import Spool, Where, move
+
+    spools = {}
+    for n in (big, 10):
+        s = Spool.init(work / f"move{n}")
+        ids = _fill(s.root, "default", n)
+        spools[n] = (s, ids)
+
+    def cli_move(n: int) -> float:
+        s, ids = spools[n]
+        job = s.pending("default")[-1].id  # set-up: the job now last; not measured
+        return _timed([*COREFLOW, "move", job, "--top"], _env(s.root, pyc))
+
+    _timed([*COREFLOW, "--version"], _env(spools[10][0].root, pyc))
+    value, base = _alternate(lambda: cli_move(big), lambda: cli_move(10), rounds)
+    rows = [_ratio_row(f"move --top, {big:,}-job queue vs 10 (CLI)", value, base, 2.0)]
+
+    def api_move(n: int) -> float:
+        s, _ = spools[n]
+        job = s.pending("default")[-1].id
+        t = time.perf_counter()
+        move(s, job, Where("top"))
+        return time.perf_counter() - t
+
+    value, base = _alternate(lambda: api_move(big), lambda: api_move(10), rounds)
+    rows.append(Row(AREA, f"move --top, {big:,} vs 10 (in-process, no target)", fmt_time(value), fmt_time(base),
+                    value / base, "-", None))
+    return rows
+
+
+def bench_listing(work: Path, count: int) -> list[Row]:
+    from store import Spool
+
+    s = Spool.init(work / "list")
+    _fill(s.root, "default", count)
+    d = s.layout.pending("default")
+    assert len(s.pending("default")) == count
+    value = best_of(lambda: s.pending("default"), 5)
+    base = best_of(lambda: sorted(e.name for e in os.scandir(d)), 5)
+    return [_ratio_row(f"order of {count:,} pending (Spool.pending) vs scandir+sort", value, base, 3.0)]
+
+
+def run(quick: bool) -> list[Row]:
+    big = 10_000 if quick else 100_000
+    rows: list[Row] = []
+    with temp_dir("cfbench-store-") as work:
+        pyc = Path(tempfile.gettempdir()) / "cfbench-pycache"
+        for step in (lambda: bench_startup(work, pyc, 5 if quick else 15),
+                     lambda: bench_bulk_submit(work, pyc, 2_000 if quick else 20_000),
+                     lambda: bench_move_top(work, pyc, big, 5 if quick else 11),
+                     lambda: bench_listing(work, big)):
+            rows += step()
+            print(f"  {rows[-1].what}: {rows[-1].value} vs {rows[-1].baseline}", file=sys.stderr, flush=True)
+    return rows
