@@ -88,7 +88,8 @@ def bench_startup(work: Path, pyc: Path, rounds: int) -> list[Row]:
         _timed(cmd, env)  # warm the bytecode cache and the page cache
     rows = []
     for what, args in (("start-up: coreflow --version", ["--version"]), ("start-up: coreflow ls (5 jobs)", ["ls"])):
-        value, base = _alternate(lambda: _timed([*COREFLOW, *args], env), lambda: _timed(bare, env), rounds)
+        value, base = _alternate(lambda a=args: _timed([*COREFLOW, *a], env), lambda: _timed(bare, env),
+                                 rounds)
         rows.append(_ratio_row(what, value, base, 1.5))
     return rows
 

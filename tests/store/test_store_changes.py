@@ -12,7 +12,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from storehelp import check_order, fill, places
+from storehelp import check_order, places
 
 from store import (
     Heartbeat,
@@ -281,7 +281,7 @@ def test_cancel_pending_held_running_finished(spool: Spool) -> None:
     _start(spool, c)
     assert cancel(spool, c) == "requested"
     assert spool.find(c).state == "running"
-    _finish(spool, d if False else c, "failed")
+    _finish(spool, c, "failed")
     with pytest.raises(JobStateError, match="already finished"):
         cancel(spool, c)
     assert _order(spool) == [d]
