@@ -350,8 +350,11 @@ class Spool:
 
     # -- reading -------------------------------------------------------------------
 
-    def read(self, r: JobRef) -> Job:
+    def read(self, r: JobRef, cache: bool = True) -> Job:
         """Decode a job file (cached: files are immutable, so (mtime, size) identifies one).
+
+        `cache=False` still uses a cached copy but does not keep a new one: for one-off
+        sweeps over a big queue (the TUI's filter) that would otherwise fill memory.
 
         A file that cannot be decoded is moved to corrupt/ and CorruptJob raised.
         """
@@ -384,7 +387,8 @@ class Spool:
             # The directory is the truth: a crash between a move's rename and its rewrite
             # leaves the old queue in the file.
             job = msgspec.structs.replace(job, queue=r.queue)
-        self._cache[r.id] = (st.st_mtime_ns, st.st_size, job)
+        if cache:
+            self._cache[r.id] = (st.st_mtime_ns, st.st_size, job)
         return job
 
     def view(self, r: JobRef, position: int | None = None) -> JobView:
