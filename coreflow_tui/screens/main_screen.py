@@ -29,7 +29,7 @@ from ..messages import (
 )
 from ..widgets.detail_pane import DetailPane
 from ..widgets.filter_bar import FilterBar
-from ..widgets.job_list import JobList
+from ..widgets.job_list import EMPTY, JobList
 from ..widgets.log_pane import LogPane
 from ..widgets.queue_list import QueueList
 from ..widgets.runner_list import RunnerList
@@ -188,16 +188,18 @@ class MainScreen(Screen[None]):
         pane = self.query_one("#jobs-pane")
         info = next((q for q in self.overview.queues if q.name == self.queue), None) if self.overview else None
         if self.finished:
-            title = f"Finished · {self.queue} — {len(self.base or ())} jobs, newest first (f: back)"
+            title = f"Finished · {self.queue} — {len(self.base or ()):,} jobs, newest first (f: back)"
         else:
             title = f"Jobs · {self.queue}"
             if info is not None:
-                title += f" — {info.running} running of {info.config.slots}, {info.pending} waiting"
-                title += f", {info.held} held" if info.held else ""
+                title += f" — {info.running} running of {info.config.slots}, {info.pending:,} waiting"
+                title += f", {info.held:,} held" if info.held else ""
                 title += "  ‖ PAUSED (p resumes)" if info.config.paused else ""
         rows = self.jobs.rows
-        if self.filter_text and isinstance(rows, FilteredRows):
-            title += f"  [filter {self.filter_text!r}: {len(rows)} match]"
+        if self.filter_text and isinstance(rows, FilteredRows) and rows.text == self.filter_text:
+            title += f"  [filter {self.filter_text!r}: {len(rows):,} match]"
+        elif self.filter_text:
+            title += f"  [filter {self.filter_text!r}: searching…]"
         pane.border_title = title
         pane.set_class(bool(info and info.config.paused), "-paused")
         self.set_class(self.finished, "-finished")
@@ -340,6 +342,7 @@ class MainScreen(Screen[None]):
 
     def run_filter(self, text: str) -> None:
         self.match_jobs(text, self.base)
+        self._title()
 
     @work(thread=True, exclusive=True, group="filter", exit_on_error=False)
     def match_jobs(self, text: str, base: QueueRows | FinishedRows) -> None:
@@ -352,7 +355,7 @@ class MainScreen(Screen[None]):
                 hits.append(i)
                 continue
             try:
-                job = base.known(i) or self.spool.read(base.ref(i))
+                job = base.known(i) or self.spool.read(base.ref(i), cache=False)
             except SpoolError:
                 continue
             if matches(job, text):
@@ -426,8 +429,9 @@ class MainScreen(Screen[None]):
         if message.job_id and message.position and isinstance(self.base, QueueRows) and not self.filter_text:
             keep = self.jobs.current_id
             self.base.moved(message.job_id, message.position)
-            self.jobs.set_rows(self.base, keep=keep)
-        self.notify(message.text, timeout=3)
+            self.jobs.set_rows(self.base, keep=keep, hold_screen=False)
+        else:  # a single move shows itself; everything else says what it did
+            self.notify(message.text, timeout=3)
         self.request_load("jobs", "overview")
 
     def on_change_refused(self, message: ChangeRefused) -> None:
@@ -450,7 +454,7 @@ class MainScreen(Screen[None]):
         self._first = True
         self.base = None
         self.jobs.marked.clear()
-        self.jobs.empty_text = "No finished jobs." if self.finished else "No jobs. Press s to submit one."
+        self.jobs.empty_text = "No finished jobs." if self.finished else EMPTY
         self._title()
         self.request_load("jobs")
 

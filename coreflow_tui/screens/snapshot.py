@@ -20,7 +20,7 @@ from store.waiting import QueueContext, Waiting
 FINISHED = frozenset({"succeeded", "failed", "cancelled"})
 
 
-@dataclass
+@dataclass(repr=False)
 class QueueRows:
     """A queue's running jobs (decoded), then its pending and held jobs in run order."""
 
@@ -34,6 +34,9 @@ class QueueRows:
 
     def __len__(self) -> int:
         return len(self.running) + len(self.order)
+
+    def __repr__(self) -> str:  # short: worker descriptions repr their arguments
+        return f"<QueueRows {self.queue}: {len(self)} jobs>"
 
     def job_id(self, i: int) -> str:
         r = len(self.running)
@@ -77,7 +80,7 @@ class QueueRows:
             self.order.insert(position - 1, self.order.pop(i))
 
 
-@dataclass
+@dataclass(repr=False)
 class FinishedRows:
     """A queue's finished jobs, newest first."""
 
@@ -88,6 +91,9 @@ class FinishedRows:
 
     def __len__(self) -> int:
         return len(self.done)
+
+    def __repr__(self) -> str:
+        return f"<FinishedRows {self.queue}: {len(self)} jobs>"
 
     def job_id(self, i: int) -> str:
         return self.done[i].id
@@ -111,7 +117,7 @@ class FinishedRows:
         return next((i for i, r in enumerate(self.done) if r.id == job_id), None)
 
 
-@dataclass
+@dataclass(repr=False)
 class FilteredRows:
     """The rows of a listing that match a filter, keeping their real positions."""
 
@@ -121,6 +127,9 @@ class FilteredRows:
 
     def __len__(self) -> int:
         return len(self.indices)
+
+    def __repr__(self) -> str:
+        return f"<FilteredRows {self.text!r}: {len(self)} of {len(self.base)}>"
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.base, name)

@@ -21,10 +21,11 @@ from textual.strip import Strip
 from store import CorruptJob, Job, JobNotFound, SpoolError
 
 from ..fmt import age, duration, short_id
-from ..screens.snapshot import FINISHED, FinishedRows, QueueRows, Rows
+from ..screens.snapshot import FINISHED, FilteredRows, FinishedRows, QueueRows, Rows
 from .job_rows import Columns, job_cells, progress
 
-CACHE = 4096  # decoded jobs kept; a screenful is ~40
+CACHE = 4096
+EMPTY = "No jobs waiting. s submits one (so does `coreflow submit -- CMD`)."  # decoded jobs kept; a screenful is ~40
 
 
 class JobList(ScrollView, can_focus=True):
@@ -81,17 +82,18 @@ class JobList(ScrollView, can_focus=True):
         self.rows: Rows | None = None
         self.cursor = 0
         self.marked: dict[str, None] = {}
-        self.empty_text = "No jobs."
+        self.empty_text = EMPTY
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._bad: dict[str, str] = {}
         self._wanted: set[int] = set()
         self._inflight: set[str] = set()
+        self._binding_sig: object = None
 
     # -- data in -------------------------------------------------------------------
 
-    def set_rows(self, rows: Rows, first: bool = False, keep: str | None = None) -> None:
+    def set_rows(self, rows: Rows, first: bool = False, keep: str | None = None, hold_screen: bool = True) -> None:
         """Show a new listing; the cursor stays on its job (`keep`, else the one under it)
-        and, when it can, at its place on screen."""
+        and, with `hold_screen`, at its place on screen (the list moves, not the eye)."""
         old = keep or self.current_id
         on_screen = self.cursor - int(self.scroll_y)
         self.rows = rows
@@ -106,10 +108,11 @@ class JobList(ScrollView, can_focus=True):
         if self.marked:
             self.marked = {k: None for k in self.marked if rows.index_of(k) is not None}
         self.virtual_size = Size(0, n + 1)
-        self.scroll_to(y=max(0, self.cursor - max(0, on_screen)), animate=False, immediate=True)
+        if hold_screen:
+            self.scroll_to(y=max(0, self.cursor - max(0, on_screen)), animate=False, immediate=True)
         self._keep_visible()
         self.refresh()
-        self.refresh_bindings()
+        self._refresh_bindings_if_changed()
         if first or self.current_id != old:
             self.post_message(self.JobHighlighted(self, self.current_id))
 
@@ -163,7 +166,8 @@ class JobList(ScrollView, can_focus=True):
             self.marked[jid] = None
         self._move_cursor(self.cursor + 1)
         self.refresh()
-        self.refresh_bindings()
+        self._binding_sig = None
+        self._refresh_bindings_if_changed()
 
     def action_change(self, action: str) -> None:
         ids, states = self.targets()
@@ -200,8 +204,15 @@ class JobList(ScrollView, can_focus=True):
         self.cursor = index
         self._keep_visible()
         self.refresh()
-        self.refresh_bindings()
+        self._refresh_bindings_if_changed()
         self.post_message(self.JobHighlighted(self, self.current_id))
+
+    def _refresh_bindings_if_changed(self) -> None:
+        """The footer is rebuilt on a bindings refresh: only when what is possible changed."""
+        sig = (type(getattr(self.rows, "base", self.rows)), frozenset(self.targets()[1]))
+        if sig != self._binding_sig:
+            self._binding_sig = sig
+            self.refresh_bindings()
 
     def _keep_visible(self) -> None:
         body = max(1, self.size.height - 1)
@@ -227,7 +238,10 @@ class JobList(ScrollView, can_focus=True):
             return Strip.blank(width, self.rich_style)
         i = int(self.scroll_y) + y - 1
         if not len(rows):
-            return self._strip(f"  {self.empty_text}" if y == 2 else "", "job-list--dim", width)
+            text = self.empty_text
+            if isinstance(rows, FilteredRows):
+                text = f"No job matches {rows.text!r} (escape clears the filter)."
+            return self._strip(f"  {text}" if y == 2 else "", "job-list--dim", width)
         if i >= len(rows):
             return Strip.blank(width, self.rich_style)
         text, cls = self._row(i, cols)
@@ -315,7 +329,7 @@ class JobList(ScrollView, can_focus=True):
         failed: dict[str, str] = {}
         for r in refs:
             try:
-                jobs[r.id] = spool.read(r)  # type: ignore[union-attr]
+                jobs[r.id] = spool.read(r, cache=False)  # type: ignore[union-attr]  # our own LRU bounds memory
             except CorruptJob:
                 failed[r.id] = "(unreadable: moved to corrupt/)"
             except JobNotFound:
@@ -336,4 +350,3 @@ class JobList(ScrollView, can_focus=True):
         while len(self._jobs) > CACHE:
             self._jobs.popitem(last=False)
         self.refresh()
-        self.refresh_bindings()

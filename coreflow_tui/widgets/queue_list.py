@@ -31,9 +31,9 @@ class QueueList(OptionList):
     def _prompt(q: QueueInfo) -> Text:
         slots = q.config.slots
         text = Text(q.name, style="bold" if q.running else "")
-        text.append(f"  {q.pending} waiting", "")
+        text.append(f"  {q.pending:,} waiting", "")
         if q.held:
-            text.append(f" {q.held} held", "dim")
+            text.append(f" {q.held:,} held", "dim")
         text.append(f"  ▶{q.running}/{slots}", "bold" if q.running >= slots else "")
         if q.config.paused:
             text.append("  ")

@@ -8,15 +8,15 @@ from textual.widgets import Static
 
 class SpoolHeader(Static):
     def show(self, path: str, host: str, mode: str, corrupt: int = 0, lost: int = 0) -> None:
-        text = Text.assemble(("CoreFlow ", "bold"), path, "  ", ("host ", "dim"), host, "  ",
-                             ("● " if mode == "live" else "◌ "), mode)
         warnings = []
         if corrupt:
-            warnings.append(f"{corrupt} corrupt file{'s' if corrupt > 1 else ''} (coreflow doctor)")
+            warnings.append(f"{corrupt} corrupt file{'s' if corrupt > 1 else ''}")
         if lost:
             warnings.append(f"{lost} runner{'s' if lost > 1 else ''} lost")
-        if warnings:
-            text.append("  ")
-            text.append(f" ⚠ {'; '.join(warnings)} ", "bold reverse")
+        text = Text("CoreFlow ", style="bold")
+        if warnings:  # first, so a narrow terminal cuts the path, not the warning
+            text.append(f" ⚠ {', '.join(warnings)} ", "bold reverse")
+            text.append(" ")
+        text.append_text(Text.assemble(path, ("  on ", "dim"), host, "  ", ("● " if mode == "live" else "◌ "), mode))
         self.set_class(bool(warnings), "-warning")
         self.update(text)
