@@ -159,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     pr = cmd("prune", "delete finished jobs with their logs")
     pr.add_argument("--older-than", type=_duration, metavar="DURATION", help="e.g. 7d, 12h, 30m")
-    pr.add_argument("--keep", type=int, metavar="N", help="keep the N newest finished jobs of each queue")
+    pr.add_argument("--keep", type=_count, metavar="N", help="keep the N newest finished jobs of each queue")
     return p
 
 
@@ -202,6 +202,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be 0 or more")
     return value
 
 
