@@ -55,7 +55,7 @@ USAGE_ERRORS = [
     ["frobnicate"], ["queue"], ["queue", "add"], ["queue", "add", "x", "--slots", "0"], ["queue", "set", "default"],
     ["submit"], ["submit", "--jsonl", "-", "--", "true"], ["submit", "--timeout", "-1", "--", "true"],
     ["ls", "--state", "sleeping"], ["show"], ["move", "01abc"], ["move", "01abc", "--top", "--bottom"],
-    ["move", "01abc", "--up", "0"], ["cancel"], ["hold"], ["prune"], ["prune", "--older-than", "soon"],
+    ["move", "01abc", "--up", "0"], ["cancel"], ["hold"], ["prune"], ["prune", "--older-than", "soon"], ["prune", "--keep", "-1"],
     ["--no-such-option", "ls"],
 ]
 
