@@ -1,0 +1,117 @@
+"""The runner: dispatch rate against bare process spawning, and start latency.
+
+  dispatch   2,000 queued `true` jobs, 2 slots: from `coreflow runner --drain` starting
+             to its exit, against a bare Python loop spawning `true` two at a time
+             (the limit for process jobs on this machine). Rounds alternate, best of each.
+  latency    an idle runner; jobs submitted one by one at random gaps; from the submit
+             call to the job's process start (the job runs `date +%s%N`, its log holds
+             the time), p50 and p99, on local disk (inotify) and in polling mode
+             (COREFLOW_WATCH=poll). Baseline: starting the same process with Popen.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+from bench.common import COREFLOW, ROOT, Row, fmt_time, temp_dir
+
+
+def _bare_rate(n: int) -> float:
+    """Jobs per second of a plain loop that keeps two `true` processes running."""
+    t = time.perf_counter()
+    running: list[subprocess.Popen[bytes]] = []
+    for _ in range(n):
+        if len(running) >= 2:
+            running.pop(0).wait()
+        running.append(subprocess.Popen(["true"]))
+    for p in running:
+        p.wait()
+    return n / (time.perf_counter() - t)
+
+
+def _runner_rate(base: Path, n: int) -> float:
+    from store import JobSpec, Spool, build_job, place
+
+    spool = Spool.init(base / f"spool-{time.time_ns()}")
+    now = time.time()
+    place(spool, [build_job(spool, JobSpec(command=["true"]), now=now) for _ in range(n)])
+    t = time.perf_counter()
+    subprocess.run([*COREFLOW, "--spool", str(spool.root), "runner", "--slots", "2", "--drain"], check=True,
+                   stderr=subprocess.DEVNULL, cwd=ROOT)
+    took = time.perf_counter() - t
+    done = len(spool.done_refs("default"))
+    if done != n:
+        raise RuntimeError(f"runner finished {done} of {n} jobs")
+    return n / took
+
+
+def _dispatch(quick: bool) -> Row:
+    n, rounds = (300, 1) if quick else (2000, 3)
+    bare, ours = [], []
+    with temp_dir() as base:
+        for _ in range(rounds):
+            bare.append(_bare_rate(n))
+            ours.append(_runner_rate(base, n))
+    b, r = max(bare), max(ours)
+    return Row("runner", f"dispatch {n} `true` jobs, 2 slots (start to drained exit)", f"{r:.0f} jobs/s",
+               f"{b:.0f} jobs/s bare loop", r / b, ">= 0.6x", r / b >= 0.6)
+
+
+def _spawn_latency(n: int = 50) -> float:
+    times = []
+    for _ in range(n):
+        t = time.time()
+        out = subprocess.run(["date", "+%s%N"], capture_output=True, check=True).stdout
+        times.append(int(out) / 1e9 - t)
+    return statistics.median(times)
+
+
+def _latency(mode: str, jobs: int) -> tuple[float, float]:
+    from store import JobSpec, Spool, submit
+
+    with temp_dir() as base:
+        spool = Spool.init(base / "spool")
+        env = {**os.environ, "COREFLOW_WATCH": "poll" if mode == "poll" else "inotify"}
+        proc = subprocess.Popen([*COREFLOW, "--spool", str(spool.root), "runner", "--slots", "2"], env=env,
+                                stderr=subprocess.DEVNULL, cwd=ROOT)
+        try:
+            deadline = time.monotonic() + 10
+            while not list(spool.layout.runners.iterdir()):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the runner did not start")
+                time.sleep(0.05)
+            time.sleep(0.3)  # let the change feed settle
+            rng = random.Random(7)
+            sent: dict[str, float] = {}
+            for _ in range(jobs):
+                time.sleep(rng.uniform(0.03, 0.09))
+                t = time.time()
+                (job_id,) = submit(spool, [JobSpec(command=["date", "+%s%N"])])
+                sent[job_id] = t
+            deadline = time.monotonic() + 60
+            while len(spool.done_refs("default")) < jobs:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("jobs did not finish")
+                time.sleep(0.1)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(30)
+        lat = sorted(int(spool.layout.log(i).read_text().split()[0]) / 1e9 - t for i, t in sent.items())
+    p99 = lat[min(len(lat) - 1, int(round(0.99 * (len(lat) - 1))))]
+    return statistics.median(lat), p99
+
+
+def run(quick: bool) -> list[Row]:
+    rows = [_dispatch(quick)]
+    spawn = _spawn_latency(20 if quick else 50)
+    for mode, label in (("inotify", "local disk"), ("poll", "polling mode")):
+        p50, p99 = _latency(mode, 40 if quick else 200)
+        rows.append(Row("runner", f"start latency, idle runner, {label} (p50; p99 {fmt_time(p99)})",
+                        fmt_time(p50), f"{fmt_time(spawn)} spawn", p50 / spawn, "", None))
+    return rows

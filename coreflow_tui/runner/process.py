@@ -1,0 +1,232 @@
+"""One job's process: started in its own process group, its output streamed to the log.
+
+The job's stdout and stderr are one pipe that the runner copies into the job's log as
+data arrives, so the log is readable while the job runs, a job that prints gigabytes
+is cut at a limit instead of filling the disk, and a log that cannot be written does
+not stop the job (the result says what was lost).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from store import Job
+
+CHUNK = 65536
+# Per wake-up, so one chatty job cannot starve the others or the timers.
+MAX_READS_PER_WAKE = 16
+
+
+class SpawnError(Exception):
+    """The command could not be started; the message is the OS's reason."""
+
+
+@dataclass(slots=True)
+class Exit:
+    exit_code: int | None
+    signal: int | None
+
+
+def describe_size(n: int) -> str:
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:.4g} {unit}"
+    return f"{n} bytes"
+
+
+class JobProcess:
+    def __init__(self, job: Job, log_path: Path, log_limit: int) -> None:
+        self.job = job
+        self.log_path = log_path
+        self.log_limit = log_limit
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.pid = 0
+        self.pidfd: int | None = None
+        self.out_fd: int | None = None
+        self.log_fd: int | None = None
+        self.log_opened = False
+        self.logged = 0  # bytes of output written to the log
+        self.dropped = 0  # bytes of output not written (limit reached or write errors)
+        self.log_problem = ""  # first reason output was lost
+        self.capped = False
+        self.exit: Exit | None = None
+
+    # -- start ---------------------------------------------------------------------
+
+    def open_log(self) -> None:
+        """Open (create) the log. Done on the first output, so a silent job costs one
+        create at its end instead of one on the way to starting it."""
+        if self.log_opened:
+            return
+        self.log_opened = True
+        try:
+            self.log_fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW
+                                  | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            self.log_problem = f"cannot write the log {self.log_path}: {exc.strerror}"
+
+    def start(self, env: dict[str, str], stdin: int) -> None:
+        job = self.job
+        argv = ["/bin/sh", "-c", job.command[0]] if job.shell else list(job.command)
+        env = {**env, **job.env, "COREFLOW_JOB_ID": job.id, "COREFLOW_QUEUE": job.queue,
+               "COREFLOW_ATTEMPT": str(job.attempt)}
+        r, w = os.pipe2(os.O_CLOEXEC)
+        try:
+            if job.cwd is None and "PATH" not in job.env:
+                # posix_spawn: no Python-side fork machinery, a good deal faster than Popen for
+                # short jobs. It cannot chdir, and searches the runner's PATH: other jobs use Popen.
+                spawn = os.posix_spawn if "/" in argv[0] else os.posix_spawnp
+                self.pid = spawn(argv[0], argv, env, setpgroup=0, file_actions=[
+                    (os.POSIX_SPAWN_DUP2, stdin, 0), (os.POSIX_SPAWN_DUP2, w, 1), (os.POSIX_SPAWN_DUP2, w, 2)])
+            else:
+                self.proc = subprocess.Popen(argv, stdin=stdin, stdout=w, stderr=w, cwd=job.cwd or None, env=env,
+                                             process_group=0, close_fds=True)
+                self.pid = self.proc.pid
+        except (OSError, ValueError) as exc:
+            os.close(r)
+            raise SpawnError(_spawn_message(exc, argv, job.cwd)) from None
+        finally:
+            os.close(w)
+        self.out_fd = r
+        os.set_blocking(r, False)
+        try:
+            self.pidfd = os.pidfd_open(self.pid)
+        except OSError:
+            self.pidfd = None  # an old kernel: the runner polls this child instead
+
+    # -- output --------------------------------------------------------------------
+
+    def read_output(self, limit: int = MAX_READS_PER_WAKE) -> bool:
+        """Copy what the job wrote to its log; False at end of output."""
+        if self.out_fd is None:
+            return False
+        for _ in range(limit):
+            try:
+                chunk = os.read(self.out_fd, CHUNK)
+            except BlockingIOError:
+                return True
+            except OSError:
+                return False
+            if not chunk:
+                return False
+            self._write(chunk)
+        return True
+
+    def note(self, text: str) -> None:
+        """A line from the runner itself in the job's log (marked as such)."""
+        self.open_log()
+        if self.log_fd is not None:
+            self._put(f"[coreflow] {text}\n".encode())
+
+    def _write(self, data: bytes) -> None:
+        self.open_log()
+        if self.log_fd is None:
+            self.dropped += len(data)
+            return
+        room = self.log_limit - self.logged
+        if len(data) > room:
+            if room > 0:
+                self.logged += self._put(data[:room])
+            self.dropped += len(data) - max(room, 0)
+            if not self.capped:
+                self.capped = True
+                limit = describe_size(self.log_limit)
+                self.log_problem = self.log_problem or f"output beyond the log limit of {limit} was discarded"
+                self._put(f"\n[coreflow] log limit of {limit} reached: further output is discarded\n".encode())
+            return
+        self.logged += self._put(data)
+
+    def _put(self, data: bytes) -> int:
+        assert self.log_fd is not None
+        view = memoryview(data)
+        written = 0
+        while view:
+            try:
+                n = os.write(self.log_fd, view)
+            except OSError as exc:
+                # Disk full, I/O error: lose this piece, keep the job running, try the next one.
+                self.dropped += len(view)
+                self.log_problem = self.log_problem or f"cannot write the log: {exc.strerror}"
+                return written
+            view = view[n:]
+            written += n
+        return written
+
+    # -- stop and reap -------------------------------------------------------------
+
+    def signal_group(self, sig: int) -> bool:
+        """Signal the job's whole process group; False if nothing was left in it."""
+        if not self.pid:
+            return False
+        try:
+            os.killpg(self.pid, sig)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return False
+        return True
+
+    def poll(self) -> Exit | None:
+        """Reap the job's main process if it exited. What is left in its group (a
+        background process the job did not wait for) is killed first, while the leader
+        is still a zombie and so the group's id cannot have been reused."""
+        if self.exit is not None:
+            return self.exit
+        try:
+            exited = os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+        except ChildProcessError:
+            exited = True
+        if not exited:
+            return None
+        self.signal_group(signal.SIGKILL)
+        if self.proc is not None:
+            code = self.proc.wait()
+        else:
+            try:
+                code = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+            except ChildProcessError:
+                code = 0  # reaped elsewhere; nothing more to know
+        self.exit = Exit(code, None) if code >= 0 else Exit(None, -code)
+        return self.exit
+
+    def close_output(self, budget: int = 4 << 20) -> None:
+        """Read what is still in the pipe (a daemon the job started may keep it open:
+        read at most `budget` bytes more), then close it."""
+        if self.out_fd is not None:
+            if budget:
+                self.read_output(max(1, budget // CHUNK))
+            os.close(self.out_fd)
+            self.out_fd = None
+
+    def close(self) -> None:
+        self.close_output(0)
+        self.open_log()  # a job that printed nothing still has a (empty) log
+        if self.log_fd is not None:
+            os.close(self.log_fd)
+            self.log_fd = None
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+            self.pidfd = None
+
+    def problems(self) -> str:
+        if not self.dropped and not self.log_problem:
+            return ""
+        lost = f"{describe_size(self.dropped)} of output not logged" if self.dropped else "output not logged"
+        return f"{lost}: {self.log_problem}" if self.log_problem else lost
+
+
+def _spawn_message(exc: BaseException, argv: list[str], cwd: str | None) -> str:
+    if isinstance(exc, OSError):
+        reason = exc.strerror or str(exc)
+        if cwd and exc.filename == cwd:
+            return f"cannot start the job: working directory {cwd}: {reason}"
+        if exc.errno in (errno.ENOENT, errno.EACCES, errno.ENOEXEC, errno.ENOTDIR):
+            return f"cannot start the job: {argv[0]}: {reason}"
+        return f"cannot start the job ({argv[0]}): {reason}"
+    return f"cannot start the job ({argv[0]}): {exc}"
+

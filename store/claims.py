@@ -1,0 +1,747 @@
+"""The runner's state changes: claim, finish, give back, recover; and cancel requests.
+
+One `Claims` object per runner holds what makes these fast enough to dispatch many
+short jobs a second: each queue's lock file stays open (flock on a kept descriptor,
+not a new FileLock each time), queue.json is re-read only when it was replaced, the
+sorted listing of pending/ is kept valid by inotify on local filesystems, and the
+directory fsyncs of a turn of the runner's loop are done once for all its renames.
+
+  claim_next     pending -> running: the first eligible job, under the queue's slot
+                 limit counted across every host (the running/ directory is shared)
+  finish         running -> done with a Result; or, for a failure with attempts left,
+                 running -> pending as the next attempt
+  give_back      running -> pending at the place it was claimed from (attempt + 1):
+                 what a stopping runner does with --requeue-on-stop
+  recover_lost   the running jobs of lost runners (any host): back to their place, at
+                 most MAX_LOST times, then failed `runner-lost`; cancelled if a cancel
+                 was asked meanwhile
+
+Each follows the protocol of layout.py: the commit is one rename under the queue's
+lock, and the new content (the claim, the result) is staged and fsynced in tmp/ and
+renamed over the committed file under the same lock.
+
+A job's own `--retries` count its own failures; a lost or stopping runner is the
+infrastructure's failure and never uses them up. Headless: no processes are started
+here, the runner (coreflow_tui.runner) does that.
+"""
+
+from __future__ import annotations
+
+import bisect
+import ctypes
+import errno
+import fcntl
+import os
+import stat
+import struct
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgspec
+
+from . import atomic
+from .changes import _insert_rank
+from .feed import choose_mode
+from .errors import CorruptJob, JobNotFound, JobStateError, LockTimeout, QueueNotFound, SpoolError, StorageError
+from .layout import RUNNING_RE, cancel_name, done_name, parse_pending, pending_name, running_name
+from .model import CancelRequest, Claim, Job, QueueConfig, Result, decode, decode_job, encode_job
+from .names import RANK_WIDTH, check_name, format_rank, rank_between
+from .runners import RunnerState, fs_now, runners
+from .spool import MAX_JOB_BYTES, Spool, _read_nofollow
+
+MAX_LOST = 3  # times a job is given back after lost runners before it fails `runner-lost`
+INFRA_REASONS = frozenset({"runner-lost", "runner-stopped"})
+
+
+class ClaimLost(JobStateError):
+    """The running job is no longer this runner's (another runner took it over)."""
+
+
+class UnsafeSpool(SpoolError):
+    """The spool is writable by anyone: a runner must not take commands from it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Claimant:
+    """The runner that claims: what its claims record, and the labels it has."""
+
+    runner: str
+    host: str
+    pid: int
+    labels: frozenset[str] = frozenset()
+
+
+@dataclass(slots=True)
+class ClaimOutcome:
+    """What a claim attempt found. `status`: claimed, empty (nothing waiting), full (the
+    queue's slots are all busy), paused, or ineligible (waiting jobs are held or need
+    labels this runner lacks)."""
+
+    status: str
+    job: Job | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Recovered:
+    job_id: str
+    queue: str
+    outcome: str  # pending | failed | cancelled
+    runner: str  # the lost runner
+    host: str
+    note: str
+
+
+class Claims:
+    """One runner's access to the spool's state: claims, results, give-backs, recovery."""
+
+    def __init__(self, spool: Spool, me: Claimant) -> None:
+        self.spool = spool
+        self.me = me
+        self._locks: dict[str, tuple[threading.Lock, int | None]] = {}
+        self._locks_guard = threading.Lock()
+        self._configs: dict[str, tuple[tuple[int, int, int], QueueConfig]] = {}
+        # job id -> (identity of its running file as we placed it, its original bytes):
+        # lets finish() know the file is still ours without reading it back.
+        self._mine: dict[str, tuple[tuple[int, int, int], bytes]] = {}
+        self._dirty_dirs: set[str] = set()
+        # Other hosts' changes raise no inotify event: there, list pending/ every time.
+        self._pending = _PendingCache() if choose_mode(spool.root) == "inotify" else None
+
+    # -- claim -----------------------------------------------------------------------
+
+    def claim_next(self, queue: str, now: float | None = None) -> ClaimOutcome:
+        """Claim the first eligible pending job of `queue`, if the queue has a free slot."""
+        lay = self.spool.layout
+        pend_dir, run_dir = str(lay.pending(queue)), str(lay.running(queue))
+        warnings: list[str] = []
+        with self.lock(queue):
+            if self._config(queue).paused:
+                return ClaimOutcome("paused")
+            names = self._pending.listing(queue, pend_dir) if self._pending else sorted(_listdir(pend_dir))
+            if not any(n[-4:] == ".job" for n in names):
+                return ClaimOutcome(_idle(names))
+            if self._running_count(run_dir) >= self._config(queue).slots:
+                return ClaimOutcome("full")
+            ineligible = False
+            for name in list(names):  # name order is run order
+                if name[-4:] != ".job":
+                    continue
+                p = parse_pending(name)
+                if p is None:
+                    continue
+                src = f"{pend_dir}/{name}"
+                try:
+                    job, original = _load(self.spool, src, p.id, f"job {p.id} ({queue}/pending)", claim=True)
+                except JobNotFound:
+                    self._forget_listing(queue)
+                    continue  # moved aside by a reader that found it corrupt
+                except CorruptJob as exc:
+                    self._forget_listing(queue)
+                    warnings.append(str(exc))
+                    continue
+                if job.requires and not set(job.requires) <= self.me.labels:
+                    ineligible = True
+                    continue
+                dest = f"{run_dir}/{running_name(p.id)}"
+                if not _commit(src, dest):
+                    self._forget_listing(queue)
+                    continue
+                if self._pending:
+                    self._pending.removed(queue, name)
+                t = time.time() if now is None else now
+                me = self.me
+                job = msgspec.structs.replace(job, claim=Claim(
+                    runner=me.runner, host=me.host, pid=me.pid, claimed_at=t, rank=format_rank(p.rank),
+                    priority=p.priority), result=None)
+                self._mine[job.id] = (self._rewrite(dest, encode_job(job, original), (run_dir, pend_dir)), original)
+                return ClaimOutcome("claimed", job, warnings)
+        return ClaimOutcome("ineligible" if ineligible or _idle(names) == "ineligible" else "empty",
+                            warnings=warnings)
+
+    # -- finish ----------------------------------------------------------------------
+
+    def finish(self, job: Job, result: Result) -> str:
+        """Record the result of a job this runner ran. Returns the job's new state: the
+        result's state, or "pending" when a failure had attempts left (queued again
+        behind the jobs of the same or higher priority, as `retry` does).
+
+        Raises ClaimLost if the job is no longer ours: the result is then not recorded.
+        """
+        queue, lay = job.queue, self.spool.layout
+        src = f"{lay.running(queue)}/{running_name(job.id)}"
+        with self.lock(queue):
+            original = self._own(job, src)
+            self._mine.pop(job.id, None)
+            if result.state == "failed" and result.reason not in INFRA_REASONS \
+                    and own_attempts(job) < job.max_attempts:
+                self._to_pending(job, original, src, result, at_old_place=False)
+                return "pending"
+            self._to_done(job, original, src, result)
+        return result.state
+
+    def give_back(self, job: Job, result: Result) -> str:
+        """Put a job this runner stopped back where it was claimed from, as its next
+        attempt (`result`, reason runner-stopped, goes into its history). A cancel asked
+        for meanwhile wins: then the job ends cancelled. Returns the new state."""
+        src = f"{self.spool.layout.running(job.queue)}/{running_name(job.id)}"
+        with self.lock(job.queue):
+            original = self._own(job, src)
+            self._mine.pop(job.id, None)
+            req = self.cancel_request(job.queue, job.id)
+            if req is not None:
+                return self._to_done(job, original, src, msgspec.structs.replace(
+                    result, state="cancelled", reason="cancelled", by=req.by))
+            self._to_pending(job, original, src, result, at_old_place=True)
+        return "pending"
+
+    def still_ours(self, job: Job) -> bool:
+        """Is this running job still claimed by us, as this attempt?"""
+        path = f"{self.spool.layout.running(job.queue)}/{running_name(job.id)}"
+        try:
+            current, _ = _load(self.spool, path, job.id, f"job {job.id} ({job.queue}/running)")
+        except JobNotFound:
+            return False
+        except CorruptJob:
+            return True  # moved aside as corrupt; finish() records our copy in done/
+        return _same_claim(current, job)
+
+    # -- lost runners ------------------------------------------------------------------
+
+    def recover_lost(self, grace: float, queues: list[str] | None = None) -> list[Recovered]:
+        """Take back the running jobs of lost runners, on any host.
+
+        A runner is lost when its heartbeat is older than its own lease (by the
+        filesystem's clock), or at once when it ran on this host and its pid is gone. A
+        running job whose runner has no heartbeat, or that has no claim yet, is taken
+        back once it has been in running/ for `grace` seconds (a heartbeat may be slow
+        to show through NFS caches; a claim is written just after its commit).
+        """
+        spool = self.spool
+        found: list[tuple[str, str]] = []
+        for q in queues if queues is not None else spool.queue_names():
+            try:
+                found += [(q, i) for i in spool.running_ids(q)]
+            except SpoolError:
+                continue
+        if not found:
+            return []
+        # Runners are listed after the jobs: a runner that claimed one of them beat before it.
+        states = {r.beat.id: r for r in runners(spool)}
+        now = fs_now(spool)
+        out = []
+        for q, job_id in found:
+            path = f"{spool.layout.running(q)}/{running_name(job_id)}"
+            try:
+                st = os.lstat(path)
+                job, _ = _load(spool, path, job_id, f"job {job_id} ({q}/running)")
+            except (JobNotFound, FileNotFoundError, CorruptJob):
+                continue
+            owner = job.claim.runner if job.claim else None
+            if owner == self.me.runner:
+                continue
+            state = states.get(owner or "")
+            if state is not None and not state.lost:
+                continue
+            # A rename keeps mtime but sets ctime: ctime says when it entered running/.
+            if state is None and now - max(st.st_mtime, st.st_ctime) <= grace:
+                continue
+            try:
+                got = self._recover_one(q, job, path, state)
+            except SpoolError:
+                continue
+            if got is not None:
+                out.append(got)
+        return out
+
+    def _recover_one(self, queue: str, seen: Job, path: str, state: RunnerState | None) -> Recovered | None:
+        with self.lock(queue):
+            try:
+                job, original = _load(self.spool, path, seen.id, f"job {seen.id} ({queue}/running)")
+            except (JobNotFound, CorruptJob):
+                return None
+            if not _same_claim(job, seen):
+                return None  # it moved on while we looked
+            claim = job.claim
+            runner = claim.runner if claim else "?"
+            host = claim.host if claim else "?"
+            why = (f"runner {runner} on {host} stopped beating (lease {state.beat.lease:g}s)" if state is not None
+                   else f"runner {runner} on {host} left no heartbeat" if claim
+                   else "a runner claimed it and died before it recorded its claim")
+            lost = Result(state="failed", reason="runner-lost", started_at=claim.claimed_at if claim else None,
+                          finished_at=time.time(), host=claim.host if claim else None,
+                          runner=claim.runner if claim else None, attempt=job.attempt, message=why)
+            req = self.cancel_request(queue, job.id)
+            if req is not None:
+                self._to_done(job, original, path, msgspec.structs.replace(
+                    lost, state="cancelled", reason="cancelled", by=req.by))
+                outcome = "cancelled"
+            elif claim is None:
+                self._to_pending(job, original, path, None, at_old_place=True)  # it never started
+                outcome = "pending"
+            elif job.lost >= MAX_LOST:
+                self._to_done(job, original, path, msgspec.structs.replace(
+                    lost, message=f"{why}; lost {job.lost + 1} times, not requeued again"))
+                outcome = "failed"
+            else:
+                self._to_pending(job, original, path, lost, at_old_place=True)
+                outcome = "pending"
+        return Recovered(job.id, queue, outcome, runner, host, why)
+
+    # -- cancel requests ---------------------------------------------------------------
+
+    def cancel_request(self, queue: str, job_id: str) -> CancelRequest | None:
+        """The request to stop a running job (see changes.cancel), or None."""
+        return cancel_request(self.spool, queue, job_id)
+
+    # -- content after a commit ----------------------------------------------------------
+
+    def _forget_listing(self, queue: str) -> None:
+        if self._pending:
+            self._pending.forget(queue)
+
+    def sync(self) -> None:
+        """Make the renames since the last call durable: fsync each directory they touched
+        once (a runner calls this once per turn of its loop, not once per job)."""
+        dirs, self._dirty_dirs = self._dirty_dirs, set()
+        for d in dirs:
+            try:
+                atomic.fsync_dir(Path(d))
+            except OSError:
+                continue  # the directory went away (queue removed): nothing left to make durable
+
+    def close(self) -> None:
+        self.sync()
+        if self._pending:
+            self._pending.close()
+        with self._locks_guard:
+            for _, fd in self._locks.values():
+                if fd is not None:
+                    os.close(fd)
+            self._locks.clear()
+
+    def _rewrite(self, dest: str, data: bytes, dirs: tuple[str, ...]) -> tuple[int, int, int]:
+        """Replace the content of `dest`, which we just committed (the queue's lock is
+        held): staged and fsynced in tmp/, renamed over. Returns the new file's identity."""
+        staged = atomic.stage(self.spool.layout.tmp, data, os.path.basename(dest)[:40])
+        try:
+            ident = _identity(os.lstat(staged))
+            os.rename(staged, dest)
+        except OSError as exc:
+            try:
+                os.unlink(staged)
+            except FileNotFoundError:
+                pass
+            raise StorageError.wrap(exc, f"cannot place {os.path.basename(dest)}") from exc
+        self._dirty_dirs.update(dirs)
+        return ident
+
+    # -- locks and reads -------------------------------------------------------------
+
+    @contextmanager
+    def lock(self, queue: str) -> Iterator[None]:
+        """The queue's lock: flock on a descriptor kept open, plus a mutex for our threads
+        (on NFS flock is emulated with POSIX locks, which do not exclude threads of one
+        process, and which any close of the file by this process would drop)."""
+        with self._locks_guard:
+            entry = self._locks.get(queue)
+            if entry is None:
+                entry = self._locks[queue] = (threading.Lock(), None)
+        mutex = entry[0]
+        if not mutex.acquire(timeout=self.spool.lock_timeout):
+            raise LockTimeout(f"queue {queue} is locked by another thread of this runner for more than "
+                              f"{self.spool.lock_timeout:g}s; this is a bug: please report it")
+        try:
+            fd = self._lock_fd(queue)
+            if fd is None:  # no flock here (some FUSE filesystems): FileLock's fallback
+                with self.spool.lock(queue):
+                    yield
+                return
+            self._flock(fd, queue)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            mutex.release()
+
+    def _lock_fd(self, queue: str) -> int | None:
+        path = str(self.spool.layout.queue_lock(queue))
+        mutex, fd = self._locks[queue]
+        if fd is not None:
+            try:
+                if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                    return fd
+            except FileNotFoundError:
+                pass
+            os.close(fd)  # the queue was removed (and maybe made again): a new lock file
+            fd = None
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except FileNotFoundError:
+            self._locks[queue] = (mutex, None)
+            raise QueueNotFound(f"queue {queue} is gone (removed while this runner served it)") from None
+        except OSError as exc:
+            raise StorageError.wrap(exc, f"cannot open the lock of queue {queue}") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSYS, errno.ENOLCK, errno.EOPNOTSUPP):
+                os.close(fd)
+                self._locks[queue] = (mutex, None)
+                return None
+        self._locks[queue] = (mutex, fd)
+        return fd
+
+    def _flock(self, fd: int, queue: str) -> None:
+        deadline = time.monotonic() + self.spool.lock_timeout
+        pause = 0.0005
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                pass
+            except OSError as exc:
+                if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                    raise StorageError.wrap(exc, f"cannot take the lock of queue {queue}") from exc
+            if time.monotonic() > deadline:
+                raise LockTimeout(
+                    f"queue {queue} is locked by another process for more than {self.spool.lock_timeout:g}s "
+                    f"({self.spool.layout.queue_lock(queue)}); retry, and if it persists look for a stuck "
+                    "coreflow process (`coreflow doctor`)")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
+
+    def _config(self, queue: str) -> QueueConfig:
+        """queue.json, re-read only when it was replaced (every change is a new inode)."""
+        path = self.spool.layout.queue_meta(queue)
+        try:
+            st = os.stat(path)
+            key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            key = (0, 0, 0)
+        hit = self._configs.get(queue)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        cfg = self.spool.queue_config(queue)
+        self._configs[queue] = (key, cfg)
+        return cfg
+
+    def _running_count(self, run_dir: str) -> int:
+        return sum(1 for n in _listdir(run_dir) if n[-4:] == ".job" and RUNNING_RE.fullmatch(n))
+
+    def _own(self, job: Job, src: str) -> bytes | None:
+        """The on-disk bytes of our running job, checked to be still ours (lock held).
+
+        If the file turned corrupt it has been moved aside: our copy stands in for it
+        (None), so the result is still recorded and nothing is lost.
+        """
+        mine = self._mine.get(job.id)
+        if mine is not None:
+            try:
+                if _identity(os.lstat(src)) == mine[0]:
+                    return mine[1]  # the very file we placed: nobody replaced it
+            except FileNotFoundError:
+                pass
+        try:
+            current, original = _load(self.spool, src, job.id, f"job {job.id} ({job.queue}/running)")
+        except JobNotFound:
+            raise ClaimLost(f"job {job.id} is no longer running here (taken over after a late heartbeat?)") from None
+        except CorruptJob:
+            return None
+        if _same_claim(current, job):
+            return original
+        who = current.claim.runner if current.claim else "nobody"
+        raise ClaimLost(f"job {job.id} is now claimed by {who} (attempt {current.attempt}), not by us")
+
+    # -- transitions (the caller holds the queue's lock) ---------------------------------
+
+    def _to_done(self, job: Job, original: bytes | None, src: str, result: Result) -> str:
+        lay = self.spool.layout
+        done_dir, run_dir = str(lay.done(job.queue)), str(lay.running(job.queue))
+        dest = f"{done_dir}/{done_name(job.id, result.state, result.finished_at)}"
+        data = encode_job(msgspec.structs.replace(job, result=result), original)
+        if original is None:  # our copy stands in for a file that turned corrupt
+            atomic.publish(lay.tmp, Path(dest), data)
+        else:
+            if not _commit(src, dest):
+                raise ClaimLost(f"job {job.id} left running/ meanwhile")
+            self._rewrite(dest, data, (done_dir, run_dir))
+        _drop_cancel_request(self.spool, job.queue, job.id)
+        return result.state
+
+    def _to_pending(self, job: Job, original: bytes | None, src: str, result: Result | None,
+                    at_old_place: bool) -> None:
+        """running -> pending as the next attempt.
+
+        At its old place for a job its runner gave up (the rank it was claimed from; the
+        top if unknown), behind the jobs of its priority for a retry of its own failure.
+        """
+        lay, queue = self.spool.layout, job.queue
+        order = self.spool.pending(queue)
+        claim = job.claim
+        priority = claim.priority if claim and at_old_place else job.priority
+        rank = None
+        if at_old_place and claim and len(claim.rank) == RANK_WIDTH:
+            try:
+                rank = int(claim.rank, 16)
+            except ValueError:
+                rank = None
+        if rank is None and at_old_place:
+            rank = rank_between(None, order[0].rank) if order else rank_between(None, None)
+        if rank is None:
+            rank = _insert_rank(self.spool, queue, order, priority)
+        pend_dir, run_dir = str(lay.pending(queue)), str(lay.running(queue))
+        dest = f"{pend_dir}/{pending_name(rank, priority, job.id)}"
+        if result is None:  # never started: same attempt, nothing to remember
+            nxt = msgspec.structs.replace(job, claim=None, result=None)
+        else:
+            nxt = msgspec.structs.replace(
+                job, claim=None, result=None, attempt=job.attempt + 1, history=[*job.history, result],
+                lost=job.lost + (result.reason == "runner-lost"))
+        data = encode_job(nxt, original)
+        if original is None:
+            atomic.publish(lay.tmp, Path(dest), data)
+        else:
+            if not _commit(src, dest):
+                raise ClaimLost(f"job {job.id} left running/ meanwhile")
+            self._rewrite(dest, data, (pend_dir, run_dir))
+            self._forget_listing(queue)  # a name we added: re-list rather than track it
+        _drop_cancel_request(self.spool, queue, job.id)
+
+
+class _PendingCache:
+    """Sorted names of pending/ directories, kept valid by inotify (local filesystems).
+
+    inotify queues an event when the rename happens, so events read while holding a
+    queue's lock include every change made by whoever held it before. Events for
+    names we removed ourselves are expected; any other event means re-list. Where
+    inotify cannot see other hosts (NFS and the like), no cache: list every time.
+    """
+
+    _MASK = 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x800  # moved from/to, create, delete, delete/move self
+    _IGNORED, _OVERFLOW = 0x8000, 0x4000
+
+    def __init__(self) -> None:
+        self.fd = -1
+        self.libc: ctypes.CDLL | None = None
+        self.wds: dict[int, str] = {}
+        self.by_queue: dict[str, tuple[int, str]] = {}  # queue -> (wd, path)
+        self.names: dict[str, list[str]] = {}  # queue -> sorted names (valid ones only)
+        self.expected: dict[str, set[str]] = {}
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        except (OSError, AttributeError):
+            return
+        if fd >= 0:
+            self.fd, self.libc = fd, libc
+
+    def listing(self, queue: str, path: str) -> list[str]:
+        """The names in `path` (sorted); the caller holds the queue's lock."""
+        if self.fd < 0:
+            return sorted(_listdir(path))
+        self._read_events()
+        cached = self.names.get(queue)
+        if cached is not None:
+            return cached
+        entry = self.by_queue.get(queue)
+        if entry is None or entry[1] != path:
+            assert self.libc is not None
+            wd = self.libc.inotify_add_watch(self.fd, os.fsencode(path), self._MASK)
+            if wd < 0:
+                return sorted(_listdir(path))
+            self.wds[wd] = queue
+            self.by_queue[queue] = (wd, path)
+        names = sorted(_listdir(path))
+        self.names[queue] = names
+        self.expected[queue] = set()
+        return names
+
+    def removed(self, queue: str, name: str) -> None:
+        """We renamed `name` out of the queue's pending/ (its event is expected)."""
+        names = self.names.get(queue)
+        if names is None:
+            return
+        i = bisect.bisect_left(names, name)
+        if i < len(names) and names[i] == name:
+            del names[i]
+        self.expected[queue].add(name)
+
+    def forget(self, queue: str) -> None:
+        self.names.pop(queue, None)
+
+    def _read_events(self) -> None:
+        while True:
+            try:
+                buf = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return
+            off = 0
+            while off + 16 <= len(buf):
+                wd, mask, _cookie, size = struct.unpack_from("iIII", buf, off)
+                name = buf[off + 16:off + 16 + size].split(b"\0", 1)[0].decode(errors="replace")
+                off += 16 + size
+                if mask & self._OVERFLOW:
+                    self.names.clear()
+                    continue
+                queue = self.wds.get(wd)
+                if queue is None:
+                    continue
+                if mask & self._IGNORED:  # the directory went away: watch it again next time
+                    self.wds.pop(wd, None)
+                    self.by_queue.pop(queue, None)
+                    self.names.pop(queue, None)
+                    continue
+                exp = self.expected.get(queue)
+                if exp is not None and mask & 0x40 and name in exp:
+                    exp.discard(name)
+                    continue
+                self.names.pop(queue, None)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+# -- module functions --------------------------------------------------------------
+
+
+def own_attempts(job: Job) -> int:
+    """Attempts that count against the job's retries: all but those its runners lost."""
+    return job.attempt - sum(1 for h in job.history if h.reason in INFRA_REASONS)
+
+
+def cancel_request(spool: Spool, queue: str, job_id: str) -> CancelRequest | None:
+    """The request to stop a running job (see changes.cancel), or None."""
+    path = spool.layout.running(queue) / cancel_name(job_id)
+    try:
+        data = _read_nofollow(path)
+    except FileNotFoundError:
+        return None
+    except (CorruptJob, StorageError):
+        return CancelRequest(by="unknown", at=0.0)
+    try:
+        return decode(data, CancelRequest, f"cancel request of job {job_id}")  # type: ignore[no-any-return]
+    except CorruptJob:
+        return CancelRequest(by="unknown", at=0.0)  # a torn request still asks to stop
+
+
+def check_safe(spool: Spool, queues: list[str]) -> None:
+    """Refuse a spool whose job directories anyone may write: whoever can put a file in
+    pending/ chooses the commands this runner runs."""
+    lay = spool.layout
+    # As doctor judges it: a sticky top directory lets others add files but not
+    # replace ours; a queue's directories must not be writable by others at all.
+    top = [lay.root, lay.queues, lay.tmp, lay.logs, lay.runners]
+    dirs = [(d, True) for d in top] + [(d, False) for q in queues for d in (lay.queue(q), *lay.state_dirs(q))]
+    loose = []
+    for d, sticky_ok in dirs:
+        try:
+            mode = os.lstat(d).st_mode
+            if mode & stat.S_IWOTH and not (sticky_ok and mode & stat.S_ISVTX):
+                loose.append(str(d))
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise StorageError.wrap(exc, f"cannot check the permissions of {d}") from exc
+    if loose:
+        more = f" (and {len(loose) - 1} more)" if len(loose) > 1 else ""
+        raise UnsafeSpool(
+            f"refusing to run jobs: {loose[0]}{more} is world-writable, so anyone could queue commands for "
+            f"this runner; fix it with `chmod -R o-w {spool.root}` and start the runner again")
+
+
+def check_labels(labels: list[str]) -> frozenset[str]:
+    return frozenset(check_name(label, "runner label") for label in labels)
+
+
+# -- helpers -------------------------------------------------------------------------
+
+
+def _idle(names: list[str]) -> str:
+    return "ineligible" if any(n[-5:] == ".held" for n in names) else "empty"
+
+
+def _listdir(path: str) -> list[str]:
+    try:
+        return os.listdir(path)
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise StorageError.wrap(exc, f"cannot list {path}") from exc
+
+
+def _commit(src: str, dst: str) -> bool:
+    """The commit rename; False if `src` was gone. (NFS: a retransmitted rename may
+    report ENOENT although it succeeded, so on ENOENT look for the target.)"""
+    try:
+        os.rename(src, dst)
+    except FileNotFoundError:
+        return os.path.lexists(dst) and not os.path.lexists(src)
+    except OSError as exc:
+        raise StorageError.wrap(exc, f"cannot move {os.path.basename(src)}") from exc
+    return True
+
+
+def _drop_cancel_request(spool: Spool, queue: str, job_id: str) -> None:
+    try:
+        os.unlink(spool.layout.running(queue) / cancel_name(job_id))
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise StorageError.wrap(exc, f"cannot remove the cancel request of job {job_id}") from exc
+
+
+def _load(spool: Spool, path: str, job_id: str, what: str, claim: bool = False) -> tuple[Job, bytes]:
+    """Read and decode one job file, uncached (a runner lives long; the spool's cache
+    would grow with every job it ran). An undecodable file goes to corrupt/."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        raise JobNotFound(f"{what} is gone (it just changed)") from None
+    problem = None
+    if not stat.S_ISREG(st.st_mode):
+        problem = f"{what} is not a regular file (a symlink?)"
+    elif st.st_size > MAX_JOB_BYTES:
+        problem = f"{what} is {st.st_size} bytes, larger than any job"
+    elif claim and st.st_mode & stat.S_IWOTH:
+        problem = f"{what} is world-writable: anyone could have changed its command"
+    else:
+        try:
+            data = _read_nofollow(Path(path))
+        except FileNotFoundError:
+            raise JobNotFound(f"{what} is gone (it just changed)") from None
+        try:
+            job = decode_job(data, what)
+            if job.id != job_id:
+                raise CorruptJob(f"{what} holds job {job.id!r}, not {job_id}")
+            return job, data
+        except CorruptJob as exc:
+            problem = str(exc)
+    spool.quarantine(Path(path), problem)
+    raise CorruptJob(f"{problem}; moved to corrupt/")
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int]:
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _same_claim(current: Job, mine: Job) -> bool:
+    a, b = current.claim, mine.claim
+    if a is None or b is None:
+        return a is b and current.attempt == mine.attempt
+    return a.runner == b.runner and a.claimed_at == b.claimed_at and current.attempt == mine.attempt
+
+
+__all__ = [
+    "INFRA_REASONS", "MAX_LOST", "ClaimLost", "ClaimOutcome", "Claimant", "Claims", "Recovered", "UnsafeSpool",
+    "cancel_request", "check_labels", "check_safe", "own_attempts",
+]

@@ -1,0 +1,225 @@
+"""store.claims: the runner's state changes, headless and fast (no processes)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from store import JobSpec, Result, Spool, cancel, hold, submit
+from store.claims import MAX_LOST, ClaimLost, Claimant, Claims, UnsafeSpool, check_safe
+from store.model import Heartbeat
+from store.runners import beat
+
+
+def _claims(spool: Spool, runner: str = "r1", host: str = "otherhost", labels: frozenset[str] = frozenset(),
+            pid: int = 1) -> Claims:
+    return Claims(spool, Claimant(runner, host, pid, labels))
+
+
+def _order(spool: Spool, queue: str = "default") -> list[str]:
+    return [p.id for p in spool.pending(queue)]
+
+
+def _result(state: str = "succeeded", reason: str = "exit", code: int | None = 0) -> Result:
+    return Result(state=state, reason=reason, exit_code=code, started_at=time.time(), finished_at=time.time())
+
+
+def test_claims_in_run_order_skipping_held_and_unmet_labels(spool: Spool) -> None:
+    a, b, c = submit(spool, [JobSpec(command=["a"]), JobSpec(command=["b"], requires=["gpu"]),
+                             JobSpec(command=["c"])])
+    hold(spool, a)
+    plain = _claims(spool)
+    got = plain.claim_next("default")
+    assert got.status == "claimed" and got.job is not None and got.job.id == c
+    assert got.job.claim is not None and got.job.claim.runner == "r1"
+    assert spool.find(c).state == "running"
+    assert plain.claim_next("default").status == "ineligible"  # a held, b needs gpu
+    gpu = _claims(spool, "r2", labels=frozenset({"gpu"}))
+    got = gpu.claim_next("default")
+    assert got.job is not None and got.job.id == b
+
+
+def test_slots_are_counted_across_runners_and_pause_stops_claims(spool: Spool) -> None:
+    spool.update_queue("default", "set", slots=1)
+    submit(spool, [JobSpec(command=["x"]) for _ in range(3)])
+    assert _claims(spool, "r1").claim_next("default").status == "claimed"
+    assert _claims(spool, "r2").claim_next("default").status == "full"
+    spool.update_queue("default", "set", slots=2)
+    spool.update_queue("default", "pause", paused=True)
+    assert _claims(spool, "r2").claim_next("default").status == "paused"
+    spool.update_queue("default", "resume", paused=False)
+    assert _claims(spool, "r2").claim_next("default").status == "claimed"
+
+
+def test_empty_queue(spool: Spool) -> None:
+    assert _claims(spool).claim_next("default").status == "empty"
+
+
+def test_order_changes_are_seen_between_claims(spool: Spool) -> None:
+    """The cached listing of pending/ must notice a move to the top made by someone else."""
+    from store import Where, move
+
+    ids = submit(spool, [JobSpec(command=["x"]) for _ in range(4)])
+    c = _claims(spool)
+    assert c.claim_next("default").job.id == ids[0]  # type: ignore[union-attr]
+    move(spool, ids[3], Where("top"))
+    assert c.claim_next("default").job.id == ids[3]  # type: ignore[union-attr]
+    (late,) = submit(spool, [JobSpec(command=["x"], priority="urgent")])
+    assert c.claim_next("default").job.id == late  # type: ignore[union-attr]
+
+
+def test_a_job_file_corrupt_before_claim_is_quarantined_and_the_next_runs(spool: Spool) -> None:
+    good, bad = submit(spool, [JobSpec(command=["good"]), JobSpec(command=["bad"])])
+    c = _claims(spool)
+    c.claim_next("default")  # warm the cached listing, then spoil the head
+    (nxt,) = submit(spool, [JobSpec(command=["after"])])
+    path = spool.find(bad).path
+    path.write_bytes(b'{"id": "trunc')
+    got = c.claim_next("default")
+    assert got.job is not None and got.job.id == nxt
+    assert got.warnings and "moved to corrupt" in got.warnings[0]
+    assert any(bad in p.name for p in spool.corrupt_files())
+    assert good != nxt
+
+
+def test_a_job_file_that_vanishes_before_claim_is_skipped(spool: Spool, monkeypatch: pytest.MonkeyPatch) -> None:
+    import store.claims as claims_mod
+
+    first, second = submit(spool, [JobSpec(command=["a"]), JobSpec(command=["b"])])
+    real = claims_mod._load
+    gone = spool.find(first).path
+
+    def vanish_first(sp, path, job_id, what, claim=False):  # type: ignore[no-untyped-def]
+        if job_id == first and os.path.exists(gone):
+            os.unlink(gone)  # pruned by someone at this very moment
+        return real(sp, path, job_id, what, claim)
+
+    monkeypatch.setattr(claims_mod, "_load", vanish_first)
+    got = _claims(spool).claim_next("default")
+    assert got.job is not None and got.job.id == second
+
+
+def test_finish_records_the_result_and_drops_the_cancel_request(spool: Spool) -> None:
+    (jid,) = submit(spool, [JobSpec(command=["x"])])
+    c = _claims(spool)
+    job = c.claim_next("default").job
+    assert job is not None
+    cancel(spool, jid)  # running: a request
+    assert spool.cancel_requested("default", jid)
+    assert c.finish(job, _result()) == "succeeded"
+    r = spool.find(jid)
+    assert r.state == "succeeded"
+    done = spool.read(r)
+    assert done.result is not None and done.result.exit_code == 0
+    assert not spool.cancel_requested("default", jid)
+    c.sync()
+
+
+def test_a_failure_with_retries_left_is_queued_again_then_fails(spool: Spool) -> None:
+    (jid,) = submit(spool, [JobSpec(command=["x"], retries=1)])
+    (other,) = submit(spool, [JobSpec(command=["y"])])
+    c = _claims(spool)
+    job = c.claim_next("default").job
+    assert job is not None and job.id == jid
+    assert c.finish(job, _result("failed", code=1)) == "pending"
+    assert _order(spool) == [other, jid]  # behind the jobs of its priority, as `retry` does
+    again = spool.read(spool.find(jid))
+    assert again.attempt == 2 and [h.reason for h in again.history] == ["exit"]
+    job2 = c.claim_next("default").job
+    assert job2 is not None and job2.id == other
+    job3 = c.claim_next("default").job
+    assert job3 is not None and job3.id == jid and job3.attempt == 2
+    assert c.finish(job3, _result("failed", code=1)) == "failed"
+
+
+def test_give_back_puts_the_job_back_at_its_place_as_the_next_attempt(spool: Spool) -> None:
+    ids = submit(spool, [JobSpec(command=["x"]) for _ in range(3)])
+    c = _claims(spool)
+    job = c.claim_next("default").job
+    assert job is not None and job.id == ids[0]
+    assert c.give_back(job, _result("failed", "runner-stopped", None)) == "pending"
+    assert _order(spool) == ids
+    back = spool.read(spool.find(ids[0]))
+    assert back.attempt == 2 and back.lost == 0 and back.history[0].reason == "runner-stopped"
+
+
+def test_give_back_of_a_job_asked_to_cancel_ends_it_cancelled(spool: Spool) -> None:
+    (jid,) = submit(spool, [JobSpec(command=["x"])])
+    c = _claims(spool)
+    job = c.claim_next("default").job
+    assert job is not None
+    cancel(spool, jid)
+    assert c.give_back(job, _result("failed", "runner-stopped", None)) == "cancelled"
+    assert spool.find(jid).state == "cancelled"
+
+
+def _ghost(spool: Spool, age: float, lease: float = 1.0) -> Claims:
+    """A runner on another host whose last heartbeat is `age` seconds old."""
+    ghost = _claims(spool, "ghost", host="elsewhere")
+    beat(spool, Heartbeat(id="ghost", host="elsewhere", pid=1, queues=["default"], slots=1, lease=lease))
+    t = time.time() - age
+    os.utime(spool.layout.runner("ghost"), (t, t))
+    return ghost
+
+
+def test_jobs_of_a_lost_runner_go_back_to_their_place_then_fail_runner_lost(spool: Spool) -> None:
+    ids = submit(spool, [JobSpec(command=["x"]) for _ in range(3)])
+    me = _claims(spool, "me")
+    for n in range(MAX_LOST + 1):
+        ghost = _ghost(spool, age=0)
+        job = ghost.claim_next("default").job
+        assert job is not None and job.id == ids[0]
+        assert me.recover_lost(grace=5) == []  # its heartbeat is fresh
+        t = time.time() - 10
+        os.utime(spool.layout.runner("ghost"), (t, t))
+        (got,) = me.recover_lost(grace=5)
+        if n < MAX_LOST:
+            assert got.outcome == "pending"
+            assert _order(spool) == ids  # back at its old place
+            assert spool.read(spool.find(ids[0])).lost == n + 1
+        else:
+            assert got.outcome == "failed"
+            done = spool.read(spool.find(ids[0]))
+            assert done.result is not None and done.result.reason == "runner-lost"
+            assert done.attempt == MAX_LOST + 1
+        with pytest.raises(ClaimLost):
+            ghost.finish(job, _result())  # it comes back: too late, the job is not its own
+
+
+def test_a_lost_runners_job_asked_to_cancel_ends_cancelled(spool: Spool) -> None:
+    (jid,) = submit(spool, [JobSpec(command=["x"])])
+    ghost = _ghost(spool, age=0)
+    assert ghost.claim_next("default").job is not None
+    cancel(spool, jid)
+    t = time.time() - 10
+    os.utime(spool.layout.runner("ghost"), (t, t))
+    (got,) = _claims(spool, "me").recover_lost(grace=5)
+    assert got.outcome == "cancelled"
+    assert spool.read(spool.find(jid)).result.by  # type: ignore[union-attr]
+
+
+def test_a_running_job_whose_runner_left_no_heartbeat_waits_for_the_grace(spool: Spool) -> None:
+    (jid,) = submit(spool, [JobSpec(command=["x"])])
+    assert _claims(spool, "vanished").claim_next("default").job is not None
+    me = _claims(spool, "me")
+    assert me.recover_lost(grace=30) == []
+    (got,) = me.recover_lost(grace=0)
+    assert got.job_id == jid and got.outcome == "pending"
+
+
+def test_a_world_writable_queue_is_refused_with_the_fix(spool: Spool) -> None:
+    check_safe(spool, ["default"])
+    pending = spool.layout.pending("default")
+    os.chmod(pending, 0o777)
+    with pytest.raises(UnsafeSpool, match="chmod -R o-w"):
+        check_safe(spool, ["default"])
+
+
+def test_a_world_writable_job_file_is_not_run(spool: Spool) -> None:
+    bad, good = submit(spool, [JobSpec(command=["x"]), JobSpec(command=["y"])])
+    os.chmod(spool.find(bad).path, 0o666)
+    got = _claims(spool).claim_next("default")
+    assert got.job is not None and got.job.id == good
+    assert "world-writable" in got.warnings[0]
