@@ -90,7 +90,7 @@ def _child(root: str) -> None:
 
 def _run(root: Path) -> dict[str, float]:
     proc = subprocess.run([PYTHON, "-m", "bench.bench_tui", str(root)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=600)
+                          timeout=600, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"bench child failed: {proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -17,8 +17,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from coreflow_tui.app import Settings, make_app  # noqa: E402
-from tests.tui.sample import NOW, build  # noqa: E402
+from coreflow_tui.app import Settings, make_app
+from tests.tui.sample import NOW, build
 
 # name -> (size, keys pressed first, build options)
 SHOTS: dict[str, tuple[tuple[int, int], tuple[str, ...], dict[str, bool]]] = {

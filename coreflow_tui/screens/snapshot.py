@@ -10,7 +10,7 @@ import os
 import time
 from dataclasses import dataclass, field
 
-from store import Audit, Job, JobRef, JobView, QueueConfig, QueueInfo, Spool, SpoolError
+from store import Audit, Job, JobRef, JobView, QueueInfo, Spool, SpoolError
 from store.history import TypeStats, type_stats
 from store.jobtypes import JobType, load_types
 from store.layout import PendingName

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import shlex
+from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
@@ -14,7 +15,7 @@ from store import JobSpec
 
 
 class SubmitModal(ModalScreen[JobSpec | None]):
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss(None)", "Cancel"),
         Binding("ctrl+s", "submit", "Submit"),
     ]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import shlex
+from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
@@ -16,7 +17,7 @@ from ..screens.snapshot import JobDetail
 
 
 class DetailPane(VerticalScroll):
-    BINDINGS = [Binding("escape", "screen.back", "Back to jobs")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "screen.back", "Back to jobs")]
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-body")

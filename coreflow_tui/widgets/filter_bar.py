@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from textual.binding import Binding
+from typing import ClassVar
+
+from textual.binding import Binding, BindingType
 from textual.widgets import Input
 
 
 class FilterBar(Input):
-    BINDINGS = [Binding("escape", "clear", "Clear filter")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "clear", "Clear filter")]
 
     def action_clear(self) -> None:
         self.value = ""

@@ -36,6 +36,8 @@ class Columns:
         return self.line(" ", "POS", "ID", "TYPE", "NAME", "PRI", "AGE", "WAITS BECAUSE / RUNNING")
 
     def line(self, mark: str, pos: str, jid: str, jtype: str, name: str, pri: str, age: str, info: str) -> str:
+        if len(age) > 5 and "d" in age:
+            age = age[: age.index("d") + 1]  # '184d12h' -> '184d': the hours no longer matter
         if self.finished:
             return (f"{mark}{fit(pos, 9)} {fit(jid, 8)} {fit(jtype, self.type)} {fit(name, self.name - 4)} "
                     f"{fit(pri, 4)} {age:>5} {fit(info, self.info)}")

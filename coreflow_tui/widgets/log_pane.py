@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from textual.binding import Binding
+from typing import ClassVar
+
+from textual.binding import Binding, BindingType
 from textual.widgets import Log
 
 
 class LogPane(Log):
-    BINDINGS = [Binding("escape", "screen.back", "Back to jobs")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "screen.back", "Back to jobs")]
 
     def __init__(self, **kw: object) -> None:
         super().__init__(max_lines=20_000, **kw)  # type: ignore[arg-type]

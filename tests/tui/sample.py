@@ -13,8 +13,18 @@ from pathlib import Path
 
 import msgspec
 
-from store import Claim, Heartbeat, JobSpec, Result, Spool, Trigger, build_job, hold, place
-from store import atomic
+from store import (
+    Claim,
+    Heartbeat,
+    JobSpec,
+    Result,
+    Spool,
+    Trigger,
+    atomic,
+    build_job,
+    hold,
+    place,
+)
 from store.layout import done_name, running_name
 from store.model import encode_job
 from store.runners import beat

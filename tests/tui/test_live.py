@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from store import JobSpec, Spool, Where, move, place
-
 from tests.conftest import run_cf
 
 from .conftest import app_on, settle, wait_until

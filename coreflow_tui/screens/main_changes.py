@@ -1,0 +1,166 @@
+"""The main screen's changes: every one a store call in a worker, the same the CLI makes.
+
+Refusals ("job already started") come back as notifications, never as tracebacks.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import work
+
+import store
+from store import JobSpec, SpoolError, Where
+
+from ..fmt import short_id
+from ..messages import ChangeRefused, JobsChanged
+from ..widgets.job_list import JobList
+from .cancel_modal import CancelModal
+from .queue_modal import QueueModal
+from .snapshot import QueueRows
+from .submit_modal import SubmitModal
+
+if TYPE_CHECKING:
+    from .main_screen import MainScreen
+
+    _Base = MainScreen
+else:
+    _Base = object
+
+MOVES = {"up", "down", "top", "bottom"}
+
+
+class ChangesMixin(_Base):
+    def on_job_list_change_requested(self, message: JobList.ChangeRequested) -> None:
+        ids, states, action = message.job_ids, message.states, message.action
+        if action == "cancel":
+            named = [(short_id(k), self._job_name(k), s) for k, s in zip(ids, states)]
+            self.app.push_screen(CancelModal(named), lambda yes: yes and self.change("cancel", ids))
+        elif action == "hold":
+            waiting = [k for k, s in zip(ids, states) if s == "pending"]
+            if waiting:
+                self.change("hold", waiting)
+            else:
+                self.change("release", ids)
+        elif action in MOVES:
+            rows = self.jobs.rows
+            positions = [rows.position(i) or 0 if (i := rows.index_of(k)) is not None else 0 for k in ids] \
+                if rows is not None else [0] * len(ids)
+            total = len(self.base.order) if isinstance(self.base, QueueRows) else 0
+            self.change(action, _move_order(action, ids, positions, total))
+        else:
+            self.change(action, ids)
+
+    def _job_name(self, job_id: str) -> str:
+        rows = self.jobs.rows
+        i = rows.index_of(job_id) if rows is not None else None
+        job = self.jobs.job(i) if i is not None else None
+        return job.name if job else ""
+
+    @work(thread=True, group="change", exit_on_error=False)
+    def change(self, action: str, ids: list[str]) -> None:
+        """One store call a job, the same the CLI makes; refusals become notifications."""
+        done = []
+        position = None
+        for k in ids:
+            try:
+                if action in MOVES:
+                    position = store.move(self.spool, k, Where(action))
+                elif action == "cancel":
+                    store.cancel(self.spool, k)
+                elif action == "hold":
+                    store.hold(self.spool, k)
+                elif action == "release":
+                    store.release(self.spool, k)
+                elif action == "retry":
+                    position = store.retry(self.spool, k)
+                done.append(k)
+            except SpoolError as exc:
+                self.post_message(ChangeRefused(str(exc)))
+        if done:
+            what = {"up": "moved up", "down": "moved down", "top": "moved to the top", "bottom": "moved to the bottom",
+                    "cancel": "cancelled", "hold": "held", "release": "released", "retry": "queued again"}[action]
+            text = f"{short_id(done[0])} {what}" if len(done) == 1 else f"{len(done)} jobs {what}"
+            single = len(ids) == 1 and action in MOVES
+            self.post_message(JobsChanged(text, done[0] if single else None, position if single else None))
+
+    def on_jobs_changed(self, message: JobsChanged) -> None:
+        if message.job_id and message.position and isinstance(self.base, QueueRows) and not self.filter_text:
+            keep = self.jobs.current_id
+            self.base.moved(message.job_id, message.position)
+            self.jobs.set_rows(self.base, keep=keep, hold_screen=False)
+        else:  # a single move shows itself; everything else says what it did
+            self.notify(message.text, timeout=3)
+        self.request_load("jobs", "overview")
+
+    def on_change_refused(self, message: ChangeRefused) -> None:
+        self.notify(message.text, severity="warning", timeout=6)
+        self.request_load("jobs", "overview")
+
+    def action_pause(self) -> None:
+        info = next((q for q in self.overview.queues if q.name == self.queue), None) if self.overview else None
+        self.set_paused(self.queue, not (info and info.config.paused))
+
+    @work(thread=True, group="change", exit_on_error=False)
+    def set_paused(self, queue: str, paused: bool) -> None:
+        try:
+            self.spool.update_queue(queue, "pause" if paused else "resume", paused=paused)
+        except SpoolError as exc:
+            self.post_message(ChangeRefused(str(exc)))
+            return
+        self.post_message(JobsChanged(f"queue {queue} {'paused' if paused else 'resumed'}"))
+
+    def action_submit(self) -> None:
+        self.app.push_screen(SubmitModal(self.queue), lambda spec: spec and self.submit_job(spec))
+
+    @work(thread=True, group="change", exit_on_error=False)
+    def submit_job(self, spec: JobSpec) -> None:
+        try:
+            (job_id,) = store.submit(self.spool, [spec])
+        except SpoolError as exc:
+            self.post_message(ChangeRefused(str(exc)))
+            return
+        self.post_message(JobsChanged(f"submitted {short_id(job_id)} to {spec.queue or 'its queue'}"))
+
+    def action_add_queue(self) -> None:
+        self.app.push_screen(QueueModal(), lambda answer: answer and self.add_queue(*answer))
+
+    @work(thread=True, group="change", exit_on_error=False)
+    def add_queue(self, name: str, slots: int) -> None:
+        try:
+            self.spool.add_queue(name, slots=slots)
+            self.spool.record_queue(name, "add", f"slots={slots}")
+        except SpoolError as exc:
+            self.post_message(ChangeRefused(str(exc)))
+            return
+        self.post_message(JobsChanged(f"added queue {name} ({slots} slots)"))
+
+
+def _move_order(action: str, ids: list[str], positions: list[int], total: int) -> list[str]:
+    """Which marked jobs to move, in which order, so they keep their relative order.
+
+    Going up, the top-most moves first and a job stuck at the top blocks the one right
+    under it (else they would swap); going down, the mirror image. To the top, the
+    bottom-most goes first; to the bottom, the top-most.
+    """
+    pairs = sorted(zip(positions, ids))
+    if action == "top":
+        return [k for _p, k in reversed(pairs)]
+    if action == "bottom":
+        return [k for _p, k in pairs]
+    out = []
+    if action == "up":
+        stuck = 0
+        for p, k in pairs:
+            if p - 1 <= stuck:
+                stuck = p
+            else:
+                out.append(k)
+        return out
+    stuck = total + 1
+    for p, k in reversed(pairs):
+        if p + 1 >= stuck:
+            stuck = p
+        else:
+            out.append(k)
+    return out
