@@ -117,12 +117,6 @@ class JobList(ScrollView, can_focus=True):
         if first or self.current_id != old:
             self.post_message(self.JobHighlighted(self, self.current_id))
 
-    def forget(self, job_ids: set[str]) -> None:
-        """Drop decoded copies of jobs that changed (their files were replaced)."""
-        for k in job_ids:
-            self._jobs.pop(k, None)
-            self._bad.pop(k, None)
-
     @property
     def current_id(self) -> str | None:
         if self.rows is None or not len(self.rows):

@@ -31,8 +31,8 @@ def sample(tmp_path: Path) -> Spool:
     return build(tmp_path / "spool")
 
 
-def app_on(spool: Spool, follow: bool = False, **kw: object) -> CoreflowApp:
-    settings = Settings(clock=lambda: NOW, follow=follow, watch="inotify", spool_label="/srv/ci/spool",
+def app_on(spool: Spool, follow: bool = False, watch: str = "inotify", **kw: object) -> CoreflowApp:
+    settings = Settings(clock=lambda: NOW, follow=follow, watch=watch, spool_label="/srv/ci/spool",
                         host="build-01", **kw)  # type: ignore[arg-type]
     return make_app(spool, settings)
 

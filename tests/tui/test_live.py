@@ -79,3 +79,16 @@ async def test_empty_queue_says_so(spool: Spool) -> None:
         await pilot.press("f", "f")
         await settle(pilot)
         assert names(app) == ["first"]
+
+
+async def test_header_names_the_watch_mode_and_no_color_is_respected(sample: Spool, monkeypatch) -> None:
+    """Polling (an NFS spool) says so in the header; NO_COLOR turns colour off."""
+    from coreflow_tui.widgets.spool_header import SpoolHeader
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = app_on(sample, watch="poll")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        header = str(app.screen.query_one(SpoolHeader).render())
+        assert "polling 1 s" in header
+        assert app.no_color
