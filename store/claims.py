@@ -53,6 +53,7 @@ from .names import RANK_WIDTH, check_name, format_rank, rank_between
 from .runners import RunnerState, fs_now, runners
 from .spool import MAX_JOB_BYTES, Spool, _read_nofollow
 
+SYNC_EVERY = 0.1  # seconds between directory fsyncs of a busy runner
 MAX_LOST = 3  # times a job is given back after lost runners before it fails `runner-lost`
 INFRA_REASONS = frozenset({"runner-lost", "runner-stopped"})
 
@@ -109,6 +110,9 @@ class Claims:
         # lets finish() know the file is still ours without reading it back.
         self._mine: dict[str, tuple[tuple[int, int, int], bytes]] = {}
         self._dirty_dirs: set[str] = set()
+        self._synced = 0.0
+        self._dirs: dict[str, tuple[str, str, str]] = {}  # queue -> pending, running, done (str)
+        self._lock_paths: dict[str, str] = {}
         # Other hosts' changes raise no inotify event: there, list pending/ every time.
         self._pending = _PendingCache() if choose_mode(spool.root) == "inotify" else None
 
@@ -116,8 +120,7 @@ class Claims:
 
     def claim_next(self, queue: str, now: float | None = None) -> ClaimOutcome:
         """Claim the first eligible pending job of `queue`, if the queue has a free slot."""
-        lay = self.spool.layout
-        pend_dir, run_dir = str(lay.pending(queue)), str(lay.running(queue))
+        pend_dir, run_dir, _ = self._qdirs(queue)
         warnings: list[str] = []
         with self.lock(queue):
             if self._config(queue).paused:
@@ -172,8 +175,8 @@ class Claims:
 
         Raises ClaimLost if the job is no longer ours: the result is then not recorded.
         """
-        queue, lay = job.queue, self.spool.layout
-        src = f"{lay.running(queue)}/{running_name(job.id)}"
+        queue = job.queue
+        src = f"{self._qdirs(queue)[1]}/{running_name(job.id)}"
         with self.lock(queue):
             original = self._own(job, src)
             self._mine.pop(job.id, None)
@@ -300,13 +303,34 @@ class Claims:
 
     # -- content after a commit ----------------------------------------------------------
 
+    def _drop_cancel_request(self, queue: str, job_id: str) -> None:
+        try:
+            os.unlink(f"{self._qdirs(queue)[1]}/{cancel_name(job_id)}")
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise StorageError.wrap(exc, f"cannot remove the cancel request of job {job_id}") from exc
+
+    def _qdirs(self, queue: str) -> tuple[str, str, str]:
+        d = self._dirs.get(queue)
+        if d is None:
+            lay = self.spool.layout
+            d = self._dirs[queue] = (str(lay.pending(queue)), str(lay.running(queue)), str(lay.done(queue)))
+        return d
+
     def _forget_listing(self, queue: str) -> None:
         if self._pending:
             self._pending.forget(queue)
 
-    def sync(self) -> None:
-        """Make the renames since the last call durable: fsync each directory they touched
-        once (a runner calls this once per turn of its loop, not once per job)."""
+    def sync(self, force: bool = False) -> None:
+        """Make the renames so far durable: fsync each directory they touched, once for
+        all of them, at most every SYNC_EVERY seconds unless forced. (Each new content
+        file is fsynced before it is renamed into place, and on ext4 that fsync commits
+        the journal with the renames before it too; this is the portable guarantee.)"""
+        now = time.monotonic()
+        if not force and now - self._synced < SYNC_EVERY:
+            return
+        self._synced = now
         dirs, self._dirty_dirs = self._dirty_dirs, set()
         for d in dirs:
             try:
@@ -315,7 +339,7 @@ class Claims:
                 continue  # the directory went away (queue removed): nothing left to make durable
 
     def close(self) -> None:
-        self.sync()
+        self.sync(force=True)
         if self._pending:
             self._pending.close()
         with self._locks_guard:
@@ -370,7 +394,8 @@ class Claims:
             mutex.release()
 
     def _lock_fd(self, queue: str) -> int | None:
-        path = str(self.spool.layout.queue_lock(queue))
+        path = self._lock_paths.get(queue) or self._lock_paths.setdefault(
+            queue, str(self.spool.layout.queue_lock(queue)))
         mutex, fd = self._locks[queue]
         if fd is not None:
             try:
@@ -464,7 +489,7 @@ class Claims:
 
     def _to_done(self, job: Job, original: bytes | None, src: str, result: Result) -> str:
         lay = self.spool.layout
-        done_dir, run_dir = str(lay.done(job.queue)), str(lay.running(job.queue))
+        _, run_dir, done_dir = self._qdirs(job.queue)
         dest = f"{done_dir}/{done_name(job.id, result.state, result.finished_at)}"
         data = encode_job(msgspec.structs.replace(job, result=result), original)
         if original is None:  # our copy stands in for a file that turned corrupt
@@ -473,7 +498,7 @@ class Claims:
             if not _commit(src, dest):
                 raise ClaimLost(f"job {job.id} left running/ meanwhile")
             self._rewrite(dest, data, (done_dir, run_dir))
-        _drop_cancel_request(self.spool, job.queue, job.id)
+        self._drop_cancel_request(job.queue, job.id)
         return result.state
 
     def _to_pending(self, job: Job, original: bytes | None, src: str, result: Result | None,
@@ -513,7 +538,7 @@ class Claims:
                 raise ClaimLost(f"job {job.id} left running/ meanwhile")
             self._rewrite(dest, data, (pend_dir, run_dir))
             self._forget_listing(queue)  # a name we added: re-list rather than track it
-        _drop_cancel_request(self.spool, queue, job.id)
+        self._drop_cancel_request(queue, job.id)
 
 
 class _PendingCache:
@@ -689,15 +714,6 @@ def _commit(src: str, dst: str) -> bool:
     except OSError as exc:
         raise StorageError.wrap(exc, f"cannot move {os.path.basename(src)}") from exc
     return True
-
-
-def _drop_cancel_request(spool: Spool, queue: str, job_id: str) -> None:
-    try:
-        os.unlink(spool.layout.running(queue) / cancel_name(job_id))
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        raise StorageError.wrap(exc, f"cannot remove the cancel request of job {job_id}") from exc
 
 
 def _load(spool: Spool, path: str, job_id: str, what: str, claim: bool = False) -> tuple[Job, bytes]:

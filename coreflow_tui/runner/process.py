@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import signal
 import subprocess
 from dataclasses import dataclass
@@ -80,9 +81,8 @@ class JobProcess:
             if job.cwd is None and "PATH" not in job.env:
                 # posix_spawn: no Python-side fork machinery, a good deal faster than Popen for
                 # short jobs. It cannot chdir, and searches the runner's PATH: other jobs use Popen.
-                spawn = os.posix_spawn if "/" in argv[0] else os.posix_spawnp
-                self.pid = spawn(argv[0], argv, env, setpgroup=0, file_actions=[
-                    (os.POSIX_SPAWN_DUP2, stdin, 0), (os.POSIX_SPAWN_DUP2, w, 1), (os.POSIX_SPAWN_DUP2, w, 2)])
+                self.pid = _spawn(argv, env, [(os.POSIX_SPAWN_DUP2, stdin, 0), (os.POSIX_SPAWN_DUP2, w, 1),
+                                              (os.POSIX_SPAWN_DUP2, w, 2)])
             else:
                 self.proc = subprocess.Popen(argv, stdin=stdin, stdout=w, stderr=w, cwd=job.cwd or None, env=env,
                                              process_group=0, close_fds=True)
@@ -218,6 +218,28 @@ class JobProcess:
             return ""
         lost = f"{describe_size(self.dropped)} of output not logged" if self.dropped else "output not logged"
         return f"{lost}: {self.log_problem}" if self.log_problem else lost
+
+
+_resolved: dict[str, str] = {}
+
+
+def _spawn(argv: list[str], env: dict[str, str], actions: list[tuple[int, int, int]]) -> int:
+    """posix_spawn with the program looked up in PATH once (not at every job: a failed
+    exec per PATH entry before the right one adds up), looked up again if it moved."""
+    prog = argv[0]
+    if "/" in prog:
+        return os.posix_spawn(prog, argv, env, setpgroup=0, file_actions=actions)
+    path = _resolved.get(prog)
+    if path is not None:
+        try:
+            return os.posix_spawn(path, argv, env, setpgroup=0, file_actions=actions)
+        except (FileNotFoundError, PermissionError):
+            del _resolved[prog]
+    found = shutil.which(prog)
+    if found is None:
+        return os.posix_spawnp(prog, argv, env, setpgroup=0, file_actions=actions)  # for the OS's own error
+    _resolved[prog] = found
+    return os.posix_spawn(found, argv, env, setpgroup=0, file_actions=actions)
 
 
 def _spawn_message(exc: BaseException, argv: list[str], cwd: str | None) -> str:
