@@ -174,16 +174,14 @@ def make_demo(root: Path) -> tuple[Spool, bool]:
 def _finished(spool: Spool, rng: random.Random) -> None:
     """Jobs that ran before the demo began, claimed and finished through the runner's own
     store calls (so they look exactly like jobs a runner ran)."""
-    try:
-        from store.claims import Claimant, Claims
-    except ImportError:
-        return
+    from store.claims import Claimant, Claims
+
     me = Claimant(runner=f"demo-{os.getpid()}", host=socket.gethostname(), pid=os.getpid())
     now = time.time()
     specs = [JobSpec(command=_command(n, 1, c), type=t, name=n, labels={"demo": "yes"}) for t, n, _s, c in FINISHED]
     jobs = [store.build_job(spool, s, now=now - 3600 + 400 * i) for i, s in enumerate(specs)]
     store.place(spool, jobs)
-    claims = Claims(spool, me, deferred=False)
+    claims = Claims(spool, me)
     try:
         for job, (_t, name, seconds, code) in zip(jobs, FINISHED, strict=True):
             got = claims.claim_next(job.queue)
