@@ -79,20 +79,19 @@ def publish_new(tmp_dir: Path, dest: Path, data: bytes) -> bool:
     return True
 
 
-def commit_rename(src: Path, dst: Path) -> bool:
+def commit_rename(src: str | Path, dst: str | Path) -> bool:
     """rename(src, dst); False if src was gone (someone else won the race).
 
     NFS recipe: a retransmitted rename can report ENOENT although the first try
     succeeded, so on ENOENT we look for the target before we give up.
+    (Plain strings are accepted: the runner's claim path avoids Path objects.)
     """
     try:
         os.rename(src, dst)
     except FileNotFoundError:
-        if dst.exists() and not src.exists():
-            return True
-        return False
+        return os.path.lexists(dst) and not os.path.lexists(src)
     except OSError as exc:
-        raise StorageError.wrap(exc, f"cannot move {src.name}") from exc
+        raise StorageError.wrap(exc, f"cannot move {os.path.basename(src)}") from exc
     return True
 
 

@@ -44,6 +44,7 @@ from pathlib import Path
 import msgspec
 
 from . import atomic
+from .atomic import commit_rename
 from .changes import _insert_rank
 from .feed import choose_mode
 from .errors import CorruptJob, JobNotFound, JobStateError, LockTimeout, QueueNotFound, SpoolError, StorageError
@@ -51,7 +52,7 @@ from .layout import RUNNING_RE, cancel_name, done_name, parse_pending, pending_n
 from .model import CancelRequest, Claim, Job, QueueConfig, Result, decode, decode_job, encode_job
 from .names import RANK_WIDTH, check_name, format_rank, rank_between
 from .runners import RunnerState, fs_now, runners
-from .spool import MAX_JOB_BYTES, Spool, _read_nofollow
+from .spool import MAX_JOB_BYTES, Spool, _names, _read_nofollow
 
 SYNC_EVERY = 0.1  # seconds between directory fsyncs of a busy runner
 MAX_LOST = 3  # times a job is given back after lost runners before it fails `runner-lost`
@@ -125,7 +126,7 @@ class Claims:
         with self.lock(queue):
             if self._config(queue).paused:
                 return ClaimOutcome("paused")
-            names = self._pending.listing(queue, pend_dir) if self._pending else sorted(_listdir(pend_dir))
+            names = self._pending.listing(queue, pend_dir) if self._pending else sorted(_names(pend_dir))
             if not any(n[-4:] == ".job" for n in names):
                 return ClaimOutcome(_idle(names))
             if self._running_count(run_dir) >= self._config(queue).slots:
@@ -151,7 +152,7 @@ class Claims:
                     ineligible = True
                     continue
                 dest = f"{run_dir}/{running_name(p.id)}"
-                if not _commit(src, dest):
+                if not commit_rename(src, dest):
                     self._forget_listing(queue)
                     continue
                 if self._pending:
@@ -459,7 +460,7 @@ class Claims:
         return cfg
 
     def _running_count(self, run_dir: str) -> int:
-        return sum(1 for n in _listdir(run_dir) if n[-4:] == ".job" and RUNNING_RE.fullmatch(n))
+        return sum(1 for n in _names(run_dir) if n[-4:] == ".job" and RUNNING_RE.fullmatch(n))
 
     def _own(self, job: Job, src: str) -> bytes | None:
         """The on-disk bytes of our running job, checked to be still ours (lock held).
@@ -495,7 +496,7 @@ class Claims:
         if original is None:  # our copy stands in for a file that turned corrupt
             atomic.publish(lay.tmp, Path(dest), data)
         else:
-            if not _commit(src, dest):
+            if not commit_rename(src, dest):
                 raise ClaimLost(f"job {job.id} left running/ meanwhile")
             self._rewrite(dest, data, (done_dir, run_dir))
         self._drop_cancel_request(job.queue, job.id)
@@ -534,7 +535,7 @@ class Claims:
         if original is None:
             atomic.publish(lay.tmp, Path(dest), data)
         else:
-            if not _commit(src, dest):
+            if not commit_rename(src, dest):
                 raise ClaimLost(f"job {job.id} left running/ meanwhile")
             self._rewrite(dest, data, (pend_dir, run_dir))
             self._forget_listing(queue)  # a name we added: re-list rather than track it
@@ -571,7 +572,7 @@ class _PendingCache:
     def listing(self, queue: str, path: str) -> list[str]:
         """The names in `path` (sorted); the caller holds the queue's lock."""
         if self.fd < 0:
-            return sorted(_listdir(path))
+            return sorted(_names(path))
         self._read_events()
         cached = self.names.get(queue)
         if cached is not None:
@@ -581,10 +582,10 @@ class _PendingCache:
             assert self.libc is not None
             wd = self.libc.inotify_add_watch(self.fd, os.fsencode(path), self._MASK)
             if wd < 0:
-                return sorted(_listdir(path))
+                return sorted(_names(path))
             self.wds[wd] = queue
             self.by_queue[queue] = (wd, path)
-        names = sorted(_listdir(path))
+        names = sorted(_names(path))
         self.names[queue] = names
         self.expected[queue] = set()
         return names
@@ -693,27 +694,6 @@ def check_labels(labels: list[str]) -> frozenset[str]:
 
 def _idle(names: list[str]) -> str:
     return "ineligible" if any(n[-5:] == ".held" for n in names) else "empty"
-
-
-def _listdir(path: str) -> list[str]:
-    try:
-        return os.listdir(path)
-    except FileNotFoundError:
-        return []
-    except OSError as exc:
-        raise StorageError.wrap(exc, f"cannot list {path}") from exc
-
-
-def _commit(src: str, dst: str) -> bool:
-    """The commit rename; False if `src` was gone. (NFS: a retransmitted rename may
-    report ENOENT although it succeeded, so on ENOENT look for the target.)"""
-    try:
-        os.rename(src, dst)
-    except FileNotFoundError:
-        return os.path.lexists(dst) and not os.path.lexists(src)
-    except OSError as exc:
-        raise StorageError.wrap(exc, f"cannot move {os.path.basename(src)}") from exc
-    return True
 
 
 def _load(spool: Spool, path: str, job_id: str, what: str, claim: bool = False) -> tuple[Job, bytes]:

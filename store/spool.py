@@ -495,7 +495,7 @@ def _scan(path: Path) -> list[os.DirEntry[str]]:
         raise StorageError.wrap(exc, f"cannot list {path}") from exc
 
 
-def _names(path: Path) -> list[str]:
+def _names(path: str | Path) -> list[str]:
     """The names in a directory (os.listdir: no per-entry objects, for 100,000-job queues)."""
     try:
         return os.listdir(path)
