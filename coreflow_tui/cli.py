@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--label", action="append", default=[], metavar="K=V")
     s.add_argument("--requires", action="append", default=[], metavar="L", help="a runner label the job needs")
     s.add_argument("--timeout", type=_positive_float, metavar="SECONDS")
-    s.add_argument("--retries", type=int, default=0, metavar="N", help="run again up to N times if it fails")
+    s.add_argument("--retries", type=_count, default=0, metavar="N", help="run again up to N times if it fails")
     s.add_argument("--cwd", metavar="DIR")
     s.add_argument("--env", action="append", default=[], metavar="K=V")
     s.add_argument("--shell", action="store_true", help="run the command as one /bin/sh -c string")
@@ -195,24 +195,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
-    return value
+def _whole(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least `minimum`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text} must be at least {minimum}")
+        return value
+
+    return parse
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} must be 0 or more")
-    return value
+_positive_int = _whole(1)
+_count = _whole(0)
 
 
 def _positive_float(text: str) -> float:
