@@ -55,7 +55,28 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"coreflow: {message} (see `{self.prog} --help`)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Unbuilt:
+    """Stands in for the parser of a command that was not asked for: building every
+    command's arguments costs more than `coreflow submit` does itself."""
+
+    def __getattr__(self, name: str) -> Callable[..., _Unbuilt]:
+        return lambda *args, **kwargs: self
+
+
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The command in argv (the first word that is not a global option), if any."""
+    it = iter(argv)
+    for word in it:
+        if word == "--spool":
+            next(it, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or (given argv) one whose only built command is argv's."""
+    only = _command_word(argv) if argv is not None else None
     p = _Parser(prog="coreflow", description="CoreFlow JobQueues: queue, triage and run CI jobs.",
                 epilog="Exit status: 0 done, 1 could not be done (one line on stderr says why), 2 usage error. "
                        "`coreflow` alone opens the terminal UI.")
@@ -66,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def cmd(name: str, help: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, help=help, description=help)
+        parser = sub.add_parser(name, help=help, description=help)
+        return parser if only in (None, name) or only not in HANDLERS else _Unbuilt()  # type: ignore[return-value]
 
     cmd("init", "create a spool with the default queue (harmless if it exists)")
     d = cmd("demo", "make a demo spool, start a runner and triggers on it, open the TUI")
@@ -173,7 +195,8 @@ def add_runner_options(ru: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv).parse_args(argv)
     args.spool = args.spool or default_spool()
     command = args.command or "tui"
     if command == "tui" and not hasattr(args, "queue"):
