@@ -125,7 +125,7 @@ class JobList(ScrollView, can_focus=True):
 
     def job(self, i: int) -> Job | None:
         assert self.rows is not None
-        return self.rows.known(i) or self._jobs.get(self.rows.job_id(i))
+        return self.rows.known(i) or self._jobs.get(_key(self.rows.job_id(i), self.rows.state(i)))
 
     def targets(self) -> tuple[list[str], list[str]]:
         """The marked jobs in row order (or the one under the cursor), with their states."""
@@ -297,6 +297,8 @@ class JobList(ScrollView, can_focus=True):
         return Strip([Segment(text, style)]).crop_extend(0, width, style)
 
     # -- lazy decoding ---------------------------------------------------------------
+    # Decoded jobs are kept by (id, state): a job's file is immutable within a state,
+    # and a new state (claimed, finished) is a new file with more in it.
 
     def _want(self, i: int) -> None:
         if not self._wanted:
@@ -309,9 +311,10 @@ class JobList(ScrollView, can_focus=True):
             return
         refs = []
         for i in sorted(self._wanted):
-            if i < len(rows) and (jid := rows.job_id(i)) not in self._inflight and jid not in self._jobs:
+            key = _key(rows.job_id(i), rows.state(i)) if i < len(rows) else ""
+            if key and key not in self._inflight and key not in self._jobs:
                 refs.append(rows.ref(i))
-                self._inflight.add(jid)
+                self._inflight.add(key)
         self._wanted.clear()
         if refs:
             self.decode(refs)
@@ -324,24 +327,30 @@ class JobList(ScrollView, can_focus=True):
         failed: dict[str, str] = {}
         for r in refs:
             try:
-                jobs[r.id] = spool.read(r, cache=False)  # type: ignore[union-attr]  # our own LRU bounds memory
+                jobs[_key(r.id, r.state)] = spool.read(r, cache=False)  # type: ignore[union-attr]  # our own LRU bounds memory
             except CorruptJob:
-                failed[r.id] = "(unreadable: moved to corrupt/)"
+                failed[_key(r.id, r.state)] = "(unreadable: moved to corrupt/)"
             except JobNotFound:
-                failed[r.id] = "(changed; reloading)"
+                failed[_key(r.id, r.state)] = "(changed; reloading)"
             except SpoolError as exc:
-                failed[r.id] = str(exc)
+                failed[_key(r.id, r.state)] = str(exc)
         self.post_message(self.JobsDecoded(jobs, failed))
 
     def on_job_list_jobs_decoded(self, message: JobsDecoded) -> None:
         message.stop()
         for k, job in message.jobs.items():
+            self._inflight.discard(k)
+            if k.endswith("/running") and job.claim is None:
+                continue  # read between the claim's rename and its rewrite: read it again
             self._jobs[k] = job
             self._jobs.move_to_end(k)
-            self._inflight.discard(k)
         for k, why in message.failed.items():
             self._inflight.discard(k)
-            self._bad[k] = why  # until the next listing, which will have settled it
+            self._bad[k.partition("/")[0]] = why  # until the next listing, which will have settled it
         while len(self._jobs) > CACHE:
             self._jobs.popitem(last=False)
         self.refresh()
+
+
+def _key(job_id: str, state: str) -> str:
+    return f"{job_id}/{state}"

@@ -6,7 +6,7 @@ from store import JobSpec, Spool, Where, move, place
 from tests.conftest import run_cf
 
 from .conftest import app_on, settle, wait_until
-from .sample import NOW, make
+from .sample import NOW, finish, make, start
 from .test_keys import current_name, jobs_of
 
 
@@ -92,3 +92,20 @@ async def test_header_names_the_watch_mode_and_no_color_is_respected(sample: Spo
         header = str(app.screen.query_one(SpoolHeader).render())
         assert "polling 1 s" in header
         assert app.no_color
+
+
+async def test_a_job_seen_waiting_shows_its_result_once_finished(sample: Spool) -> None:
+    """The list's decode cache is per state: a job decoded while it waited is read again
+    when it runs and when it finishes, so the finished view shows its exit code."""
+    jid = make(sample, "default", ["make"], "seen-then-done", ago=5)
+    app = app_on(sample, follow=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        jl = jobs_of(app)
+        await wait_until(pilot, lambda: jl.rows.index_of(jid) is not None and jl.job(jl.rows.index_of(jid)))
+        start(sample, jid, ago=3)
+        finish(sample, jid, "failed", 7, ran=2, ago=1)
+        await pilot.press("f")
+        await wait_until(pilot, lambda: jl.rows.index_of(jid) is not None
+                         and (j := jl.job(jl.rows.index_of(jid))) is not None and j.result is not None)
+        assert jl.job(jl.rows.index_of(jid)).result.exit_code == 7
