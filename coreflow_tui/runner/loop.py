@@ -36,6 +36,7 @@ CANCEL_CHECK = 1.0  # safety net for a cancel request the feed did not report
 CLAIM_SAFETY = 5.0  # re-look at every queue this often even without a change event
 RETRY_RECORD = 1.0  # a result that could not be recorded (disk full) is retried this often
 GIVE_UP_RECORD = 30.0  # when stopping, give up recording results after this long
+BUSY_BEAT_DELAY = 1.0  # a change of how busy we are reaches the heartbeat within this
 
 
 @dataclass(slots=True)
@@ -94,6 +95,7 @@ class Runner:
         self.signals = 0
         self.stop_since: float | None = None
         self.beat_every = max(0.2, min(opts.lease / 3, 10.0))
+        self.started = time.time()
         self.t = _Timers()
         self.last_beat_ok = time.monotonic()
         self.beat_failing = False
@@ -361,6 +363,7 @@ class Runner:
         proc = JobProcess(job, self.spool.layout.log(job.id), self.opts.log_limit)
         a = Active(job, proc)
         self.jobs[job.id] = a
+        self._busy_changed()
         self.log(f"claimed {job.id} ({job.queue}, attempt {job.attempt}): {job.name or job.command[0]}")
         if job.attempt > 1:
             proc.note(f"attempt {job.attempt} on {self.host} (runner {self.id})")
@@ -406,6 +409,7 @@ class Runner:
         reason = a.stop_reason
         if reason == "lost":
             self.jobs.pop(a.job.id, None)
+            self._busy_changed()
             self.log(f"stopped {a.job.id}: another runner took it over; no result recorded by us")
             return
         if reason == "requeue":
@@ -429,6 +433,7 @@ class Runner:
             result, started_at=a.started_at, finished_at=time.time(), host=self.host, runner=self.id,
             attempt=a.job.attempt, message=message)
         self.jobs.pop(a.job.id, None)
+        self._busy_changed()
         self.dirty |= set(self.opts.queues)  # a slot is free: look again at once
         self._record(a)
 
@@ -518,12 +523,17 @@ class Runner:
 
     # -- heartbeats and lost runners -------------------------------------------------
 
+    def _busy_changed(self) -> None:
+        """Tell the spool soon (within a second, not at the next regular beat) how busy
+        we are: people and "why it waits" read it. Not at once: a beat is a file write."""
+        self.t.beat = min(self.t.beat, time.monotonic() + BUSY_BEAT_DELAY)
+
     def _beat(self) -> None:
         now = time.monotonic()
         self.t.beat = now + self.beat_every
         o = self.opts
         hb = Heartbeat(id=self.id, host=self.host, pid=os.getpid(), queues=list(o.queues), slots=o.slots,
-                       labels=sorted(o.labels), lease=o.lease, started_at=time.time(),
+                       labels=sorted(o.labels), lease=o.lease, started_at=self.started,
                        busy=sorted(self.jobs), stopping=bool(self.stop_level))
         try:
             rn.beat(self.spool, hb)

@@ -278,6 +278,21 @@ def test_ls_and_show_know_the_live_runner(spool: Spool, start_runner, tmp_path: 
     assert r.wait(15) == 0
 
 
+def test_the_heartbeat_says_which_jobs_run_within_a_second_or_two(spool: Spool, start_runner,
+                                                                   tmp_path: Path) -> None:
+    """`busy` is what the TUI's runners pane and "its runner is busy" read."""
+    from store.runners import runners
+
+    mark = tmp_path / "started"
+    (job,) = submit(spool, [JobSpec(command=["sh", "-c", f"touch {mark}; sleep 30"])])
+    start_runner(spool, "--slots", "1", "--lease", "60")  # regular beats only every 10 s
+    wait_for("the job", mark.exists)
+    wait_for("busy in the heartbeat", lambda: any(job in r.beat.busy for r in runners(spool)), timeout=3)
+    run_cf(spool, "cancel", job, check=True)
+    wait_for("the job to end", lambda: state_of(spool, job) == "cancelled")
+    wait_for("an idle heartbeat", lambda: all(not r.beat.busy for r in runners(spool)), timeout=3)
+
+
 @pytest.mark.slow
 def test_polling_mode_serves_and_cancels(spool: Spool, start_runner, tmp_path: Path) -> None:
     mark = tmp_path / "started"
