@@ -36,29 +36,32 @@ class QueueContext:
         for p in spool.pending(queue):
             ahead[p.id] = n
             n += not p.held
-        live = [r for r in runners if not r.lost and r.serves(queue)]
+        # A draining runner claims nothing more: it no longer counts as serving.
+        live = [r for r in runners if not r.lost and not r.beat.stopping and r.serves(queue)]
         return cls(queue, spool.queue_config(queue), len(spool.running_ids(queue)), live, ahead, stats or {})
 
     def why(self, job: Job, held: bool) -> Waiting:
         ahead = self.ahead.get(job.id, 0)
         slots = self.config.slots
         busy = self.running >= slots
+        able = [r for r in self.live if set(job.requires) <= set(r.beat.labels)]
+        runners_full = bool(able) and all(len(r.beat.busy) >= r.beat.slots for r in able)
         if held:
             reason = "held"
         elif self.config.paused:
             reason = "queue paused"
         elif not self.live:
             reason = f"no live runner serves queue {self.queue}"
-        elif job.requires and not any(set(job.requires) <= set(r.beat.labels) for r in self.live):
+        elif not able:
             reason = f"no runner has label{'s' if len(job.requires) > 1 else ''} {','.join(job.requires)}"
-        elif ahead and busy:
-            reason = f"all {slots} slots busy, {ahead} ahead"
-        elif ahead:
-            reason = f"{ahead} ahead"
-        elif busy:
-            reason = f"all {slots} slots busy"
         else:
-            reason = "starting"
+            if busy:
+                reason = f"all {slots} slots busy"
+            elif runners_full:
+                reason = "its runner{} busy".format("s are all" if len(able) > 1 else " is")
+            else:
+                reason = "starting" if not ahead else ""
+            reason = ", ".join(r for r in (reason, f"{ahead} ahead" if ahead else "") if r)
         return Waiting(reason, ahead, self._eta(job, ahead, busy))
 
     def _eta(self, job: Job, ahead: int, busy: bool) -> float | None:

@@ -415,6 +415,18 @@ def test_why_it_waits(spool: Spool) -> None:
     assert _why(spool, d) == "queue paused"
 
 
+def test_busy_or_draining_runners_say_so(spool: Spool) -> None:
+    """Free queue slots are not enough: the runners that could take the job are full."""
+    a, b = _submit(spool, 0, 0)
+    beat(spool, Heartbeat(id="runner-1", host=socket.gethostname(), pid=os.getpid(), queues=["default"],
+                          slots=1, busy=["x" * 26], lease=30.0))
+    assert _why(spool, a) == "its runner is busy"
+    assert _why(spool, b) == "its runner is busy, 1 ahead"
+    beat(spool, Heartbeat(id="runner-1", host=socket.gethostname(), pid=os.getpid(), queues=["default"],
+                          slots=2, stopping=True, lease=30.0))
+    assert _why(spool, a) == "no live runner serves queue default"
+
+
 def test_a_lost_runner_does_not_count(spool: Spool) -> None:
     (a,) = _submit(spool, 0)
     _runner(spool, ["default"], pid=2**22 + 12345)  # no such process on this host
