@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .history import TypeStats
+from .layout import PendingName
 from .model import Job, QueueConfig
 from .runners import RunnerState
 from .spool import Spool
@@ -31,14 +32,20 @@ class QueueContext:
     @classmethod
     def load(cls, spool: Spool, queue: str, runners: list[RunnerState],
              stats: dict[str, TypeStats] | None = None) -> QueueContext:
+        return cls.of(spool, queue, spool.pending(queue), len(spool.running_ids(queue)), runners, stats)
+
+    @classmethod
+    def of(cls, spool: Spool, queue: str, order: list[PendingName], running: int, runners: list[RunnerState],
+           stats: dict[str, TypeStats] | None = None) -> QueueContext:
+        """From a listing the caller already has (`order`: run order, held included)."""
         ahead: dict[str, int] = {}
         n = 0
-        for p in spool.pending(queue):
+        for p in order:
             ahead[p.id] = n
             n += not p.held
         # A draining runner claims nothing more: it no longer counts as serving.
         live = [r for r in runners if not r.lost and not r.beat.stopping and r.serves(queue)]
-        return cls(queue, spool.queue_config(queue), len(spool.running_ids(queue)), live, ahead, stats or {})
+        return cls(queue, spool.queue_config(queue), running, live, ahead, stats or {})
 
     def why(self, job: Job, held: bool) -> Waiting:
         ahead = self.ahead.get(job.id, 0)

@@ -158,9 +158,9 @@ class MainScreen(ChangesMixin, Screen[None]):
 
     def on_spool_changed(self, message: SpoolChanged) -> None:
         c = message.change
-        if c.full or self.queue in c.queues:
+        if c.full or c.runners or self.queue in c.queues:  # why jobs wait depends on runners too
             self.request_load("jobs", "overview")
-        elif c.queues or c.runners or c.corrupt:
+        elif c.queues or c.corrupt:
             self.request_load("overview")
 
     def on_jobs_loaded(self, message: JobsLoaded) -> None:

@@ -194,14 +194,8 @@ def load_queue(spool: Spool, queue: str, now: float | None) -> QueueRows:
             running.append(spool.view(r))
         except SpoolError:
             continue  # it finished or was quarantined meanwhile; the next listing settles it
-    ahead: dict[str, int] = {}
-    n = 0
-    for p in order:
-        ahead[p.id] = n
-        n += not p.held
     stats = type_stats(spool)
-    live = [r for r in live_runners(spool, now) if not r.lost and r.serves(queue)]
-    ctx = QueueContext(queue, spool.queue_config(queue), len(running), live, ahead, stats)
+    ctx = QueueContext.of(spool, queue, order, len(running), live_runners(spool, now), stats)
     return QueueRows(spool, queue, running, order, ctx, stats, spool.cancel_requests(queue))
 
 
