@@ -109,3 +109,27 @@ async def test_a_job_seen_waiting_shows_its_result_once_finished(sample: Spool) 
         await wait_until(pilot, lambda: jl.rows.index_of(jid) is not None
                          and (j := jl.job(jl.rows.index_of(jid))) is not None and j.result is not None)
         assert jl.job(jl.rows.index_of(jid)).result.exit_code == 7
+
+
+async def test_reasons_follow_the_runners(spool: Spool) -> None:
+    """A runner starting elsewhere changes why jobs wait, without a key press."""
+    import os
+    import socket
+
+    from store.model import Heartbeat
+    from store.runners import beat
+
+    jid = make(spool, "default", ["make"], "waits-for-a-runner", ago=5)
+    app = app_on(spool, follow=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        jl = jobs_of(app)
+
+        def reason() -> str:
+            i = jl.rows.index_of(jid)
+            return jl.rows.why(jl.job(i), False).reason if i is not None and jl.job(i) else ""
+
+        await wait_until(pilot, lambda: reason() == "no live runner serves queue default")
+        beat(spool, Heartbeat(id="r1", host=socket.gethostname(), pid=os.getpid(), queues=["default"], slots=1,
+                              busy=["x" * 26], lease=30.0))
+        await wait_until(pilot, lambda: reason() == "its runner is busy")
