@@ -92,7 +92,7 @@ class ClaimOutcome:
 class Recovered:
     job_id: str
     queue: str
-    outcome: str  # pending | failed | cancelled
+    outcome: str  # pending | failed | cancelled | finished (its result was already written)
     runner: str  # the lost runner
     host: str
     note: str
@@ -280,7 +280,10 @@ class Claims:
                           finished_at=time.time(), host=claim.host if claim else None,
                           runner=claim.runner if claim else None, attempt=job.attempt, message=why)
             req = self.cancel_request(queue, job.id)
-            if req is not None:
+            if job.result is not None:  # it had ended; its runner died before moving it on
+                self._to_done(job, original, path, job.result)
+                outcome, why = "finished", f"{why}, after the job ended ({job.result.state})"
+            elif req is not None:
                 self._to_done(job, original, path, msgspec.structs.replace(
                     lost, state="cancelled", reason="cancelled", by=req.by))
                 outcome = "cancelled"
@@ -496,9 +499,12 @@ class Claims:
         if original is None:  # our copy stands in for a file that turned corrupt
             atomic.publish(lay.tmp, Path(dest), data)
         else:
+            # The result goes in first, then the rename: killed in between, the job is
+            # still running/ but carries its result, and whoever recovers it finishes it.
+            self._rewrite(src, data, (run_dir,))
             if not commit_rename(src, dest):
                 raise ClaimLost(f"job {job.id} left running/ meanwhile")
-            self._rewrite(dest, data, (done_dir, run_dir))
+            self._dirty_dirs.update((done_dir, run_dir))
         self._drop_cancel_request(job.queue, job.id)
         return result.state
 

@@ -557,7 +557,7 @@ class Runner:
         dead_here: set[str] = set()
         for r in got:
             what = {"pending": "queued again at its place", "failed": "failed (runner-lost)",
-                    "cancelled": "cancelled (as asked)"}[r.outcome]
+                    "cancelled": "cancelled (as asked)", "finished": "finished with the result it had"}[r.outcome]
             self.log(f"took over {r.job_id} ({r.queue}) from {r.note}: {what}")
             self._append_log(r.job_id, f"{r.note}; job {what}")
             if r.host == self.host:

@@ -200,6 +200,29 @@ def test_a_lost_runners_job_asked_to_cancel_ends_cancelled(spool: Spool) -> None
     assert spool.read(spool.find(jid)).result.by  # type: ignore[union-attr]
 
 
+def test_a_result_written_before_the_runner_died_is_kept(spool: Spool) -> None:
+    """finish() writes the result into the running file before its rename to done/:
+    a runner killed in between leaves a finished job in running/, and recovery finishes it."""
+    import msgspec
+
+    from store import atomic
+    from store.model import encode_job
+
+    (jid,) = submit(spool, [JobSpec(command=["x"])])
+    ghost = _ghost(spool, age=0)
+    job = ghost.claim_next("default").job
+    assert job is not None
+    r = spool.find(jid)
+    atomic.publish(spool.layout.tmp, r.path, encode_job(msgspec.structs.replace(job, result=_result(
+        "failed", code=3))))  # the first half of finish(), then the runner died
+    t = time.time() - 10
+    os.utime(spool.layout.runner("ghost"), (t, t))
+    (got,) = _claims(spool, "me").recover_lost(grace=5)
+    assert got.outcome == "finished"
+    done = spool.read(spool.find(jid))
+    assert spool.find(jid).state == "failed" and done.result is not None and done.result.exit_code == 3
+
+
 def test_a_running_job_whose_runner_left_no_heartbeat_waits_for_the_grace(spool: Spool) -> None:
     (jid,) = submit(spool, [JobSpec(command=["x"])])
     assert _claims(spool, "vanished").claim_next("default").job is not None
