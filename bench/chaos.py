@@ -13,6 +13,7 @@ lets the runners drain, and checks:
   * no job in two places;
   * no job ran twice at the same time (each attempt records ticks; they must not overlap);
   * no queue ever ran more jobs at once than its slots (from the same ticks);
+  * every finished job records its result (exit code, reason, times);
   * no temp file left once dead writers' files are cleaned;
   * every planted corrupt file quarantined.
 
@@ -322,6 +323,7 @@ def check(run: Run) -> tuple[dict[str, object], dict[str, str | None]]:
     states: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     requeued_lost = triggered = 0
+    no_result: list[str] = []
     for q in spool.queue_names():
         for r in spool.refs(q, {"pending", "held", "running", "succeeded", "failed", "cancelled"}):
             places[r.id].append(f"{q}/{r.state}")
@@ -330,6 +332,8 @@ def check(run: Run) -> tuple[dict[str, object], dict[str, str | None]]:
             except SpoolError:
                 continue
             states[r.state] += 1
+            if r.state in ("succeeded", "failed", "cancelled") and job.result is None:
+                no_result.append(r.id)
             if r.state == "failed" and job.result:
                 reasons[job.result.reason] += 1
             requeued_lost += job.lost + sum(1 for h in job.history if h.reason == "runner-lost")
@@ -392,6 +396,7 @@ def check(run: Run) -> tuple[dict[str, object], dict[str, str | None]]:
         "no job in two places": f"{len(doubled)}: {[places[d] for d in doubled[:3]]}" if doubled else None,
         "no job ran twice at the same time": f"{overlapping[:5]}" if overlapping else None,
         "no queue over its slot limit": f"{over_slots}" if over_slots else None,
+        "every finished job records its result": f"{len(no_result)}: {no_result[:3]}" if no_result else None,
         "no temp file left": f"{len(tmp_left)}: {tmp_left[:3]}" if tmp_left else None,
         "every corrupt file quarantined": f"{not_quarantined[:3]}" if not_quarantined else None,
         "no party crashed with a traceback": errors.read_text()[:500] if errors.exists() else None,
