@@ -141,3 +141,38 @@ def test_decoder_never_crashes_on_json_shapes(doc: dict) -> None:
     except CorruptJob:
         return
     assert isinstance(job.command, list)
+
+
+def test_runner_runs_the_good_job_and_sets_the_bad_ones_aside(bad_spool: tuple[Spool, dict[str, Path]]) -> None:
+    spool, planted = bad_spool
+    passwd = _digest(Path("/etc/passwd"))
+    out = run_cf(spool, "runner", "--drain", "--slots", "1", timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert spool.find(str(planted["good"])).state == "succeeded"
+    assert "corrupt" in out.stderr  # it says what it found
+    assert not [p for p in spool.pending("default")]  # nothing bad left to trip over
+    assert _digest(Path("/etc/passwd")) == passwd
+    assert (planted["outside"] / "precious").read_text() == "do not touch"
+
+
+def test_tui_opens_shows_the_good_job_and_warns(bad_spool: tuple[Spool, dict[str, Path]]) -> None:
+    import asyncio
+
+    from coreflow_tui.widgets.spool_header import SpoolHeader
+    from tests.tui.conftest import app_on, settle, wait_until
+    from tests.tui.test_keys import jobs_of
+
+    spool, planted = bad_spool
+
+    async def look() -> None:
+        app = app_on(spool, follow=True)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            jl = jobs_of(app)
+            await wait_until(pilot, lambda: jl.rows is not None and "survivor" in {
+                job.name for i in range(len(jl.rows)) if (job := jl.job(i))})
+            # reading the bad files moved them to corrupt/; the feed tells the header
+            await wait_until(pilot, lambda: app.screen.query_one(SpoolHeader).has_class("-warning"))
+
+    asyncio.run(look())
+    assert (planted["outside"] / "precious").read_text() == "do not touch"
