@@ -12,11 +12,10 @@ event or an mtime missed (mtime granularity, a dropped inotify queue).
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,7 +62,7 @@ def choose_mode(path: Path, mode: str | None = None) -> str:
 
 
 class Feed:
-    """Follow a spool: iterate (async or in a thread) to get batched `Change`s."""
+    """Follow a spool: iterate to get batched `Change`s."""
 
     def __init__(self, spool: Spool, mode: str | None = None, interval: float = 1.0, rescan: float = 30.0) -> None:
         self.spool = spool
@@ -128,62 +127,28 @@ class Feed:
     # -- iteration -----------------------------------------------------------------
 
     def iterate(self, stop: threading.Event) -> Iterator[Change]:
-        """Blocking iteration for threads and plain processes; ends when `stop` is set."""
-        if self.mode == "poll":
-            yield from self._iterate_poll(stop)
-            return
+        """Batched changes until `stop` is set. Blocking: run it in a thread (the TUI's
+        worker) or as a process's main loop (the runner, the trigger daemon)."""
+        rescan_due = time.monotonic() + self.rescan
+        for change in self._polled(stop) if self.mode == "poll" else self._notified(stop):
+            if time.monotonic() >= rescan_due:
+                rescan_due = time.monotonic() + self.rescan
+                change = change.merge(Change(full=True))
+            if change:
+                yield change
+
+    def _notified(self, stop: threading.Event) -> Iterator[Change]:
         import watchfiles
 
-        last_full = time.monotonic()
+        # yield_on_timeout: an empty batch every `rescan` seconds, so a quiet spool
+        # still gets its safety-net rescan.
         for batch in watchfiles.watch(self.spool.root, watch_filter=lambda _c, p: not self._ignored(p),
                                       debounce=300, step=20, stop_event=stop, yield_on_timeout=True,
                                       rust_timeout=int(self.rescan * 1000), raise_interrupt=False):
-            change = self.classify({p for _c, p in batch})
-            if time.monotonic() - last_full >= self.rescan:
-                last_full = time.monotonic()
-                change = change.merge(Change(full=True))
-            if change:
-                yield change
+            yield self.classify({p for _c, p in batch})
 
-    def _iterate_poll(self, stop: threading.Event) -> Iterator[Change]:
+    def _polled(self, stop: threading.Event) -> Iterator[Change]:
         snap = self._snapshot()
-        last_full = time.monotonic()
         while not stop.wait(self.interval):
             change, snap = self._poll_once(snap)
-            if time.monotonic() - last_full >= self.rescan:
-                last_full = time.monotonic()
-                change = change.merge(Change(full=True))
-            if change:
-                yield change
-
-    async def follow(self, stop: asyncio.Event | None = None) -> AsyncIterator[Change]:
-        """Async iteration for the TUI's event loop."""
-        stop = stop or asyncio.Event()
-        if self.mode == "poll":
-            snap = await asyncio.to_thread(self._snapshot)
-            last_full = time.monotonic()
-            while not stop.is_set():
-                try:
-                    await asyncio.wait_for(stop.wait(), self.interval)
-                    return
-                except asyncio.TimeoutError:
-                    pass
-                change, snap = await asyncio.to_thread(self._poll_once, snap)
-                if time.monotonic() - last_full >= self.rescan:
-                    last_full = time.monotonic()
-                    change = change.merge(Change(full=True))
-                if change:
-                    yield change
-            return
-        import watchfiles
-
-        last_full = time.monotonic()
-        async for batch in watchfiles.awatch(self.spool.root, watch_filter=lambda _c, p: not self._ignored(p),
-                                             debounce=300, step=30, stop_event=stop, yield_on_timeout=True,
-                                             rust_timeout=int(self.rescan * 1000)):
-            change = self.classify({p for _c, p in batch})
-            if time.monotonic() - last_full >= self.rescan:
-                last_full = time.monotonic()
-                change = change.merge(Change(full=True))
-            if change:
-                yield change
+            yield change

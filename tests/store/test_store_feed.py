@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import queue
 import threading
 import time
@@ -127,19 +126,3 @@ def test_inotify_does_not_see_the_other_host(two_hosts: tuple[Path, Path]) -> No
         submit(a, [JobSpec(command=["true"])])
         with pytest.raises(AssertionError, match="no matching change"):
             wait(lambda c: bool(c.queues), 1.5)
-
-
-def test_async_follow_in_poll_mode(spool: Spool) -> None:
-    feed = Feed(spool, mode="poll", interval=0.1, rescan=600)
-
-    async def go() -> Change:
-        stop = asyncio.Event()
-        it = feed.follow(stop).__aiter__()
-        task = asyncio.ensure_future(it.__anext__())
-        await asyncio.sleep(0.3)
-        await asyncio.to_thread(submit, spool, [JobSpec(command=["true"])])
-        change = await asyncio.wait_for(task, 5)
-        stop.set()
-        return change
-
-    assert "default" in asyncio.run(go()).queues
