@@ -23,8 +23,8 @@ from .names import ID_RE, check_name, new_job_id, parse_priority, rank_between, 
 from .spool import DEFAULT_QUEUE, JobRef, Spool, _containing, _names
 
 
-class JobSpec(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    """What a submitter gives: the fields of `submit` and of each `--jsonl` line."""
+class JobFields(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """What describes a job to queue: shared by submits and trigger templates."""
 
     command: list[str] | str
     queue: str | None = None
@@ -38,6 +38,11 @@ class JobSpec(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     cwd: str | None = None
     env: dict[str, str] = {}
     shell: bool = False
+
+
+class JobSpec(JobFields):
+    """What a submitter gives: the fields of `submit` and of each `--jsonl` line."""
+
     trigger: Trigger | None = None
 
 

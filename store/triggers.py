@@ -54,7 +54,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 
 from . import atomic
-from .changes import JobSpec, _index, _insert_rank, build_job, place
+from .changes import JobFields, JobSpec, _index, _insert_rank, build_job, place
 from .errors import ConfigError, CorruptJob, JobNotFound, SpoolError, StorageError
 from .layout import done_name, parse_pending, pending_name
 from .locks import locked
@@ -71,19 +71,10 @@ MAX_COUNT = 10_000
 # -- the file format ---------------------------------------------------------------
 
 
-class JobTemplate(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    command: list[str] | str
-    queue: str | None = None
-    type: str | None = None
+class JobTemplate(JobFields):
+    """A trigger's [job] table: a submit's fields, with placeholders filled at firing."""
+
     name: str = "{trigger}"
-    priority: int | str | None = None
-    labels: dict[str, str] = {}
-    requires: list[str] = []
-    timeout: float | None = None
-    retries: int = 0
-    cwd: str | None = None
-    env: dict[str, str] = {}
-    shell: bool = False
 
 
 class TriggerFile(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
