@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,7 +24,7 @@ class Row:
     what: str
     value: str  # the measured figure, human units
     baseline: str  # the same-run baseline it is compared with
-    ratio: float  # value / baseline in the direction stated by `better`
+    ratio: float  # value / baseline (for rates: value rate / baseline rate)
     target: str  # e.g. "<= 1.5x" or ">= 0.5x"
     ok: bool | None  # None when there is no target
 
@@ -38,15 +37,6 @@ def best_of(fn: Callable[[], object], repeat: int = 5) -> float:
         fn()
         times.append(time.perf_counter() - t)
     return min(times)
-
-
-def median_of(fn: Callable[[], object], repeat: int = 5) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 @contextmanager
