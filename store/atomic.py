@@ -32,11 +32,11 @@ def fsync_dir(path: Path) -> None:
 _HOST = socket.gethostname().replace("/", "_")
 
 
-def stage(tmp_dir: Path, data: bytes, hint: str = "w") -> Path:
+def stage(tmp_dir: str | Path, data: bytes, hint: str = "w") -> Path:
     """Write `data` to a new file in tmp/ (O_EXCL), flushed and fsynced; return its path."""
-    path = tmp_dir / f"{os.getpid()}.{os.urandom(6).hex()}.{_HOST}.{hint}"
+    path = f"{tmp_dir}/{os.getpid()}.{os.urandom(6).hex()}.{_HOST}.{hint}"
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
     except OSError as exc:
         raise StorageError.wrap(exc, "cannot create a file in the spool's tmp/") from exc
     try:
@@ -45,11 +45,11 @@ def stage(tmp_dir: Path, data: bytes, hint: str = "w") -> Path:
             view = view[os.write(fd, view):]
         os.fsync(fd)
     except OSError as exc:
-        os.close(fd)
-        _unlink_quietly(path)
+        unlink_quietly(path)
         raise StorageError.wrap(exc, "cannot write to the spool") from exc
-    os.close(fd)
-    return path
+    finally:
+        os.close(fd)
+    return Path(path)
 
 
 def publish(tmp_dir: Path, dest: Path, data: bytes, *, sync_dir: bool = True) -> None:
@@ -58,7 +58,7 @@ def publish(tmp_dir: Path, dest: Path, data: bytes, *, sync_dir: bool = True) ->
     try:
         os.rename(staged, dest)
     except OSError as exc:
-        _unlink_quietly(staged)
+        unlink_quietly(staged)
         raise StorageError.wrap(exc, f"cannot place {dest.name}") from exc
     if sync_dir:
         fsync_dir(dest.parent)
@@ -74,7 +74,7 @@ def publish_new(tmp_dir: Path, dest: Path, data: bytes) -> bool:
     except OSError as exc:
         raise StorageError.wrap(exc, f"cannot place {dest.name}") from exc
     finally:
-        _unlink_quietly(staged)
+        unlink_quietly(staged)
     fsync_dir(dest.parent)
     return True
 
@@ -133,7 +133,7 @@ def clean_tmp(tmp_dir: Path, now: float | None = None, grace: float = TMP_GRACE_
     return removed
 
 
-def _unlink_quietly(path: Path) -> None:
+def unlink_quietly(path: str | Path) -> None:
     try:
         os.unlink(path)
     except FileNotFoundError:

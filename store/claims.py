@@ -51,7 +51,7 @@ from .errors import CorruptJob, JobNotFound, JobStateError, LockTimeout, QueueNo
 from .layout import RUNNING_RE, cancel_name, done_name, parse_pending, pending_name, running_name
 from .model import CancelRequest, Claim, Job, QueueConfig, Result, decode, decode_job, encode_job
 from .names import RANK_WIDTH, check_name, format_rank, rank_between
-from .runners import RunnerState, fs_now, runners
+from .runners import ClaimsJournal, RunnerState, fs_now, journaled_claims, runners
 from .spool import MAX_JOB_BYTES, Spool, _names, _read_nofollow
 
 SYNC_EVERY = 0.1  # seconds between directory fsyncs of a busy runner
@@ -114,6 +114,8 @@ class Claims:
         self._synced = 0.0
         self._dirs: dict[str, tuple[str, str, str]] = {}  # queue -> pending, running, done (str)
         self._lock_paths: dict[str, str] = {}
+        self._tmp = str(spool.layout.tmp)
+        self._journal = ClaimsJournal(spool, me.runner)
         # Other hosts' changes raise no inotify event: there, list pending/ every time.
         self._pending = _PendingCache() if choose_mode(spool.root) == "inotify" else None
 
@@ -132,7 +134,7 @@ class Claims:
             if self._running_count(run_dir) >= self._config(queue).slots:
                 return ClaimOutcome("full")
             ineligible = False
-            for name in list(names):  # name order is run order
+            for name in names:  # name order is run order (removed() is followed by a return)
                 if name[-4:] != ".job":
                     continue
                 p = parse_pending(name)
@@ -151,21 +153,39 @@ class Claims:
                 if job.requires and not set(job.requires) <= self.me.labels:
                     ineligible = True
                     continue
+                me = self.me
+                claim = Claim(runner=me.runner, host=me.host, pid=me.pid, claimed_at=time.time() if now is None else now,
+                              rank=format_rank(p.rank), priority=p.priority)
+                self._journal.add(job.id, job.attempt, claim)  # before the rename: see layout.py
                 dest = f"{run_dir}/{running_name(p.id)}"
                 if not commit_rename(src, dest):
+                    self._journal.drop(job.id)
                     self._forget_listing(queue)
                     continue
                 if self._pending:
                     self._pending.removed(queue, name)
-                t = time.time() if now is None else now
-                me = self.me
-                job = msgspec.structs.replace(job, claim=Claim(
-                    runner=me.runner, host=me.host, pid=me.pid, claimed_at=t, rank=format_rank(p.rank),
-                    priority=p.priority), result=None)
-                self._mine[job.id] = (self._rewrite(dest, encode_job(job, original), (run_dir, pend_dir)), original)
+                self._dirty(run_dir, pend_dir)
+                job = msgspec.structs.replace(job, claim=claim, result=None)
+                self._mine[job.id] = (_identity(os.lstat(dest)), original)
                 return ClaimOutcome("claimed", job, warnings)
         return ClaimOutcome("ineligible" if ineligible or _idle(names) == "ineligible" else "empty",
                             warnings=warnings)
+
+    def record_claim(self, job: Job) -> None:
+        """Write the claim of a job we run into its running file: who runs it, where,
+        since when, and the place it was claimed from.
+
+        The claim itself is the rename alone, so that a short job costs no rewrite: the
+        runner records the claim of a job that is still running a moment later. Until
+        then the file has no claim, and others treat it as claimed by a runner they
+        cannot name yet (see recover_lost). Raises ClaimLost if the job is no longer ours.
+        """
+        src = f"{self._qdirs(job.queue)[1]}/{running_name(job.id)}"
+        with self.lock(job.queue):
+            original = self._own(job, src)
+            if original is None:
+                return  # the file turned corrupt and was moved aside: finish() records our copy
+            self._mine[job.id] = (self._rewrite(src, encode_job(job, original), (os.path.dirname(src),)), original)
 
     # -- finish ----------------------------------------------------------------------
 
@@ -178,15 +198,25 @@ class Claims:
         """
         queue = job.queue
         src = f"{self._qdirs(queue)[1]}/{running_name(job.id)}"
-        with self.lock(queue):
-            original = self._own(job, src)
-            self._mine.pop(job.id, None)
-            if result.state == "failed" and result.reason not in INFRA_REASONS \
-                    and own_attempts(job) < job.max_attempts:
-                self._to_pending(job, original, src, result, at_old_place=False)
-                return "pending"
-            self._to_done(job, original, src, result)
-        return result.state
+        retried = result.state == "failed" and result.reason not in INFRA_REASONS \
+            and own_attempts(job) < job.max_attempts
+        if not retried:  # write and fsync the new file before taking the lock
+            mine = self._mine.get(job.id)
+            staged = str(atomic.stage(self._tmp, encode_job(msgspec.structs.replace(job, result=result),
+                                                            mine[1] if mine else None), running_name(job.id)))
+        try:
+            with self.lock(queue):
+                original = self._own(job, src)
+                self._forget_mine(job.id)
+                if retried:
+                    self._to_pending(job, original, src, result, at_old_place=False)
+                    return "pending"
+                self._to_done(job, original, src, result, staged)
+                staged = ""
+            return result.state
+        finally:
+            if not retried and staged:
+                atomic.unlink_quietly(staged)
 
     def give_back(self, job: Job, result: Result) -> str:
         """Put a job this runner stopped back where it was claimed from, as its next
@@ -195,7 +225,7 @@ class Claims:
         src = f"{self.spool.layout.running(job.queue)}/{running_name(job.id)}"
         with self.lock(job.queue):
             original = self._own(job, src)
-            self._mine.pop(job.id, None)
+            self._forget_mine(job.id)
             req = self.cancel_request(job.queue, job.id)
             if req is not None:
                 return self._to_done(job, original, src, msgspec.structs.replace(
@@ -205,14 +235,12 @@ class Claims:
 
     def still_ours(self, job: Job) -> bool:
         """Is this running job still claimed by us, as this attempt?"""
-        path = f"{self.spool.layout.running(job.queue)}/{running_name(job.id)}"
+        path = f"{self._qdirs(job.queue)[1]}/{running_name(job.id)}"
         try:
-            current, _ = _load(self.spool, path, job.id, f"job {job.id} ({job.queue}/running)")
-        except JobNotFound:
+            self._own(job, path)
+        except ClaimLost:
             return False
-        except CorruptJob:
-            return True  # moved aside as corrupt; finish() records our copy in done/
-        return _same_claim(current, job)
+        return True
 
     # -- lost runners ------------------------------------------------------------------
 
@@ -223,7 +251,10 @@ class Claims:
         filesystem's clock), or at once when it ran on this host and its pid is gone. A
         running job whose runner has no heartbeat, or that has no claim yet, is taken
         back once it has been in running/ for `grace` seconds (a heartbeat may be slow
-        to show through NFS caches; a claim is written just after its commit).
+        to show through NFS caches). A job whose file has no claim yet is judged by
+        its runner's claims journal; if no journal names it, it waits out the grace and
+        then comes back as its next attempt, at the top of its queue (its old place is
+        unknown), like any job of a lost runner: it may have started.
         """
         spool = self.spool
         found: list[tuple[str, str]] = []
@@ -237,6 +268,7 @@ class Claims:
         # Runners are listed after the jobs: a runner that claimed one of them beat before it.
         states = {r.beat.id: r for r in runners(spool)}
         now = fs_now(spool)
+        journal: dict[tuple[str, int], Claim] | None = None
         out = []
         for q, job_id in found:
             path = f"{spool.layout.running(q)}/{running_name(job_id)}"
@@ -245,7 +277,12 @@ class Claims:
                 job, _ = _load(spool, path, job_id, f"job {job_id} ({q}/running)")
             except (JobNotFound, FileNotFoundError, CorruptJob):
                 continue
-            owner = job.claim.runner if job.claim else None
+            claim = job.claim
+            if claim is None:  # not written into the file yet: its runner's journal has it
+                if journal is None:
+                    journal = journaled_claims(spool)
+                claim = journal.get((job_id, job.attempt))
+            owner = claim.runner if claim else None
             if owner == self.me.runner:
                 continue
             state = states.get(owner or "")
@@ -255,14 +292,15 @@ class Claims:
             if state is None and now - max(st.st_mtime, st.st_ctime) <= grace:
                 continue
             try:
-                got = self._recover_one(q, job, path, state)
+                got = self._recover_one(q, job, path, state, claim)
             except SpoolError:
                 continue
             if got is not None:
                 out.append(got)
         return out
 
-    def _recover_one(self, queue: str, seen: Job, path: str, state: RunnerState | None) -> Recovered | None:
+    def _recover_one(self, queue: str, seen: Job, path: str, state: RunnerState | None,
+                     claim: Claim | None) -> Recovered | None:
         with self.lock(queue):
             try:
                 job, original = _load(self.spool, path, seen.id, f"job {seen.id} ({queue}/running)")
@@ -270,12 +308,14 @@ class Claims:
                 return None
             if not _same_claim(job, seen):
                 return None  # it moved on while we looked
+            if job.claim is None and claim is not None:
+                job = msgspec.structs.replace(job, claim=claim)  # as its runner's journal has it
             claim = job.claim
             runner = claim.runner if claim else "?"
             host = claim.host if claim else "?"
             why = (f"runner {runner} on {host} stopped beating (lease {state.beat.lease:g}s)" if state is not None
                    else f"runner {runner} on {host} left no heartbeat" if claim
-                   else "a runner claimed it and died before it recorded its claim")
+                   else "the runner that claimed it is unknown and gone (it recorded no claim)")
             lost = Result(state="failed", reason="runner-lost", started_at=claim.claimed_at if claim else None,
                           finished_at=time.time(), host=claim.host if claim else None,
                           runner=claim.runner if claim else None, attempt=job.attempt, message=why)
@@ -287,9 +327,6 @@ class Claims:
                 self._to_done(job, original, path, msgspec.structs.replace(
                     lost, state="cancelled", reason="cancelled", by=req.by))
                 outcome = "cancelled"
-            elif claim is None:
-                self._to_pending(job, original, path, None, at_old_place=True)  # it never started
-                outcome = "pending"
             elif job.lost >= MAX_LOST:
                 self._to_done(job, original, path, msgspec.structs.replace(
                     lost, message=f"{why}; lost {job.lost + 1} times, not requeued again"))
@@ -342,8 +379,16 @@ class Claims:
             except OSError:
                 continue  # the directory went away (queue removed): nothing left to make durable
 
+    def _forget_mine(self, job_id: str) -> None:
+        self._mine.pop(job_id, None)
+        self._journal.drop(job_id)
+
+    def _dirty(self, *dirs: str) -> None:
+        self._dirty_dirs.update(dirs)
+
     def close(self) -> None:
         self.sync(force=True)
+        self._journal.close()
         if self._pending:
             self._pending.close()
         with self._locks_guard:
@@ -355,17 +400,18 @@ class Claims:
     def _rewrite(self, dest: str, data: bytes, dirs: tuple[str, ...]) -> tuple[int, int, int]:
         """Replace the content of `dest`, which we just committed (the queue's lock is
         held): staged and fsynced in tmp/, renamed over. Returns the new file's identity."""
-        staged = atomic.stage(self.spool.layout.tmp, data, os.path.basename(dest)[:40])
+        return self._place(str(atomic.stage(self._tmp, data, os.path.basename(dest)[:40])), dest, dirs)
+
+    def _place(self, staged: str, dest: str, dirs: tuple[str, ...]) -> tuple[int, int, int]:
+        """Rename a staged (fsynced) file to `dest`; returns its identity. The staged
+        file is gone afterwards, placed or removed."""
         try:
             ident = _identity(os.lstat(staged))
             os.rename(staged, dest)
         except OSError as exc:
-            try:
-                os.unlink(staged)
-            except FileNotFoundError:
-                pass
+            atomic.unlink_quietly(staged)
             raise StorageError.wrap(exc, f"cannot place {os.path.basename(dest)}") from exc
-        self._dirty_dirs.update(dirs)
+        self._dirty(*dirs)
         return ident
 
     # -- locks and reads -------------------------------------------------------------
@@ -491,25 +537,26 @@ class Claims:
 
     # -- transitions (the caller holds the queue's lock) ---------------------------------
 
-    def _to_done(self, job: Job, original: bytes | None, src: str, result: Result) -> str:
-        lay = self.spool.layout
+    def _to_done(self, job: Job, original: bytes | None, src: str, result: Result, staged: str | None = None) -> str:
+        """running -> done with `result`; `staged`: the new file, already written and fsynced."""
         _, run_dir, done_dir = self._qdirs(job.queue)
         dest = f"{done_dir}/{done_name(job.id, result.state, result.finished_at)}"
-        data = encode_job(msgspec.structs.replace(job, result=result), original)
+        if staged is None:
+            data = encode_job(msgspec.structs.replace(job, result=result), original)
+            staged = str(atomic.stage(self._tmp, data, os.path.basename(src)[:40]))
         if original is None:  # our copy stands in for a file that turned corrupt
-            atomic.publish(lay.tmp, Path(dest), data)
+            self._place(staged, dest, (done_dir,))
         else:
             # The result goes in first, then the rename: killed in between, the job is
             # still running/ but carries its result, and whoever recovers it finishes it.
-            self._rewrite(src, data, (run_dir,))
+            self._place(staged, src, (run_dir,))
             if not commit_rename(src, dest):
                 raise ClaimLost(f"job {job.id} left running/ meanwhile")
-            self._dirty_dirs.update((done_dir, run_dir))
+            self._dirty(done_dir, run_dir)
         self._drop_cancel_request(job.queue, job.id)
         return result.state
 
-    def _to_pending(self, job: Job, original: bytes | None, src: str, result: Result | None,
-                    at_old_place: bool) -> None:
+    def _to_pending(self, job: Job, original: bytes | None, src: str, result: Result, at_old_place: bool) -> None:
         """running -> pending as the next attempt.
 
         At its old place for a job its runner gave up (the rank it was claimed from; the
@@ -531,12 +578,9 @@ class Claims:
             rank = _insert_rank(self.spool, queue, order, priority)
         pend_dir, run_dir = str(lay.pending(queue)), str(lay.running(queue))
         dest = f"{pend_dir}/{pending_name(rank, priority, job.id)}"
-        if result is None:  # never started: same attempt, nothing to remember
-            nxt = msgspec.structs.replace(job, claim=None, result=None)
-        else:
-            nxt = msgspec.structs.replace(
-                job, claim=None, result=None, attempt=job.attempt + 1, history=[*job.history, result],
-                lost=job.lost + (result.reason == "runner-lost"))
+        nxt = msgspec.structs.replace(
+            job, claim=None, result=None, attempt=job.attempt + 1, history=[*job.history, result],
+            lost=job.lost + (result.reason == "runner-lost"))
         data = encode_job(nxt, original)
         if original is None:
             atomic.publish(lay.tmp, Path(dest), data)
@@ -718,7 +762,7 @@ def _load(spool: Spool, path: str, job_id: str, what: str, claim: bool = False) 
         problem = f"{what} is world-writable: anyone could have changed its command"
     else:
         try:
-            data = _read_nofollow(Path(path))
+            data = _read_nofollow(path)
         except FileNotFoundError:
             raise JobNotFound(f"{what} is gone (it just changed)") from None
         try:

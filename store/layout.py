@@ -12,10 +12,13 @@
         audit.jsonl                 who paused/resumed/changed the queue, one JSON a line
         pending/RANK.PRIO.ID.job    a waiting job
         pending/RANK.PRIO.ID.held   a held job: keeps its place, is skipped
-        running/ID.job              a claimed job (the content names runner, host, pid)
+        running/ID.job              a claimed job (once it has run a moment, the content
+                                    names runner, host, pid, and the place it came from)
         running/ID.cancel           a request to stop that running job (who, when)
         done/STAMP.ID.STATE         finished; STATE is succeeded, failed or cancelled
       runners/RUNNERID.json         heartbeat of a runner; its mtime is the beat
+      runners/RUNNERID.claims       the runner's claims, one JSON line each ([job id, claim]),
+                                    appended before each claim's rename
       audit/ID.jsonl                what people did to a job after submitting it
       logs/ID.log                   combined stdout/stderr of a job
       corrupt/NAME.REASON...        undecodable files moved aside, with NAME.why beside
@@ -34,11 +37,19 @@ Protocol:
     and (because NFS may report ENOENT for a retransmitted rename that succeeded)
     looks for the target before reporting that it lost.
   * A change that also needs new content (a claim records its runner, a finish its
-    result) renames first, then replaces the file's content atomically (write in
-    tmp/, fsync, rename over). Both happen under the queue's lock, so nobody else can
-    move the file in between. A crash in between leaves the job in exactly one state
-    with the older content; readers cope (a done file without a result was
-    cancelled).
+    result) replaces the file's content atomically (write in tmp/, fsync, rename
+    over) under the queue's lock, so nobody else can move the file meanwhile. A
+    crash in between leaves the job in exactly one state with the older content;
+    readers cope (a done file without a result was cancelled).
+  * A claim is the rename alone, so a short job costs no rewrite. Before the rename
+    the runner appends the claim to its runners/RUNNERID.claims (one write, no
+    fsync); it writes the claim into the job's file only if the job is still running
+    a moment (50 ms) later. For a running file without a claim, that journal names
+    its runner: if that runner is lost the job is taken back at once, as any of its
+    jobs; a running file nobody's journal names (a power cut ate the line) waits a
+    whole lease. A finish writes the result into the running file, then renames it
+    to done/: killed in between, the job is found in running/ with its result, and
+    is finished with it.
   * New files are written in tmp/ (O_EXCL), fsynced, then renamed into place, and the
     directory is fsynced. No reader ever sees a half-written file.
   * Names that do not match the grammar (NFS's .nfsXXXX, editors' droppings) are
@@ -189,6 +200,9 @@ class Layout:
 
     def runner(self, runner_id: str) -> Path:
         return self.runners / f"{runner_id}.json"
+
+    def runner_claims(self, runner_id: str) -> Path:
+        return self.runners / f"{runner_id}.claims"
 
     def trigger(self, name: str) -> Path:
         return self.triggers / f"{name}.toml"

@@ -13,12 +13,18 @@ import socket
 import time
 from dataclasses import dataclass
 
+import msgspec
+
 from . import atomic
-from .errors import CorruptJob
-from .model import Heartbeat, decode, encode
+from .errors import CorruptJob, StorageError
+from .model import Claim, Heartbeat, decode, encode
 from .spool import Spool, _scan
 
 RUNNER_FILE_RE = re.compile(r"(?P<id>[a-z0-9][a-z0-9._-]{0,80})\.json")
+CLAIMS_FILE_RE = re.compile(r"(?P<id>[a-z0-9][a-z0-9._-]{0,80})\.claims")
+JOURNAL_MAX = 256 << 10  # bytes; past this the journal is rewritten with its live claims only
+
+_Entry = tuple[str, int, Claim]  # job id, attempt, claim
 
 
 @dataclass(slots=True)
@@ -62,10 +68,12 @@ def beat(spool: Spool, hb: Heartbeat) -> None:
 
 
 def remove(spool: Spool, runner_id: str) -> None:
-    try:
-        os.unlink(spool.layout.runner(runner_id))
-    except FileNotFoundError:
-        pass
+    """Remove a runner's heartbeat and its claims journal (it is gone, and so are its jobs)."""
+    for path in (spool.layout.runner(runner_id), spool.layout.runner_claims(runner_id)):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
 
 
 def runners(spool: Spool, now: float | None = None) -> list[RunnerState]:
@@ -100,3 +108,70 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+class ClaimsJournal:
+    """A runner's claims, appended to runners/RUNNERID.claims before each claim's rename.
+
+    The claim is written into the job's own file only once the job has run a moment
+    (see store.claims), so this is what names the runner of a running file without
+    one: if that runner dies, others know the job was its, and where it came from.
+    One write per claim, no fsync: after a power cut a running file may be named by
+    nobody, and then it waits a whole lease.
+    """
+
+    def __init__(self, spool: Spool, runner_id: str) -> None:
+        self.spool = spool
+        self.path = spool.layout.runner_claims(runner_id)
+        self.fd = -1
+        self.size = 0
+        self.live: dict[str, bytes] = {}  # job id -> its line, while the job is ours
+
+    def add(self, job_id: str, attempt: int, claim: Claim) -> None:
+        line = encode((job_id, attempt, claim)) + b"\n"
+        try:
+            if self.fd < 0 or self.size + len(line) > JOURNAL_MAX:
+                self._rotate()
+            os.write(self.fd, line)
+        except OSError as exc:
+            raise StorageError.wrap(exc, f"cannot write the runner's claims journal {self.path}") from exc
+        self.size += len(line)
+        self.live[job_id] = line
+
+    def drop(self, job_id: str) -> None:
+        """The job is no longer ours (finished, given back, or the claim's rename failed)."""
+        self.live.pop(job_id, None)
+
+    def _rotate(self) -> None:
+        """Start a fresh journal holding only the live claims (atomically replaced)."""
+        data = b"".join(self.live.values())
+        atomic.publish(self.spool.layout.tmp, self.path, data, sync_dir=False)
+        self.close()
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC)
+        self.size = len(data)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def journaled_claims(spool: Spool) -> dict[tuple[str, int], Claim]:
+    """Every runner's journaled claims, by (job id, attempt). Torn lines are skipped."""
+    d = spool.layout.runners
+    out: dict[tuple[str, int], Claim] = {}
+    for e in _scan(d):
+        if not CLAIMS_FILE_RE.fullmatch(e.name):
+            continue
+        try:
+            with open(d / e.name, "rb") as f:
+                lines = f.read().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            try:
+                job_id, attempt, claim = msgspec.json.decode(line, type=_Entry)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                continue
+            out[(job_id, attempt)] = claim
+    return out

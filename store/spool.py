@@ -517,20 +517,33 @@ def _containing(names: list[str], text: str) -> Iterator[str]:
         i = blob.find(text, end)
 
 
-def _read_nofollow(path: Path) -> bytes:
+def _read_nofollow(path: str | Path) -> bytes:
+    """A job-sized file's bytes (at most MAX_JOB_BYTES + 1 of them, so the caller can
+    tell one too large), never through a symlink. Plain os calls: the runner reads one
+    of these per claim."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError as exc:
+        name = os.path.basename(path)
         if exc.errno == errno.ELOOP:
-            raise CorruptJob(f"{path.name} is a symlink; symlinks in a spool are never followed") from None
+            raise CorruptJob(f"{name} is a symlink; symlinks in a spool are never followed") from None
         if isinstance(exc, FileNotFoundError):
             raise
-        raise StorageError.wrap(exc, f"cannot read {path.name}") from exc
+        raise StorageError.wrap(exc, f"cannot read {name}") from exc
     try:
-        with os.fdopen(fd, "rb") as f:
-            return f.read(MAX_JOB_BYTES + 1)
+        chunks = []
+        size = 0
+        while size <= MAX_JOB_BYTES:
+            chunk = os.read(fd, 65536)
+            chunks.append(chunk)
+            size += len(chunk)
+            if len(chunk) < 65536:  # a short read of a regular file is its end
+                break
+        return b"".join(chunks)[:MAX_JOB_BYTES + 1]
     except OSError as exc:
-        raise StorageError.wrap(exc, f"cannot read {path.name}") from exc
+        raise StorageError.wrap(exc, f"cannot read {os.path.basename(path)}") from exc
+    finally:
+        os.close(fd)
 
 
 def _read_audit(path: Path) -> list[Audit]:

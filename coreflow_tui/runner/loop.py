@@ -37,6 +37,10 @@ CLAIM_SAFETY = 5.0  # re-look at every queue this often even without a change ev
 RETRY_RECORD = 1.0  # a result that could not be recorded (disk full) is retried this often
 GIVE_UP_RECORD = 30.0  # when stopping, give up recording results after this long
 BUSY_BEAT_DELAY = 1.0  # a change of how busy we are reaches the heartbeat within this
+# A claim is a rename alone; a job still running this long after it gets its claim
+# written into its file (who runs it, since when, where it came from). A short job
+# never pays for that rewrite.
+CLAIM_RECORD_AFTER = 0.05
 
 
 @dataclass(slots=True)
@@ -61,6 +65,7 @@ class Active:
     started_at: float = 0.0
     started_mono: float = 0.0
     deadline: float | None = None
+    claim_due: float | None = None  # when to write the claim into the job's file; None once written
     stop_reason: str | None = None  # timeout | cancel | requeue | lost
     kill_at: float | None = None
     cancelled_by: str | None = None
@@ -216,6 +221,8 @@ class Runner:
         if self.unrecorded:
             due.append(self.t.record)
         for a in self.jobs.values():
+            if a.claim_due is not None:
+                due.append(a.claim_due)
             if a.deadline is not None and a.stop_reason is None:
                 due.append(a.deadline)
             if a.kill_at is not None:
@@ -305,6 +312,8 @@ class Runner:
                     a.proc.note("the job did not stop after TERM: killed it")
             if a.proc.pidfd is None:
                 self._reap(a)
+            if a.claim_due is not None and now >= a.claim_due:
+                self._record_claim(a)
         if now >= self.t.beat:
             self._beat()
             self._check_ownership()
@@ -369,6 +378,7 @@ class Runner:
             proc.note(f"attempt {job.attempt} on {self.host} (runner {self.id})")
         a.started_at = time.time()
         a.started_mono = time.monotonic()
+        a.claim_due = a.started_mono + CLAIM_RECORD_AFTER
         try:
             proc.start(self.env, self.devnull)
         except SpawnError as exc:
@@ -384,6 +394,22 @@ class Runner:
         if proc.pidfd is not None:
             self.sel.register(proc.pidfd, selectors.EVENT_READ, lambda: self._reap(a))
         self._tell_reaper(f"+{proc.pid}")
+
+    def _record_claim(self, a: Active) -> None:
+        a.claim_due = None
+        if a.closed:
+            return
+        try:
+            self.claims.record_claim(a.job)
+        except cl.ClaimLost as exc:
+            self.log(f"job {a.job.id} was taken over by another runner: killing our copy ({exc})")
+            a.proc.note("another runner took this job over: killed")
+            self._stop(a, "lost", 0)
+        except SpoolError as exc:
+            # The job runs on, and its finish records everything; until the claim is
+            # written nobody can name its runner. Try again at the next beat.
+            a.claim_due = time.monotonic() + self.beat_every
+            self.log(f"cannot record the claim of {a.job.id} yet (will retry): {exc}")
 
     def _on_output(self, a: Active) -> None:
         if a.closed or a.proc.out_fd is None:

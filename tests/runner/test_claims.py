@@ -9,13 +9,22 @@ import pytest
 
 from store import JobSpec, Result, Spool, cancel, hold, submit
 from store.claims import MAX_LOST, ClaimLost, Claimant, Claims, UnsafeSpool, check_safe
-from store.model import Heartbeat
+from store.model import Heartbeat, Job
 from store.runners import beat
 
 
 def _claims(spool: Spool, runner: str = "r1", host: str = "otherhost", labels: frozenset[str] = frozenset(),
             pid: int = 1) -> Claims:
     return Claims(spool, Claimant(runner, host, pid, labels))
+
+
+def _claim_and_record(c: Claims) -> Job:
+    """Claim, and write the claim into the file: what a runner does for a job that runs
+    longer than a moment."""
+    job = c.claim_next("default").job
+    assert job is not None
+    c.record_claim(job)
+    return job
 
 
 def _order(spool: Spool, queue: str = "default") -> list[str]:
@@ -169,8 +178,8 @@ def test_jobs_of_a_lost_runner_go_back_to_their_place_then_fail_runner_lost(spoo
     me = _claims(spool, "me")
     for n in range(MAX_LOST + 1):
         ghost = _ghost(spool, age=0)
-        job = ghost.claim_next("default").job
-        assert job is not None and job.id == ids[0]
+        job = _claim_and_record(ghost)
+        assert job.id == ids[0]
         assert me.recover_lost(grace=5) == []  # its heartbeat is fresh
         t = time.time() - 10
         os.utime(spool.layout.runner("ghost"), (t, t))
@@ -191,7 +200,7 @@ def test_jobs_of_a_lost_runner_go_back_to_their_place_then_fail_runner_lost(spoo
 def test_a_lost_runners_job_asked_to_cancel_ends_cancelled(spool: Spool) -> None:
     (jid,) = submit(spool, [JobSpec(command=["x"])])
     ghost = _ghost(spool, age=0)
-    assert ghost.claim_next("default").job is not None
+    _claim_and_record(ghost)
     cancel(spool, jid)
     t = time.time() - 10
     os.utime(spool.layout.runner("ghost"), (t, t))
@@ -210,8 +219,7 @@ def test_a_result_written_before_the_runner_died_is_kept(spool: Spool) -> None:
 
     (jid,) = submit(spool, [JobSpec(command=["x"])])
     ghost = _ghost(spool, age=0)
-    job = ghost.claim_next("default").job
-    assert job is not None
+    job = _claim_and_record(ghost)
     r = spool.find(jid)
     atomic.publish(spool.layout.tmp, r.path, encode_job(msgspec.structs.replace(job, result=_result(
         "failed", code=3))))  # the first half of finish(), then the runner died
@@ -225,11 +233,85 @@ def test_a_result_written_before_the_runner_died_is_kept(spool: Spool) -> None:
 
 def test_a_running_job_whose_runner_left_no_heartbeat_waits_for_the_grace(spool: Spool) -> None:
     (jid,) = submit(spool, [JobSpec(command=["x"])])
-    assert _claims(spool, "vanished").claim_next("default").job is not None
+    _claim_and_record(_claims(spool, "vanished"))
     me = _claims(spool, "me")
     assert me.recover_lost(grace=30) == []
     (got,) = me.recover_lost(grace=0)
     assert got.job_id == jid and got.outcome == "pending"
+
+
+def test_a_claim_is_a_rename_and_is_written_into_the_file_later(spool: Spool) -> None:
+    """A short job costs no rewrite: its file says who runs it only once record_claim ran.
+    Either way the job is ours: it finishes, and nobody else can take it from us."""
+    a, b = submit(spool, [JobSpec(command=["a"]), JobSpec(command=["b"])])
+    c = _claims(spool)
+    quick = c.claim_next("default").job
+    assert quick is not None and quick.claim is not None  # the runner knows its claim...
+    assert spool.read(spool.find(a)).claim is None  # ...the file does not say it yet
+    assert c.still_ours(quick)
+    assert c.finish(quick, _result()) == "succeeded"
+    done = spool.read(spool.find(a))
+    assert done.claim is not None and done.claim.runner == "r1" and done.result is not None
+    slow = _claim_and_record(c)
+    on_disk = spool.read(spool.find(b)).claim
+    assert on_disk is not None and on_disk.runner == "r1" and on_disk.rank and c.still_ours(slow)
+    assert c.finish(slow, _result()) == "succeeded"
+
+
+def test_a_job_whose_runner_died_before_writing_its_claim_is_named_by_its_journal(spool: Spool) -> None:
+    """The claim's rename is preceded by a line in the runner's claims journal: a runner
+    killed before it wrote the claim into the job's file is still known to own it, so
+    its job comes back at once (its runner is lost), at its old place."""
+    first, second = submit(spool, [JobSpec(command=["a"]), JobSpec(command=["b"])])
+    ghost = _ghost(spool, age=0)
+    job = ghost.claim_next("default").job
+    assert job is not None and job.id == first and spool.read(spool.find(first)).claim is None
+    me = _claims(spool, "me")
+    assert me.recover_lost(grace=30) == []  # its runner beats: it is running
+    t = time.time() - 10
+    os.utime(spool.layout.runner("ghost"), (t, t))
+    (got,) = me.recover_lost(grace=30)  # lost: no need to wait for the grace
+    assert got.outcome == "pending" and got.runner == "ghost"
+    back = spool.read(spool.find(first))
+    assert _order(spool) == [first, second]
+    assert back.attempt == 2 and back.lost == 1 and back.history[-1].runner == "ghost"
+    with pytest.raises(ClaimLost):
+        ghost.finish(job, _result())
+    assert not ghost.still_ours(job)
+
+
+def test_a_running_job_nobody_can_name_comes_back_after_the_grace(spool: Spool) -> None:
+    """No claim in the file and none in any journal (a power cut ate the line): it waits
+    a whole grace, then comes back as its next attempt, at the top."""
+    first, second = submit(spool, [JobSpec(command=["a"]), JobSpec(command=["b"])])
+    assert _claims(spool, "dead").claim_next("default").job is not None
+    os.unlink(spool.layout.runner_claims("dead"))
+    me = _claims(spool, "me")
+    assert me.recover_lost(grace=30) == []
+    (got,) = me.recover_lost(grace=0)
+    assert got.outcome == "pending" and "recorded no claim" in got.note
+    back = spool.read(spool.find(first))
+    assert _order(spool) == [first, second]
+    assert back.attempt == 2 and back.lost == 1 and back.history[-1].reason == "runner-lost"
+
+
+def test_the_claims_journal_keeps_only_live_claims_when_it_grows(spool: Spool, monkeypatch: pytest.MonkeyPatch) -> None:
+    from store import runners
+
+    monkeypatch.setattr(runners, "JOURNAL_MAX", 2000)
+    ids = submit(spool, [JobSpec(command=["x"]) for _ in range(40)])
+    c = _claims(spool)
+    for _ in ids[:-1]:
+        job = c.claim_next("default").job
+        assert job is not None
+        c.finish(job, _result())
+    running = c.claim_next("default").job
+    assert running is not None
+    path = spool.layout.runner_claims("r1")
+    assert path.stat().st_size <= 2000
+    journaled = runners.journaled_claims(spool)
+    assert (running.id, 1) in journaled and len(journaled) < 20  # finished ones pruned at each rewrite
+    c.close()
 
 
 def test_a_world_writable_queue_is_refused_with_the_fix(spool: Spool) -> None:
