@@ -290,11 +290,9 @@ def cmd_logs(args: argparse.Namespace) -> int:
                 f.seek(pos)
                 chunk = f.read()
         except FileNotFoundError:
-            chunk = b""
-            if not args.follow:
-                if r.state in ("pending", "held"):
-                    raise SpoolError(f"job {r.id} has not started yet; no log")
-                raise SpoolError(f"job {r.id} has no log ({path} is missing)")
+            chunk = b""  # a job that has printed nothing (yet) has no log file
+            if not args.follow and r.state in ("pending", "held"):
+                raise SpoolError(f"job {r.id} has not started yet; no log")
         if chunk:
             out.write(chunk)
             out.flush()

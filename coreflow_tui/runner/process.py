@@ -60,8 +60,8 @@ class JobProcess:
     # -- start ---------------------------------------------------------------------
 
     def open_log(self) -> None:
-        """Open (create) the log. Done on the first output, so a silent job costs one
-        create at its end instead of one on the way to starting it."""
+        """Open (create) the log. Done on the first output: a job that prints nothing
+        has no log file (`coreflow logs` shows it as empty), and costs no create."""
         if self.log_opened:
             return
         self.log_opened = True
@@ -205,7 +205,6 @@ class JobProcess:
 
     def close(self) -> None:
         self.close_output(0)
-        self.open_log()  # a job that printed nothing still has a (empty) log
         if self.log_fd is not None:
             os.close(self.log_fd)
             self.log_fd = None

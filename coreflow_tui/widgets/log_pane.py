@@ -30,8 +30,8 @@ class LogPane(Log):
 
     def add(self, text: str, offset: int, done: bool) -> None:
         if self.log_offset == 0 and not text and not self.line_count:
-            self.write_line("(no log: the job has not run, or its log was pruned)" if done else
-                            "(no log yet: it appears here when the job starts)")
+            self.write_line("(no output: the job printed nothing, did not run, or its log was pruned)" if done
+                            else "(no output yet: it appears here as the job prints)")
         elif self.log_offset == 0 and text:
             self.clear()
         self.write(text)
