@@ -114,6 +114,7 @@ class Claims:
         self._synced = 0.0
         self._dirs: dict[str, tuple[str, str, str]] = {}  # queue -> pending, running, done (str)
         self._lock_paths: dict[str, str] = {}
+        self._meta_paths: dict[str, str] = {}
         self._tmp = str(spool.layout.tmp)
         self._journal = ClaimsJournal(spool, me.runner)
         # Other hosts' changes raise no inotify event: there, list pending/ every time.
@@ -126,12 +127,13 @@ class Claims:
         pend_dir, run_dir, _ = self._qdirs(queue)
         warnings: list[str] = []
         with self.lock(queue):
-            if self._config(queue).paused:
+            config = self._config(queue)
+            if config.paused:
                 return ClaimOutcome("paused")
             names = self._pending.listing(queue, pend_dir) if self._pending else sorted(_names(pend_dir))
             if not any(n[-4:] == ".job" for n in names):
                 return ClaimOutcome(_idle(names))
-            if self._running_count(run_dir) >= self._config(queue).slots:
+            if self._running_count(run_dir) >= config.slots:
                 return ClaimOutcome("full")
             ineligible = False
             for name in names:  # name order is run order (removed() is followed by a return)
@@ -495,7 +497,7 @@ class Claims:
 
     def _config(self, queue: str) -> QueueConfig:
         """queue.json, re-read only when it was replaced (every change is a new inode)."""
-        path = self.spool.layout.queue_meta(queue)
+        path = self._meta_paths.get(queue) or self._meta_paths.setdefault(queue, str(self.spool.layout.queue_meta(queue)))
         try:
             st = os.stat(path)
             key = (st.st_ino, st.st_mtime_ns, st.st_size)
