@@ -175,6 +175,7 @@ def _finished(spool: Spool, rng: random.Random) -> None:
     """Jobs that ran before the demo began, claimed and finished through the runner's own
     store calls (so they look exactly like jobs a runner ran)."""
     from store.claims import Claimant, Claims
+    from store.runners import remove as remove_runner
 
     me = Claimant(runner=f"demo-{os.getpid()}", host=socket.gethostname(), pid=os.getpid())
     now = time.time()
@@ -196,6 +197,7 @@ def _finished(spool: Spool, rng: random.Random) -> None:
                                           runner=me.runner, attempt=got.job.attempt))
     finally:
         claims.close()
+        remove_runner(spool, me.runner)  # its claims journal: this was no real runner
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> int | None:

@@ -263,14 +263,28 @@ def test_logs_follow_streams_until_the_job_ends(spool: Spool, start_runner) -> N
     assert r.wait() == 0
 
 
+def test_a_job_that_prints_nothing_has_an_empty_log(spool: Spool, start_runner) -> None:
+    (jid,) = submit(spool, [JobSpec(command=["true"])])
+    assert start_runner(spool, "--drain").wait() == 0
+    assert not spool.layout.log(jid).exists()  # no file made for nothing
+    out = run_cf(spool, "logs", jid)
+    assert out.returncode == 0 and out.stdout == ""
+
+
 def test_ls_and_show_know_the_live_runner(spool: Spool, start_runner, tmp_path: Path) -> None:
     mark = tmp_path / "started"
     running, waiting = submit(spool, [JobSpec(command=["sh", "-c", f"touch {mark}; sleep 30"]),
                                       JobSpec(command=["true"], requires=["gpu"])])
     r = start_runner(spool, "--slots", "1")
     wait_for("the job", mark.exists)
-    jobs = {j["id"]: j for j in json.loads(run_cf(spool, "ls", "--json", check=True).stdout)}
-    assert jobs[running]["state"] == "running" and jobs[running]["runner"]
+
+    def listed() -> dict:
+        return {j["id"]: j for j in json.loads(run_cf(spool, "ls", "--json", check=True).stdout)}
+
+    # The claim is written into the job's file once it has run 50 ms.
+    wait_for("the runner named in the running job", lambda: listed()[running].get("runner"))
+    jobs = listed()
+    assert jobs[running]["state"] == "running"
     assert "label" in jobs[waiting]["reason"]  # a runner is live, but none has gpu
     r.signal(signal.SIGTERM)
     time.sleep(0.3)  # two signals at once are one signal
