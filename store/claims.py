@@ -156,8 +156,8 @@ class Claims:
                     ineligible = True
                     continue
                 me = self.me
-                claim = Claim(runner=me.runner, host=me.host, pid=me.pid, claimed_at=time.time() if now is None else now,
-                              rank=format_rank(p.rank), priority=p.priority)
+                claim = Claim(runner=me.runner, host=me.host, pid=me.pid, rank=format_rank(p.rank),
+                              priority=p.priority, claimed_at=time.time() if now is None else now)
                 self._journal.add(job.id, job.attempt, claim)  # before the rename: see layout.py
                 dest = f"{run_dir}/{running_name(p.id)}"
                 if not commit_rename(src, dest):
@@ -166,7 +166,7 @@ class Claims:
                     continue
                 if self._pending:
                     self._pending.removed(queue, name)
-                self._dirty(run_dir, pend_dir)
+                self._dirty_dirs.update((run_dir, pend_dir))
                 job = msgspec.structs.replace(job, claim=claim, result=None)
                 self._mine[job.id] = (_identity(os.lstat(dest)), original)
                 return ClaimOutcome("claimed", job, warnings)
@@ -177,10 +177,10 @@ class Claims:
         """Write the claim of a job we run into its running file: who runs it, where,
         since when, and the place it was claimed from.
 
-        The claim itself is the rename alone, so that a short job costs no rewrite: the
-        runner records the claim of a job that is still running a moment later. Until
-        then the file has no claim, and others treat it as claimed by a runner they
-        cannot name yet (see recover_lost). Raises ClaimLost if the job is no longer ours.
+        The claim itself is the rename (and a line in our claims journal, which names us
+        as the job's runner until then), so that a short job costs no rewrite: a runner
+        calls this for a job still running a moment later. Raises ClaimLost if the job
+        is no longer ours.
         """
         src = f"{self._qdirs(job.queue)[1]}/{running_name(job.id)}"
         with self.lock(job.queue):
@@ -202,10 +202,11 @@ class Claims:
         src = f"{self._qdirs(queue)[1]}/{running_name(job.id)}"
         retried = result.state == "failed" and result.reason not in INFRA_REASONS \
             and own_attempts(job) < job.max_attempts
-        if not retried:  # write and fsync the new file before taking the lock
+        staged = None
+        if not retried:  # write and fsync the done/ file before taking the lock
             mine = self._mine.get(job.id)
-            staged = str(atomic.stage(self._tmp, encode_job(msgspec.structs.replace(job, result=result),
-                                                            mine[1] if mine else None), running_name(job.id)))
+            data = encode_job(msgspec.structs.replace(job, result=result), mine[1] if mine else None)
+            staged = str(atomic.stage(self._tmp, data, running_name(job.id)))
         try:
             with self.lock(queue):
                 original = self._own(job, src)
@@ -213,11 +214,11 @@ class Claims:
                 if retried:
                     self._to_pending(job, original, src, result, at_old_place=False)
                     return "pending"
-                self._to_done(job, original, src, result, staged)
-                staged = ""
+                staged, placing = None, staged
+                self._to_done(job, original, src, result, placing)
             return result.state
         finally:
-            if not retried and staged:
+            if staged:  # not placed: ClaimLost, or an error before the rename
                 atomic.unlink_quietly(staged)
 
     def give_back(self, job: Job, result: Result) -> str:
@@ -385,9 +386,6 @@ class Claims:
         self._mine.pop(job_id, None)
         self._journal.drop(job_id)
 
-    def _dirty(self, *dirs: str) -> None:
-        self._dirty_dirs.update(dirs)
-
     def close(self) -> None:
         self.sync(force=True)
         self._journal.close()
@@ -413,7 +411,7 @@ class Claims:
         except OSError as exc:
             atomic.unlink_quietly(staged)
             raise StorageError.wrap(exc, f"cannot place {os.path.basename(dest)}") from exc
-        self._dirty(*dirs)
+        self._dirty_dirs.update(dirs)
         return ident
 
     # -- locks and reads -------------------------------------------------------------
@@ -497,7 +495,9 @@ class Claims:
 
     def _config(self, queue: str) -> QueueConfig:
         """queue.json, re-read only when it was replaced (every change is a new inode)."""
-        path = self._meta_paths.get(queue) or self._meta_paths.setdefault(queue, str(self.spool.layout.queue_meta(queue)))
+        path = self._meta_paths.get(queue)
+        if path is None:
+            path = self._meta_paths[queue] = str(self.spool.layout.queue_meta(queue))
         try:
             st = os.stat(path)
             key = (st.st_ino, st.st_mtime_ns, st.st_size)
@@ -554,7 +554,7 @@ class Claims:
             self._place(staged, src, (run_dir,))
             if not commit_rename(src, dest):
                 raise ClaimLost(f"job {job.id} left running/ meanwhile")
-            self._dirty(done_dir, run_dir)
+            self._dirty_dirs.update((done_dir, run_dir))
         self._drop_cancel_request(job.queue, job.id)
         return result.state
 

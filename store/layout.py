@@ -17,8 +17,8 @@
         running/ID.cancel           a request to stop that running job (who, when)
         done/STAMP.ID.STATE         finished; STATE is succeeded, failed or cancelled
       runners/RUNNERID.json         heartbeat of a runner; its mtime is the beat
-      runners/RUNNERID.claims       the runner's claims, one JSON line each ([job id, claim]),
-                                    appended before each claim's rename
+      runners/RUNNERID.claims       the runner's claims, one JSON line each ([id, attempt,
+                                    claim]), appended before each claim's rename
       audit/ID.jsonl                what people did to a job after submitting it
       logs/ID.log                   combined stdout/stderr of a job
       corrupt/NAME.REASON...        undecodable files moved aside, with NAME.why beside
@@ -41,7 +41,7 @@ Protocol:
     over) under the queue's lock, so nobody else can move the file meanwhile. A
     crash in between leaves the job in exactly one state with the older content;
     readers cope (a done file without a result was cancelled).
-  * A claim is the rename alone, so a short job costs no rewrite. Before the rename
+  * A claim rewrites nothing, so a short job costs no rewrite. Before its rename
     the runner appends the claim to its runners/RUNNERID.claims (one write, no
     fsync); it writes the claim into the job's file only if the job is still running
     a moment (50 ms) later. For a running file without a claim, that journal names

@@ -533,12 +533,9 @@ def _read_nofollow(path: str | Path) -> bytes:
     try:
         chunks = []
         size = 0
-        while size <= MAX_JOB_BYTES:
-            chunk = os.read(fd, 65536)
+        while size <= MAX_JOB_BYTES and (chunk := os.read(fd, 65536)):  # NFS may read short: go to the end
             chunks.append(chunk)
             size += len(chunk)
-            if len(chunk) < 65536:  # a short read of a regular file is its end
-                break
         return b"".join(chunks)[:MAX_JOB_BYTES + 1]
     except OSError as exc:
         raise StorageError.wrap(exc, f"cannot read {os.path.basename(path)}") from exc

@@ -37,9 +37,9 @@ CLAIM_SAFETY = 5.0  # re-look at every queue this often even without a change ev
 RETRY_RECORD = 1.0  # a result that could not be recorded (disk full) is retried this often
 GIVE_UP_RECORD = 30.0  # when stopping, give up recording results after this long
 BUSY_BEAT_DELAY = 1.0  # a change of how busy we are reaches the heartbeat within this
-# A claim is a rename alone; a job still running this long after it gets its claim
-# written into its file (who runs it, since when, where it came from). A short job
-# never pays for that rewrite.
+# A claim is a rename (and a line in our claims journal); a job still running this
+# long after it gets its claim written into its file (who runs it, since when, where
+# it came from). A short job never pays for that rewrite.
 CLAIM_RECORD_AFTER = 0.05
 
 
@@ -406,8 +406,8 @@ class Runner:
             a.proc.note("another runner took this job over: killed")
             self._stop(a, "lost", 0)
         except SpoolError as exc:
-            # The job runs on, and its finish records everything; until the claim is
-            # written nobody can name its runner. Try again at the next beat.
+            # The job runs on (our claims journal names us its runner meanwhile), and
+            # its finish records everything. Try again at the next beat.
             a.claim_due = time.monotonic() + self.beat_every
             self.log(f"cannot record the claim of {a.job.id} yet (will retry): {exc}")
 
