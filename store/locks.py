@@ -6,8 +6,6 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from .errors import LockTimeout, StorageError
 
 DEFAULT_TIMEOUT = 10.0
@@ -15,6 +13,10 @@ DEFAULT_TIMEOUT = 10.0
 
 @contextmanager
 def locked(path: Path, what: str, timeout: float = DEFAULT_TIMEOUT) -> Iterator[None]:
+    # Imported here: commands that only read (ls, show) never lock, and filelock's import
+    # is a sixth of their start-up.
+    from filelock import FileLock, Timeout
+
     # thread_local=False: a TUI worker thread may take the lock and another release it.
     lock = FileLock(str(path), timeout=timeout, thread_local=False, mode=0o644)
     try:
