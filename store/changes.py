@@ -17,7 +17,7 @@ import msgspec
 
 from . import atomic
 from .errors import JobAlreadyStarted, JobNotFound, JobStateError, SpoolError, StorageError
-from .layout import PendingName, done_name, parse_pending, pending_name, sorted_pending
+from .layout import PendingName, cancel_name, done_name, parse_pending, pending_name, sorted_pending
 from .model import CancelRequest, Job, Result, Trigger, actor, encode, encode_job
 from .names import ID_RE, check_name, new_job_id, parse_priority, rank_between, spread_ranks
 from .spool import DEFAULT_QUEUE, JobRef, Spool, _containing, _names
@@ -139,11 +139,11 @@ def place(spool: Spool, jobs: Sequence[Job]) -> list[str]:
                     atomic.fsync_dir(lay.pending(queue))
         except BaseException:
             for dest in placed:  # still under no one's claim: a claim needs the lock we held
-                _unlink(dest)
+                atomic.unlink_quietly(dest)
             raise
     finally:
         for path in staged:
-            _unlink(path)
+            atomic.unlink_quietly(path)
     return [job.id for job in jobs]
 
 
@@ -424,13 +424,10 @@ def cancel(spool: Spool, ref: str, reason: str = "cancelled", detail: str = "") 
 
 def _request_cancel(spool: Spool, r: JobRef) -> str:
     lay = spool.layout
-    req = lay.running(r.queue) / f"{r.id}.cancel"
+    req = lay.running(r.queue) / cancel_name(r.id)
     atomic.publish(lay.tmp, req, encode(CancelRequest(by=actor(), at=time.time())))
     if not r.path.exists():  # it finished meanwhile: take the request back
-        try:
-            os.unlink(req)
-        except FileNotFoundError:
-            pass
+        atomic.unlink_quietly(req)
         now = spool.find(r.id)
         raise JobStateError(f"job {r.id} already finished ({now.state}); nothing to cancel")
     spool.record(r.id, "cancel-request", "stop the running job")
@@ -484,7 +481,7 @@ def prune(spool: Spool, older_than: float | None = None, keep: int | None = None
                     except FileNotFoundError:
                         continue
                 for path in (r.path, lay.log(r.id), lay.job_audit(r.id)):
-                    _unlink(path)
+                    atomic.unlink_quietly(path)
                 removed += 1
         atomic.fsync_dir(lay.done(q))
     return removed
@@ -557,7 +554,7 @@ def _commit_rewritten(spool: Spool, r: JobRef, what: str, src: Path, dest: Path,
         except OSError as exc:
             raise StorageError.wrap(exc, f"{what} of job {r.id} done, but its file not rewritten") from exc
     finally:
-        _unlink(staged)
+        atomic.unlink_quietly(staged)
 
 
 def _read_original(path: Path) -> bytes | None:
@@ -569,8 +566,3 @@ def _read_original(path: Path) -> bytes | None:
         return None
 
 
-def _unlink(path: Path) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass

@@ -69,11 +69,8 @@ def beat(spool: Spool, hb: Heartbeat) -> None:
 
 def remove(spool: Spool, runner_id: str) -> None:
     """Remove a runner's heartbeat and its claims journal (it is gone, and so are its jobs)."""
-    for path in (spool.layout.runner(runner_id), spool.layout.runner_claims(runner_id)):
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
+    atomic.unlink_quietly(spool.layout.runner(runner_id))
+    atomic.unlink_quietly(spool.layout.runner_claims(runner_id))
 
 
 def runners(spool: Spool, now: float | None = None) -> list[RunnerState]:

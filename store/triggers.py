@@ -614,11 +614,8 @@ def _lock(spool: Spool, name: str) -> Any:
 
 def forget_state(spool: Spool, name: str) -> None:
     """Remove a trigger's state (its file is gone)."""
-    for path in (spool.layout.trigger_state_file(name), spool.layout.trigger_lock(name)):
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
+    atomic.unlink_quietly(spool.layout.trigger_state_file(name))
+    atomic.unlink_quietly(spool.layout.trigger_lock(name))
 
 
 # -- firing ------------------------------------------------------------------------
@@ -798,10 +795,7 @@ def supersede(spool: Spool, old_id: str, job: Job) -> bool:
                 spool.record(job.id, "supersede", f"took the place of {old_id}")
             return replaced
     finally:
-        try:
-            os.unlink(staged)
-        except FileNotFoundError:
-            pass
+        atomic.unlink_quietly(staged)
 
 
 def _retire(spool: Spool, queue: str, old_id: str, new_id: str) -> bool:

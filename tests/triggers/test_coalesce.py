@@ -6,6 +6,7 @@ import store
 from store import JobSpec, Spool
 from store import build_job
 from store.triggers import read_state, supersede
+from coreflow_tui.triggers.daemon import TriggerDaemon
 
 from .helpers import T0, FakeClock, daemon, schedule, trigger_jobs
 
@@ -14,16 +15,22 @@ def _submit(spool: Spool, name: str) -> str:
     return store.submit(spool, [JobSpec(command=["true"], name=name)])[0]
 
 
+def _ticking(spool: Spool, coalesce: bool = True) -> tuple[FakeClock, TriggerDaemon]:
+    """A 10 s schedule, its daemon, and the clock, after the daemon's first look."""
+    schedule(spool, every="10s", coalesce=coalesce)
+    clock = FakeClock(T0 + 1)
+    d = daemon(spool, clock)
+    d.tick()
+    return clock, d
+
+
 def _order(spool: Spool) -> list[str]:
     views, _ = spool.jobs("default", {"pending", "held"})
     return [v.job.name for v in views]
 
 
 def test_keeps_one_waiting_job_in_its_place(spool: Spool) -> None:
-    schedule(spool, every="10s", coalesce=True)
-    clock = FakeClock(T0 + 1)
-    d = daemon(spool, clock)
-    d.tick()
+    clock, d = _ticking(spool)
     _submit(spool, "before")
     clock.advance(10)
     (first,) = d.tick()
@@ -44,10 +51,7 @@ def test_keeps_one_waiting_job_in_its_place(spool: Spool) -> None:
 
 
 def test_a_held_job_is_replaced_by_a_held_one(spool: Spool) -> None:
-    schedule(spool, every="10s", coalesce=True)
-    clock = FakeClock(T0 + 1)
-    d = daemon(spool, clock)
-    d.tick()
+    clock, d = _ticking(spool)
     clock.advance(10)
     (first,) = d.tick()
     store.hold(spool, first.job_id)
@@ -57,10 +61,7 @@ def test_a_held_job_is_replaced_by_a_held_one(spool: Spool) -> None:
 
 
 def test_a_job_that_started_is_not_replaced(spool: Spool) -> None:
-    schedule(spool, every="10s", coalesce=True)
-    clock = FakeClock(T0 + 1)
-    d = daemon(spool, clock)
-    d.tick()
+    clock, d = _ticking(spool)
     clock.advance(10)
     (first,) = d.tick()
     store.cancel(spool, first.job_id)  # no longer waiting (as good as started, for coalescing)
@@ -72,10 +73,7 @@ def test_a_job_that_started_is_not_replaced(spool: Spool) -> None:
 
 
 def test_without_coalesce_jobs_stack(spool: Spool) -> None:
-    schedule(spool, every="10s", coalesce=False)
-    clock = FakeClock(T0 + 1)
-    d = daemon(spool, clock)
-    d.tick()
+    clock, d = _ticking(spool, coalesce=False)
     for _ in range(3):
         clock.advance(10)
         d.tick()

@@ -49,6 +49,12 @@ async def press(pilot: object, *keys: str) -> None:
         await settle(pilot)
 
 
+async def type_text(pilot: object, text: str) -> None:
+    """Type into the focused input, key by key, then let it settle."""
+    await pilot.press(*("space" if ch == " " else ch for ch in text))  # type: ignore[attr-defined]
+    await settle(pilot)
+
+
 async def test_start_focus_on_first_pending_job_of_default(sample: Spool) -> None:
     app = app_on(sample)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -223,9 +229,7 @@ async def test_filter(sample: Spool) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await press(pilot, "slash")
-        for ch in "login":
-            await pilot.press(ch)
-        await settle(pilot)
+        await type_text(pilot, "login")
         rows = jobs_of(app).rows
         assert len(rows) == 2
         await press(pilot, "enter")
@@ -235,9 +239,7 @@ async def test_filter(sample: Spool) -> None:
         await press(pilot, "escape")
         assert len(jobs_of(app).rows) == 8
         await press(pilot, "slash")
-        for ch in "nightly":  # trigger name
-            await pilot.press(ch)
-        await settle(pilot)
+        await type_text(pilot, "nightly")  # trigger name
         assert [jobs_of(app).job(i).name for i in range(len(jobs_of(app).rows))] == ["feature/login lint"]
         await press(pilot, "escape")
         assert len(jobs_of(app).rows) == 8
@@ -288,8 +290,7 @@ async def test_submit_form(sample: Spool) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await press(pilot, "s")
-        for ch in "make docs":
-            await pilot.press("space" if ch == " " else ch)
+        await type_text(pilot, "make docs")
         await press(pilot, "enter")
         views, _ = sample.jobs("default", {"pending"})
         assert views[-1].job.command == ["make", "docs"]
@@ -301,8 +302,7 @@ async def test_add_queue(sample: Spool) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await press(pilot, "n")
-        for ch in "nightly":
-            await pilot.press(ch)
+        await type_text(pilot, "nightly")
         await press(pilot, "enter", "backspace", "3", "enter")
         assert sample.queue_config("nightly").slots == 3
         assert "nightly" in [o.id for o in app.screen.query_one(QueueList).options]
