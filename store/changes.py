@@ -65,7 +65,7 @@ def build_job(spool: Spool, spec: JobSpec, now: float | None = None, who: str | 
         if not spec.shell:
             raise SpoolError("command is a string: give it as a list of arguments, or ask for a shell (--shell)")
         command = [command]
-    if not command or not all(isinstance(a, str) for a in command) or not command[0]:
+    if not command or not all(isinstance(a, str) for a in command) or not command[0].strip():
         raise SpoolError("command is empty: give the program to run and its arguments")
     if spec.shell and len(command) != 1:
         command = [" ".join(command)]

@@ -8,7 +8,7 @@ from pathlib import Path
 import msgspec
 
 from .errors import ConfigError, InvalidName
-from .names import check_name
+from .names import check_name, parse_priority
 
 EXAMPLE = '''\
 # Job types: one table each. Every key is optional.
@@ -58,7 +58,9 @@ def load_types(path: Path) -> dict[str, JobType]:
             raise ConfigError(f"{path}: {name} must be a table ([{name}]), not a {type(table).__name__}")
         try:
             types[name] = msgspec.convert(table, JobType)
-        except msgspec.ValidationError as exc:
+            if types[name].priority is not None:
+                parse_priority(types[name].priority)  # the same range as a submit's
+        except (msgspec.ValidationError, InvalidName) as exc:
             raise ConfigError(f"{path}: [{name}]: {exc}") from None
     _cache[path] = (mtime, types)
     return types

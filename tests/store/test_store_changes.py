@@ -116,6 +116,7 @@ def test_submit_validates_before_writing(spool: Spool) -> None:
     for spec, match in [
         (JobSpec(command=[]), "command is empty"),
         (JobSpec(command=[""]), "command is empty"),
+        (JobSpec(command=" ", shell=True), "command is empty"),
         (JobSpec(command="echo hi"), "ask for a shell"),
         (JobSpec(command=["true"], timeout=0), "timeout must be positive"),
         (JobSpec(command=["true"], retries=-1), "retries"),

@@ -50,6 +50,9 @@ def test_types_toml_with_a_syntax_error(spool: Spool) -> None:
     spool.layout.types.write_text('[build]\ndescriptoin = "typo"\n')
     with pytest.raises(ConfigError, match="descriptoin"):
         submit(spool, [JobSpec(command=["true"], type="build")])
+    spool.layout.types.write_text('[build]\npriority = 10000\n')  # no pending name could hold it
+    with pytest.raises(ConfigError, match=r"\[build\].*between"):
+        submit(spool, [JobSpec(command=["true"], type="build")])
     assert places(spool) == {}
 
 
