@@ -236,7 +236,7 @@ class MainScreen(ChangesMixin, Screen[None]):
         self.queue = queue
         self._first = True
         self.base = None
-        self.jobs.marked.clear()
+        self.jobs.clear_marks()
         self._title()
         self.request_load("jobs", "overview")
 
@@ -314,8 +314,7 @@ class MainScreen(ChangesMixin, Screen[None]):
             self.remove_class("-detail-open", "-log")
             self._log_timer.pause()
         elif self.jobs.marked:
-            self.jobs.marked.clear()
-            self.jobs.refresh()
+            self.jobs.clear_marks()
         elif self.filter_text:
             self._set_filter("")
         self.jobs.focus()
@@ -395,7 +394,7 @@ class MainScreen(ChangesMixin, Screen[None]):
         self.finished = not self.finished
         self._first = True
         self.base = None
-        self.jobs.marked.clear()
+        self.jobs.clear_marks()
         self.jobs.empty_text = "No finished jobs." if self.finished else EMPTY
         self._title()
         self.request_load("jobs")

@@ -33,4 +33,12 @@ class QueueModal(ModalScreen[tuple[str, int] | None]):
             self.notify("give the queue a name", severity="warning")
             self.query_one("#name", Input).focus()
             return
-        self.dismiss((name, int(slots)))
+        try:
+            n = int(slots)
+        except ValueError:  # the integer input still lets "-" or "+" through
+            n = 0
+        if n < 1:
+            self.notify("slots must be a whole number, 1 or more", severity="warning")
+            self.query_one("#slots", Input).focus()
+            return
+        self.dismiss((name, n))

@@ -161,7 +161,11 @@ class JobList(ScrollView, can_focus=True):
             self.marked[jid] = None
         self._move_cursor(self.cursor + 1)
         self.refresh()
-        self._binding_sig = None
+        self._refresh_bindings_if_changed()
+
+    def clear_marks(self) -> None:
+        self.marked.clear()
+        self.refresh()
         self._refresh_bindings_if_changed()
 
     def action_change(self, action: str) -> None:

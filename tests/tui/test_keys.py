@@ -308,6 +308,20 @@ async def test_add_queue(sample: Spool) -> None:
         assert "nightly" in [o.id for o in app.screen.query_one(QueueList).options]
 
 
+async def test_add_queue_with_slots_that_are_no_number_asks_again(sample: Spool) -> None:
+    from coreflow_tui.screens.queue_modal import QueueModal
+
+    app = app_on(sample)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "n")
+        await type_text(pilot, "weekly")
+        await press(pilot, "enter", "backspace", "minus", "enter")  # the integer input lets "-" through
+        assert isinstance(app.screen, QueueModal) and "weekly" not in sample.queue_names()
+        await press(pilot, "backspace", "2", "enter")
+        assert sample.queue_config("weekly").slots == 2
+
+
 async def test_help_and_quit(sample: Spool) -> None:
     app = app_on(sample)
     async with app.run_test(size=(80, 24)) as pilot:
