@@ -220,8 +220,12 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def _show_text(spool: Spool, v: store.JobView, wait: Any) -> str:
     j = v.job
-    types = store.jobtypes.load_types(spool.layout.types) if spool.layout.types.exists() else {}
-    jt = types.get(j.type or "")
+    from store.jobtypes import load_types
+
+    try:
+        jt = load_types(spool.layout.types).get(j.type or "")
+    except SpoolError:
+        jt = None  # a broken types.toml (doctor says so) does not hide the job
     lines = [
         ("id", j.id), ("name", j.name), ("queue", v.queue),
         ("state", v.state + (f" (position {v.position})" if v.position else "")),

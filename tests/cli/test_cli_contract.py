@@ -212,6 +212,16 @@ def test_show_answers_who_moved_my_job_to_the_bottom(root: Path, spool: Spool) -
     assert "@" in shown["audit"][0]["actor"]
 
 
+def test_show_presents_the_job_type(root: Path, spool: Spool) -> None:
+    spool.layout.types.write_text('[build]\ndescription = "compiles the tree"\n')
+    (a,) = submit(spool, [JobSpec(command=["make"], type="build")])
+    out = run(root, "show", a)
+    assert out.returncode == 0 and "build — compiles the tree" in out.stdout
+    spool.layout.types.write_text("[build\n")  # broken: the job is still shown
+    out = run(root, "show", a)
+    assert out.returncode == 0 and "build" in out.stdout
+
+
 def test_show_says_why_it_waits(root: Path, spool: Spool) -> None:
     ids = submit(spool, [JobSpec(command=["true"]) for _ in range(3)])
     move(spool, ids[2], Where("top"))
