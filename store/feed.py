@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import ConfigError
 from .mounts import mount_of
 from .spool import Spool
 
@@ -55,7 +56,8 @@ def choose_mode(path: Path, mode: str | None = None) -> str:
     """'inotify' or 'poll': the given mode, else $COREFLOW_WATCH, else by filesystem type."""
     mode = mode or os.environ.get("COREFLOW_WATCH") or "auto"
     if mode not in ("auto", "inotify", "poll"):
-        raise ValueError(f"watch mode must be auto, inotify or poll, not {mode!r}")
+        raise ConfigError(f"COREFLOW_WATCH={mode!r}: the watch mode must be auto, inotify or poll; "
+                          "unset it to choose by filesystem")
     if mode == "auto":
         return "poll" if needs_polling(filesystem_type(path)) else "inotify"
     return mode

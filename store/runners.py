@@ -69,8 +69,11 @@ def beat(spool: Spool, hb: Heartbeat) -> None:
 
 def remove(spool: Spool, runner_id: str) -> None:
     """Remove a runner's heartbeat and its claims journal (it is gone, and so are its jobs)."""
-    atomic.unlink_quietly(spool.layout.runner(runner_id))
-    atomic.unlink_quietly(spool.layout.runner_claims(runner_id))
+    try:
+        atomic.unlink_quietly(spool.layout.runner(runner_id))
+        atomic.unlink_quietly(spool.layout.runner_claims(runner_id))
+    except OSError as exc:  # another user's runner in a shared, sticky runners/
+        raise StorageError.wrap(exc, f"cannot remove the files of runner {runner_id}") from exc
 
 
 def runners(spool: Spool, now: float | None = None) -> list[RunnerState]:

@@ -23,13 +23,14 @@ from typing import TextIO
 import msgspec
 
 from store import Job, Result, Spool, SpoolError
+from store import atomic
 from store import claims as cl
 from store import runners as rn
 from store.errors import QueueNotFound
 from store.feed import Change, Feed
 from store.model import Heartbeat
 
-from .process import JobProcess, SpawnError
+from .process import JobProcess, SpawnError, note_line
 
 CANCEL_GRACE_MAX = 1.0  # a cancel stops the job within 2 s, so its TERM grace is short
 CANCEL_CHECK = 1.0  # safety net for a cancel request the feed did not report
@@ -591,20 +592,16 @@ class Runner:
             if r.queue in self.opts.queues:
                 self.dirty.add(r.queue)
         for runner_id in dead_here:
-            rn.remove(self.spool, runner_id)  # its pid is gone on this host: certainly dead
+            try:
+                rn.remove(self.spool, runner_id)  # its pid is gone on this host: certainly dead
+            except SpoolError as exc:
+                self.log(f"cannot remove the heartbeat of dead runner {runner_id}: {exc}")
 
     def _append_log(self, job_id: str, text: str) -> None:
         try:
-            fd = os.open(self.spool.layout.log(job_id), os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW,
-                         0o644)
-        except OSError:
-            return
-        try:
-            os.write(fd, f"[coreflow] {text}\n".encode())
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
+            atomic.append_line(self.spool.layout.log(job_id), note_line(text))
+        except SpoolError:
+            pass  # the log is not writable: the runner's own log line says it
 
     # -- the reaper --------------------------------------------------------------------
 

@@ -121,7 +121,7 @@ class JobProcess:
         """A line from the runner itself in the job's log (marked as such)."""
         self.open_log()
         if self.log_fd is not None:
-            self._put(f"[coreflow] {text}\n".encode())
+            self._put(note_line(text))
 
     def _write(self, data: bytes) -> None:
         self.open_log()
@@ -217,6 +217,11 @@ class JobProcess:
             return ""
         lost = f"{describe_size(self.dropped)} of output not logged" if self.dropped else "output not logged"
         return f"{lost}: {self.log_problem}" if self.log_problem else lost
+
+
+def note_line(text: str) -> bytes:
+    """A line of the runner's own in a job's log, marked as such."""
+    return f"[coreflow] {text}\n".encode()
 
 
 _resolved: dict[str, str] = {}

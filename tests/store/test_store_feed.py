@@ -13,6 +13,7 @@ import pytest
 
 from store import Heartbeat, Spool, Where, move, submit
 from store.changes import JobSpec
+from store.errors import ConfigError
 from store.feed import Change, Feed, choose_mode, needs_polling
 from store.runners import beat
 
@@ -84,7 +85,7 @@ def test_modes_are_chosen_by_filesystem_and_overridable(spool: Spool, monkeypatc
     assert choose_mode(spool.root, "poll") == "poll"
     monkeypatch.setenv("COREFLOW_WATCH", "poll")
     assert Feed(spool).mode == "poll" and Feed(spool, interval=2).describe() == "polling 2 s"
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError, match="auto, inotify or poll"):
         choose_mode(spool.root, "sometimes")
 
 
