@@ -342,9 +342,9 @@ def _move_to_queue(spool: Spool, r: JobRef, target: str) -> int:
             raise _gone(spool, r, "move")
         p = order[me]
         src = lay.pending(r.queue) / p.name
-        job = spool.read(spool.pending_ref(r.queue, p))
+        job, original = spool.load(src, p.id, r.queue, p.state)
         # The file names its queue: a runner finishes the job in the queue it names.
-        data = encode_job(msgspec.structs.replace(job, queue=target), _read_original(src))
+        data = encode_job(msgspec.structs.replace(job, queue=target), original)
         rank = _insert_rank(spool, target, spool.pending(target), p.priority)
         dest = lay.pending(target) / pending_name(rank, p.priority, p.id, p.held)
         _commit_rewritten(spool, r, "move", src, dest, data)
@@ -409,8 +409,7 @@ def cancel(spool: Spool, ref: str, reason: str = "cancelled", detail: str = "") 
             raise _gone(spool, r, "cancel")
         p = order[me]
         src = lay.pending(r.queue) / p.name
-        job = spool.read(JobRef(p.id, r.queue, p.state, src, p))
-        original = src.read_bytes()
+        job, original = spool.load(src, p.id, r.queue, p.state)
         t = time.time()
         dest = lay.done(r.queue) / done_name(r.id, "cancelled", t)
         job = msgspec.structs.replace(job, result=Result(
@@ -444,8 +443,7 @@ def retry(spool: Spool, ref: str) -> int:
         raise JobStateError(f"job {r.id} is {r.state}; only a finished job can be retried")
     lay = spool.layout
     with spool.lock(r.queue):
-        job = spool.read(r)
-        original = r.path.read_bytes()
+        job, original = spool.load(r.path, r.id, r.queue, r.state)
         order = spool.pending(r.queue)
         rank = _insert_rank(spool, r.queue, order, job.priority)
         dest = lay.pending(r.queue) / pending_name(rank, job.priority, job.id)
@@ -555,14 +553,5 @@ def _commit_rewritten(spool: Spool, r: JobRef, what: str, src: Path, dest: Path,
             raise StorageError.wrap(exc, f"{what} of job {r.id} done, but its file not rewritten") from exc
     finally:
         atomic.unlink_quietly(staged)
-
-
-def _read_original(path: Path) -> bytes | None:
-    """The bytes of a job file (to keep a newer version's fields when rewriting it)."""
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError:
-        return None
 
 

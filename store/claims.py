@@ -49,10 +49,10 @@ from .changes import _insert_rank
 from .feed import choose_mode
 from .errors import CorruptJob, JobNotFound, JobStateError, LockTimeout, QueueNotFound, SpoolError, StorageError
 from .layout import RUNNING_RE, cancel_name, done_name, parse_pending, pending_name, running_name
-from .model import CancelRequest, Claim, Job, QueueConfig, Result, decode, decode_job, encode_job
+from .model import CancelRequest, Claim, Job, QueueConfig, Result, decode, encode_job
 from .names import RANK_WIDTH, check_name, format_rank, rank_between
 from .runners import ClaimsJournal, RunnerState, fs_now, journaled_claims, runners
-from .spool import MAX_JOB_BYTES, Spool, _names, _read_nofollow
+from .spool import Spool, _names, _read_nofollow
 
 SYNC_EVERY = 0.1  # seconds between directory fsyncs of a busy runner
 MAX_LOST = 3  # times a job is given back after lost runners before it fails `runner-lost`
@@ -144,7 +144,7 @@ class Claims:
                     continue
                 src = f"{pend_dir}/{name}"
                 try:
-                    job, original = _load(self.spool, src, p.id, f"job {p.id} ({queue}/pending)", claim=True)
+                    job, original = self.spool.load(src, p.id, queue, "pending", refuse_world_writable=True)
                 except JobNotFound:
                     self._forget_listing(queue)
                     continue  # moved aside by a reader that found it corrupt
@@ -277,7 +277,7 @@ class Claims:
             path = f"{spool.layout.running(q)}/{running_name(job_id)}"
             try:
                 st = os.lstat(path)
-                job, _ = _load(spool, path, job_id, f"job {job_id} ({q}/running)")
+                job, _ = spool.load(path, job_id, q, "running")
             except (JobNotFound, FileNotFoundError, CorruptJob):
                 continue
             claim = job.claim
@@ -306,7 +306,7 @@ class Claims:
                      claim: Claim | None) -> Recovered | None:
         with self.lock(queue):
             try:
-                job, original = _load(self.spool, path, seen.id, f"job {seen.id} ({queue}/running)")
+                job, original = self.spool.load(path, seen.id, queue, "running")
             except (JobNotFound, CorruptJob):
                 return None
             if not _same_claim(job, seen):
@@ -527,7 +527,7 @@ class Claims:
             except FileNotFoundError:
                 pass
         try:
-            current, original = _load(self.spool, src, job.id, f"job {job.id} ({job.queue}/running)")
+            current, original = self.spool.load(src, job.id, job.queue, "running")
         except JobNotFound:
             raise ClaimLost(f"job {job.id} is no longer running here (taken over after a late heartbeat?)") from None
         except CorruptJob:
@@ -746,36 +746,6 @@ def check_labels(labels: list[str]) -> frozenset[str]:
 
 def _idle(names: list[str]) -> str:
     return "ineligible" if any(n[-5:] == ".held" for n in names) else "empty"
-
-
-def _load(spool: Spool, path: str, job_id: str, what: str, claim: bool = False) -> tuple[Job, bytes]:
-    """Read and decode one job file, uncached (a runner lives long; the spool's cache
-    would grow with every job it ran). An undecodable file goes to corrupt/."""
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        raise JobNotFound(f"{what} is gone (it just changed)") from None
-    problem = None
-    if not stat.S_ISREG(st.st_mode):
-        problem = f"{what} is not a regular file (a symlink?)"
-    elif st.st_size > MAX_JOB_BYTES:
-        problem = f"{what} is {st.st_size} bytes, larger than any job"
-    elif claim and st.st_mode & stat.S_IWOTH:
-        problem = f"{what} is world-writable: anyone could have changed its command"
-    else:
-        try:
-            data = _read_nofollow(path)
-        except FileNotFoundError:
-            raise JobNotFound(f"{what} is gone (it just changed)") from None
-        try:
-            job = decode_job(data, what)
-            if job.id != job_id:
-                raise CorruptJob(f"{what} holds job {job.id!r}, not {job_id}")
-            return job, data
-        except CorruptJob as exc:
-            problem = str(exc)
-    spool.quarantine(Path(path), problem)
-    raise CorruptJob(f"{problem}; moved to corrupt/")
 
 
 def _identity(st: os.stat_result) -> tuple[int, int, int]:

@@ -361,35 +361,52 @@ class Spool:
         try:
             st = os.lstat(r.path)
         except FileNotFoundError:
-            raise JobNotFound(f"job {r.id} is no longer {r.state} in queue {r.queue} (it just changed)") from None
+            raise JobNotFound(f"job {r.id} ({r.queue}/{r.state}) is gone (it just changed)") from None
         hit = self._cache.get(r.id)
         if hit is not None and hit[0] == st.st_mtime_ns and hit[1] == st.st_size:
             return hit[2]
-        what = f"job {r.id} ({r.queue}/{r.state})"
-        if not stat.S_ISREG(st.st_mode):
-            self.quarantine(r.path, "not a regular file (a symlink?)")
-            raise CorruptJob(f"{what} is not a regular file; moved to corrupt/")
-        if st.st_size > MAX_JOB_BYTES:
-            self.quarantine(r.path, f"{st.st_size} bytes, larger than any job")
-            raise CorruptJob(f"{what} is {st.st_size} bytes; moved to corrupt/")
-        try:
-            data = _read_nofollow(r.path)
-        except FileNotFoundError:
-            raise JobNotFound(f"job {r.id} is no longer {r.state} in queue {r.queue} (it just changed)") from None
-        try:
-            job = decode_job(data, what)
-            if job.id != r.id:
-                raise CorruptJob(f"{what} holds job {job.id!r}, not {r.id}")
-        except CorruptJob as exc:
-            self.quarantine(r.path, str(exc))
-            raise CorruptJob(f"{exc}; moved to corrupt/") from None
-        if job.queue != r.queue:
-            # The directory is the truth: a crash between a move's rename and its rewrite
-            # leaves the old queue in the file.
-            job = msgspec.structs.replace(job, queue=r.queue)
+        job, _ = self.load(r.path, r.id, r.queue, r.state, st)
         if cache:
             self._cache[r.id] = (st.st_mtime_ns, st.st_size, job)
         return job
+
+    def load(self, path: str | Path, job_id: str, queue: str, state: str, st: os.stat_result | None = None,
+             refuse_world_writable: bool = False) -> tuple[Job, bytes]:
+        """Read and decode one job file, uncached; returns the job and the file's bytes
+        (a rewrite keeps the fields a newer version added). A file that cannot be a job
+        of ours is moved to corrupt/ and CorruptJob raised; `refuse_world_writable` adds
+        one more such reason (a runner about to run it: anyone could have changed it)."""
+        what = f"job {job_id} ({queue}/{state})"
+        try:
+            st = os.lstat(path) if st is None else st
+        except FileNotFoundError:
+            raise JobNotFound(f"{what} is gone (it just changed)") from None
+        problem = None
+        if not stat.S_ISREG(st.st_mode):
+            problem = f"{what} is not a regular file (a symlink?)"
+        elif st.st_size > MAX_JOB_BYTES:
+            problem = f"{what} is {st.st_size} bytes, larger than any job"
+        elif refuse_world_writable and st.st_mode & stat.S_IWOTH:
+            problem = f"{what} is world-writable: anyone could have changed its command"
+        else:
+            try:
+                data = _read_nofollow(path)
+            except FileNotFoundError:
+                raise JobNotFound(f"{what} is gone (it just changed)") from None
+            try:
+                job = decode_job(data, what)
+                if job.id != job_id:
+                    raise CorruptJob(f"{what} holds job {job.id!r}, not {job_id}")
+            except CorruptJob as exc:
+                problem = str(exc)
+            else:
+                if job.queue != queue:
+                    # The directory is the truth: a crash between a move's rename and its
+                    # rewrite leaves the old queue in the file.
+                    job = msgspec.structs.replace(job, queue=queue)
+                return job, data
+        self.quarantine(Path(path), problem)
+        raise CorruptJob(f"{problem}; moved to corrupt/")
 
     def view(self, r: JobRef, position: int | None = None) -> JobView:
         return JobView(self.read(r), r.queue, r.state, position, r)

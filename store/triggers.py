@@ -60,7 +60,7 @@ from .layout import done_name, parse_pending, pending_name
 from .locks import locked
 from .model import Job, Result, Trigger, actor, decode, encode, encode_job
 from .names import NAME_RE
-from .spool import JobRef, Spool
+from .spool import Spool
 
 MAX_NAME = 200
 MAX_DETAIL = 500
@@ -813,9 +813,8 @@ def _retire_locked(spool: Spool, queue: str, name: str, old_id: str, new_id: str
     p = parse_pending(name)
     assert p is not None
     try:
-        old = spool.read(JobRef(old_id, queue, p.state, src, p))
-        original = src.read_bytes()
-    except (JobNotFound, FileNotFoundError):
+        old, original = spool.load(src, old_id, queue, p.state)
+    except JobNotFound:
         return False
     t = time.time()
     dest = lay.done(queue) / done_name(old_id, "cancelled", t)

@@ -94,18 +94,18 @@ def test_a_job_file_corrupt_before_claim_is_quarantined_and_the_next_runs(spool:
 
 
 def test_a_job_file_that_vanishes_before_claim_is_skipped(spool: Spool, monkeypatch: pytest.MonkeyPatch) -> None:
-    import store.claims as claims_mod
+    import store.spool as spool_mod
 
     first, second = submit(spool, [JobSpec(command=["a"]), JobSpec(command=["b"])])
-    real = claims_mod._load
+    real = spool_mod._read_nofollow
     gone = spool.find(first).path
 
-    def vanish_first(sp, path, job_id, what, claim=False):  # type: ignore[no-untyped-def]
-        if job_id == first and os.path.exists(gone):
-            os.unlink(gone)  # pruned by someone at this very moment
-        return real(sp, path, job_id, what, claim)
+    def vanish_first(path):  # type: ignore[no-untyped-def]
+        if os.path.exists(gone):
+            os.unlink(gone)  # pruned by someone between the listing and the read
+        return real(path)
 
-    monkeypatch.setattr(claims_mod, "_load", vanish_first)
+    monkeypatch.setattr(spool_mod, "_read_nofollow", vanish_first)
     got = _claims(spool).claim_next("default")
     assert got.job is not None and got.job.id == second
 
@@ -328,3 +328,24 @@ def test_a_world_writable_job_file_is_not_run(spool: Spool) -> None:
     got = _claims(spool).claim_next("default")
     assert got.job is not None and got.job.id == good
     assert "world-writable" in got.warnings[0]
+
+
+def test_a_job_whose_file_names_another_queue_is_run_in_the_queue_it_is_in(spool: Spool) -> None:
+    """A crash between a move's rename and its rewrite leaves the old queue in the file:
+    the directory is the truth, for a runner as for every reader."""
+    import msgspec
+
+    from store import atomic
+    from store.model import encode_job
+
+    spool.add_queue("build")
+    (jid,) = submit(spool, [JobSpec(command=["x"])])
+    r = spool.find(jid)
+    stale = msgspec.structs.replace(spool.read(r), queue="build")
+    atomic.publish(spool.layout.tmp, r.path, encode_job(stale))
+    c = _claims(spool)
+    job = c.claim_next("default").job
+    assert job is not None and job.queue == "default"
+    c.record_claim(job)
+    assert c.finish(job, _result()) == "succeeded"
+    assert spool.find(jid).queue == "default"
