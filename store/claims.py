@@ -107,9 +107,10 @@ class Claims:
         self._locks: dict[str, tuple[threading.Lock, int | None]] = {}
         self._locks_guard = threading.Lock()
         self._configs: dict[str, tuple[tuple[int, int, int], QueueConfig]] = {}
-        # job id -> (identity of its running file as we placed it, its original bytes):
+        # job id -> (identity of its running file as we placed it, or None once it was
+        # moved aside as corrupt; its original bytes):
         # lets finish() know the file is still ours without reading it back.
-        self._mine: dict[str, tuple[tuple[int, int, int], bytes]] = {}
+        self._mine: dict[str, tuple[tuple[int, int, int] | None, bytes | None]] = {}
         self._dirty_dirs: set[str] = set()
         self._synced = 0.0
         self._dirs: dict[str, tuple[str, str, str]] = {}  # queue -> pending, running, done (str)
@@ -210,12 +211,13 @@ class Claims:
         try:
             with self.lock(queue):
                 original = self._own(job, src)
-                self._forget_mine(job.id)
                 if retried:
                     self._to_pending(job, original, src, result, at_old_place=False)
+                    self._forget_mine(job.id)
                     return "pending"
                 staged, placing = None, staged
                 self._to_done(job, original, src, result, placing)
+                self._forget_mine(job.id)  # not before: a finish that failed is tried again
             return result.state
         finally:
             if staged:  # not placed: ClaimLost, or an error before the rename
@@ -228,13 +230,15 @@ class Claims:
         src = f"{self.spool.layout.running(job.queue)}/{running_name(job.id)}"
         with self.lock(job.queue):
             original = self._own(job, src)
-            self._forget_mine(job.id)
             req = self.cancel_request(job.queue, job.id)
             if req is not None:
-                return self._to_done(job, original, src, msgspec.structs.replace(
+                state = self._to_done(job, original, src, msgspec.structs.replace(
                     result, state="cancelled", reason="cancelled", by=req.by))
-            self._to_pending(job, original, src, result, at_old_place=True)
-        return "pending"
+            else:
+                self._to_pending(job, original, src, result, at_old_place=True)
+                state = "pending"
+            self._forget_mine(job.id)
+        return state
 
     def still_ours(self, job: Job) -> bool:
         """Is this running job still claimed by us, as this attempt?"""
@@ -521,6 +525,8 @@ class Claims:
         """
         mine = self._mine.get(job.id)
         if mine is not None:
+            if mine[0] is None:
+                return None  # moved aside as corrupt earlier: still ours, our copy stands in
             try:
                 if _identity(os.lstat(src)) == mine[0]:
                     return mine[1]  # the very file we placed: nobody replaced it
@@ -529,11 +535,14 @@ class Claims:
         try:
             current, original = self.spool.load(src, job.id, job.queue, "running")
         except JobNotFound:
+            self._forget_mine(job.id)
             raise ClaimLost(f"job {job.id} is no longer running here (taken over after a late heartbeat?)") from None
         except CorruptJob:
+            self._mine[job.id] = (None, mine[1] if mine else None)
             return None
         if _same_claim(current, job):
             return original
+        self._forget_mine(job.id)
         who = current.claim.runner if current.claim else "nobody"
         raise ClaimLost(f"job {job.id} is now claimed by {who} (attempt {current.attempt}), not by us")
 
@@ -583,14 +592,13 @@ class Claims:
         nxt = msgspec.structs.replace(
             job, claim=None, result=None, attempt=job.attempt + 1, history=[*job.history, result],
             lost=job.lost + (result.reason == "runner-lost"))
-        data = encode_job(nxt, original)
-        if original is None:
-            atomic.publish(lay.tmp, Path(dest), data)
-        else:
-            if not commit_rename(src, dest):
-                raise ClaimLost(f"job {job.id} left running/ meanwhile")
-            self._rewrite(dest, data, (pend_dir, run_dir))
-            self._forget_listing(queue)  # a name we added: re-list rather than track it
+        # Staged first: a full disk fails here, before the commit, and leaves it running/.
+        staged = str(atomic.stage(self._tmp, encode_job(nxt, original), job.id))
+        if original is not None and not commit_rename(src, dest):
+            atomic.unlink_quietly(staged)
+            raise ClaimLost(f"job {job.id} left running/ meanwhile")
+        self._place(staged, dest, (pend_dir, run_dir))  # the new content (or, for a corrupt file, the job)
+        self._forget_listing(queue)  # a name we added: re-list rather than track it
         self._drop_cancel_request(queue, job.id)
 
 

@@ -349,3 +349,36 @@ def test_a_job_whose_file_names_another_queue_is_run_in_the_queue_it_is_in(spool
     c.record_claim(job)
     assert c.finish(job, _result()) == "succeeded"
     assert spool.find(jid).queue == "default"
+
+
+def test_a_finish_that_failed_on_a_full_disk_succeeds_when_tried_again(spool: Spool,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from store.errors import StorageError
+
+    (jid,) = submit(spool, [JobSpec(command=["x"])])
+    c = _claims(spool)
+    job = c.claim_next("default").job  # a short job: its claim is not in its file
+    assert job is not None
+
+    def full(*a, **k):  # type: ignore[no-untyped-def]
+        raise StorageError("cannot place it: No space left on device")
+
+    monkeypatch.setattr(Claims, "_place", full)
+    with pytest.raises(StorageError):
+        c.finish(job, _result())
+    assert spool.find(jid).state == "running"
+    monkeypatch.undo()
+    assert c.finish(job, _result()) == "succeeded"  # still ours: the runner's retry records it
+
+
+def test_a_running_file_that_turns_corrupt_is_finished_from_the_runners_copy(spool: Spool) -> None:
+    (jid,) = submit(spool, [JobSpec(command=["x"])])
+    c = _claims(spool)
+    job = c.claim_next("default").job
+    assert job is not None
+    spool.find(jid).path.write_bytes(b"\x00garbage")
+    assert c.still_ours(job)  # moved aside to corrupt/ ...
+    assert c.still_ours(job)  # ... and still ours at the next look
+    assert c.finish(job, _result()) == "succeeded"
+    done = spool.read(spool.find(jid))
+    assert done.result is not None and done.result.state == "succeeded"
