@@ -154,12 +154,7 @@ def _contexts(spool: Spool, queues: set[str]) -> dict[str, QueueContext]:
     from store.runners import runners
     from store.waiting import QueueContext
 
-    try:
-        live = runners(spool)
-    except store.StorageError:
-        # The filesystem's clock is read by writing a file: a read-only spool has to do
-        # with this host's clock.
-        live = runners(spool, now=time.time())
+    live = runners(spool)
     stats = type_stats(spool)
     return {q: QueueContext.load(spool, q, live, stats) for q in queues}
 

@@ -32,9 +32,15 @@ def fsync_dir(path: Path) -> None:
 _HOST = socket.gethostname().replace("/", "_")
 
 
+def tmp_name(tmp_dir: str | Path, hint: str) -> str:
+    """A new name in tmp/ that says whose it is (pid and host), so clean_tmp can tell a
+    dead writer's leftovers from a live one's."""
+    return f"{tmp_dir}/{os.getpid()}.{os.urandom(6).hex()}.{_HOST}.{hint}"
+
+
 def stage(tmp_dir: str | Path, data: bytes, hint: str = "w") -> Path:
     """Write `data` to a new file in tmp/ (O_EXCL), flushed and fsynced; return its path."""
-    path = f"{tmp_dir}/{os.getpid()}.{os.urandom(6).hex()}.{_HOST}.{hint}"
+    path = tmp_name(tmp_dir, hint)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
     except OSError as exc:

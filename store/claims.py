@@ -46,7 +46,7 @@ import msgspec
 from . import atomic
 from .atomic import commit_rename
 from .changes import _insert_rank
-from .feed import choose_mode
+from .feed import filesystem_type, needs_polling
 from .errors import CorruptJob, JobNotFound, JobStateError, LockTimeout, QueueNotFound, SpoolError, StorageError
 from .layout import RUNNING_RE, cancel_name, done_name, parse_pending, pending_name, running_name
 from .model import CancelRequest, Claim, Job, QueueConfig, Result, decode, encode_job
@@ -119,7 +119,7 @@ class Claims:
         self._tmp = str(spool.layout.tmp)
         self._journal = ClaimsJournal(spool, me.runner)
         # Other hosts' changes raise no inotify event: there, list pending/ every time.
-        self._pending = _PendingCache() if choose_mode(spool.root) == "inotify" else None
+        self._pending = None if needs_polling(filesystem_type(spool.root)) else _PendingCache()
 
     # -- claim -----------------------------------------------------------------------
 
@@ -161,7 +161,12 @@ class Claims:
                               priority=p.priority, claimed_at=time.time() if now is None else now)
                 self._journal.add(job.id, job.attempt, claim)  # before the rename: see layout.py
                 dest = f"{run_dir}/{running_name(p.id)}"
-                if not commit_rename(src, dest):
+                try:
+                    claimed = commit_rename(src, dest)
+                except SpoolError:
+                    self._journal.drop(job.id)
+                    raise
+                if not claimed:
                     self._journal.drop(job.id)
                     self._forget_listing(queue)
                     continue
@@ -273,11 +278,13 @@ class Claims:
         if not found:
             return []
         # Runners are listed after the jobs: a runner that claimed one of them beat before it.
-        states = {r.beat.id: r for r in runners(spool)}
         now = fs_now(spool)
+        states = {r.beat.id: r for r in runners(spool, now)}
         journal: dict[tuple[str, int], Claim] | None = None
         out = []
         for q, job_id in found:
+            if job_id in self._mine:
+                continue  # ours, running
             path = f"{spool.layout.running(q)}/{running_name(job_id)}"
             try:
                 st = os.lstat(path)
@@ -369,6 +376,10 @@ class Claims:
     def _forget_listing(self, queue: str) -> None:
         if self._pending:
             self._pending.forget(queue)
+
+    def sync_due(self) -> float | None:
+        """When (time.monotonic) sync() has renames to make durable, or None."""
+        return self._synced + SYNC_EVERY if self._dirty_dirs else None
 
     def sync(self, force: bool = False) -> None:
         """Make the renames so far durable: fsync each directory they touched, once for
@@ -574,7 +585,6 @@ class Claims:
         top if unknown), behind the jobs of its priority for a retry of its own failure.
         """
         lay, queue = self.spool.layout, job.queue
-        order = self.spool.pending(queue)
         claim = job.claim
         priority = claim.priority if claim and at_old_place else job.priority
         rank = None
@@ -583,10 +593,12 @@ class Claims:
                 rank = int(claim.rank, 16)
             except ValueError:
                 rank = None
-        if rank is None and at_old_place:
-            rank = rank_between(None, order[0].rank) if order else rank_between(None, None)
-        if rank is None:
-            rank = _insert_rank(self.spool, queue, order, priority)
+        if rank is None:  # list the queue only when the old place is unknown
+            order = self.spool.pending(queue)
+            if at_old_place:
+                rank = rank_between(None, order[0].rank) if order else rank_between(None, None)
+            else:
+                rank = _insert_rank(self.spool, queue, order, priority)
         pend_dir, run_dir = str(lay.pending(queue)), str(lay.running(queue))
         dest = f"{pend_dir}/{pending_name(rank, priority, job.id)}"
         nxt = msgspec.structs.replace(

@@ -48,12 +48,18 @@ def new_runner_id() -> str:
 
 
 def fs_now(spool: Spool) -> float:
-    """The filesystem's idea of now: the mtime of a file we just created."""
-    path = atomic.stage(spool.layout.tmp, b"", "clock")
+    """The filesystem's idea of now: the mtime of a file we just created (no fsync:
+    nothing is kept)."""
+    path = atomic.tmp_name(spool.layout.tmp, "clock")
     try:
-        return os.stat(path).st_mtime
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise StorageError.wrap(exc, "cannot read the filesystem's clock (a file in tmp/)") from exc
+    try:
+        return os.fstat(fd).st_mtime
     finally:
-        os.unlink(path)
+        os.close(fd)
+        atomic.unlink_quietly(path)
 
 
 def clock_offset(spool: Spool) -> float:
@@ -82,7 +88,11 @@ def runners(spool: Spool, now: float | None = None) -> list[RunnerState]:
     entries = [e for e in _scan(d) if RUNNER_FILE_RE.fullmatch(e.name)]
     if not entries:
         return []
-    now = fs_now(spool) if now is None else now
+    if now is None:
+        try:
+            now = fs_now(spool)
+        except StorageError:
+            now = time.time()  # a read-only spool: this host's clock stands in for its
     out = []
     for e in entries:
         path = d / e.name

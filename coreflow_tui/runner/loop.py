@@ -221,6 +221,9 @@ class Runner:
             due.append(self.t.cancel)
         if self.unrecorded:
             due.append(self.t.record)
+        sync = self.claims.sync_due()
+        if sync is not None:
+            due.append(sync)  # the last renames of a burst are made durable soon, not at the next beat
         for a in self.jobs.values():
             if a.claim_due is not None:
                 due.append(a.claim_due)

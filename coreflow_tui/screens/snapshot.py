@@ -179,13 +179,6 @@ class JobDetail:
     now: float
 
 
-def live_runners(spool: Spool, now: float | None) -> list[RunnerState]:
-    try:
-        return runners(spool, now)
-    except SpoolError:
-        return runners(spool, time.time())  # a read-only spool: our clock stands in for its
-
-
 def load_queue(spool: Spool, queue: str, now: float | None) -> QueueRows:
     order = spool.pending(queue)
     running: list[JobView] = []
@@ -195,7 +188,7 @@ def load_queue(spool: Spool, queue: str, now: float | None) -> QueueRows:
         except SpoolError:
             continue  # it finished or was quarantined meanwhile; the next listing settles it
     stats = type_stats(spool)
-    ctx = QueueContext.of(spool, queue, order, len(running), live_runners(spool, now), stats)
+    ctx = QueueContext.of(spool, queue, order, len(running), runners(spool, now), stats)
     return QueueRows(spool, queue, running, order, ctx, stats, spool.cancel_requests(queue))
 
 
@@ -214,7 +207,7 @@ def load_overview(spool: Spool, now: float | None, known: QueueRows | None = Non
             infos.append(spool.queue_info(name))
         except SpoolError:
             continue  # removed while we looked
-    return Overview(str(spool.root), infos, live_runners(spool, now), len(spool.corrupt_files()),
+    return Overview(str(spool.root), infos, runners(spool, now), len(spool.corrupt_files()),
                     time.time() if now is None else now)
 
 

@@ -382,3 +382,13 @@ def test_a_running_file_that_turns_corrupt_is_finished_from_the_runners_copy(spo
     assert c.finish(job, _result()) == "succeeded"
     done = spool.read(spool.find(jid))
     assert done.result is not None and done.result.state == "succeeded"
+
+
+def test_renames_not_yet_durable_say_when_they_will_be(spool: Spool) -> None:
+    submit(spool, [JobSpec(command=["x"])])
+    c = _claims(spool)
+    assert c.sync_due() is None
+    assert c.claim_next("default").job is not None
+    assert c.sync_due() is not None  # the runner's loop wakes for it
+    c.sync(force=True)
+    assert c.sync_due() is None
