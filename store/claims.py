@@ -32,7 +32,6 @@ import ctypes
 import errno
 import fcntl
 import os
-import stat
 import struct
 import threading
 import time
@@ -732,29 +731,15 @@ def cancel_request(spool: Spool, queue: str, job_id: str) -> CancelRequest | Non
         return CancelRequest(by="unknown", at=0.0)  # a torn request still asks to stop
 
 
-def check_safe(spool: Spool, queues: list[str]) -> None:
-    """Refuse a spool whose job directories anyone may write: whoever can put a file in
-    pending/ chooses the commands this runner runs."""
-    lay = spool.layout
-    # As doctor judges it: a sticky top directory lets others add files but not
-    # replace ours; a queue's directories must not be writable by others at all.
-    top = [lay.root, lay.queues, lay.tmp, lay.logs, lay.runners]
-    dirs = [(d, True) for d in top] + [(d, False) for q in queues for d in (lay.queue(q), *lay.state_dirs(q))]
-    loose = []
-    for d, sticky_ok in dirs:
-        try:
-            mode = os.lstat(d).st_mode
-            if mode & stat.S_IWOTH and not (sticky_ok and mode & stat.S_ISVTX):
-                loose.append(str(d))
-        except FileNotFoundError:
-            continue
-        except OSError as exc:
-            raise StorageError.wrap(exc, f"cannot check the permissions of {d}") from exc
+def check_safe(spool: Spool, queues: list[str], refusing: str = "to run jobs") -> None:
+    """Refuse a spool whose directories anyone may write (Spool.world_writable): whoever
+    can put a file in pending/ or triggers/ chooses the commands that run."""
+    loose = spool.world_writable(queues)
     if loose:
         more = f" (and {len(loose) - 1} more)" if len(loose) > 1 else ""
         raise UnsafeSpool(
-            f"refusing to run jobs: {loose[0]}{more} is world-writable, so anyone could queue commands for "
-            f"this runner; fix it with `chmod -R o-w {spool.root}` and start the runner again")
+            f"refusing {refusing}: {loose[0]}{more} is world-writable, so anyone could queue commands "
+            f"that run as you; fix it with `chmod -R o-w {spool.root}` and start again")
 
 
 def check_labels(labels: list[str]) -> frozenset[str]:

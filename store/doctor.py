@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,22 +46,7 @@ def diagnose(root: Path, *, lock_timeout: float = 2.0) -> list[Finding]:
 
 
 def _permissions(spool: Spool) -> list[Finding]:
-    lay = spool.layout
-    bad = []
-    for d in [lay.root, *lay.top_dirs(), lay.queues]:
-        try:
-            mode = os.lstat(d).st_mode
-        except FileNotFoundError:
-            continue
-        if mode & stat.S_IWOTH and not mode & stat.S_ISVTX:
-            bad.append(str(d))
-    for q in spool.queue_names():
-        for d in [lay.queue(q), *lay.state_dirs(q)]:
-            try:
-                if os.lstat(d).st_mode & stat.S_IWOTH:
-                    bad.append(str(d))
-            except FileNotFoundError:
-                continue
+    bad = spool.world_writable()
     if bad:
         return [Finding("error", f"world-writable: {', '.join(bad[:3])}{' ...' if len(bad) > 3 else ''}; "
                                  "anyone on the host could queue commands for the runner",

@@ -486,6 +486,28 @@ class Spool:
             pass  # the file is aside; the note is a courtesy
         return dest
 
+    def world_writable(self, queues: list[str] | None = None) -> list[str]:
+        """Directories others may write where that lets them choose commands run as the
+        spool's owner (`queues`: all when None). A sticky top directory lets others add
+        files but not replace ours, so it passes; triggers/ and a queue's directories
+        must not be writable by others at all (a new trigger file, or a new pending file,
+        is a new command)."""
+        lay = self.layout
+        strict = [lay.triggers] + [d for q in (self.queue_names() if queues is None else queues)
+                                   for d in (lay.queue(q), *lay.state_dirs(q))]
+        sticky_ok = [lay.root] + [d for d in lay.top_dirs() if d != lay.triggers]
+        loose = []
+        for d, sticky_passes in [(d, False) for d in strict] + [(d, True) for d in sticky_ok]:
+            try:
+                mode = os.lstat(d).st_mode
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise StorageError.wrap(exc, f"cannot check the permissions of {d}") from exc
+            if mode & stat.S_IWOTH and not (sticky_passes and mode & stat.S_ISVTX):
+                loose.append(str(d))
+        return loose
+
     def corrupt_files(self) -> list[Path]:
         return sorted(Path(e.path) for e in _scan(self.layout.corrupt) if not e.name.endswith(".why"))
 

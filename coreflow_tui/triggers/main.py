@@ -30,7 +30,11 @@ def cmd_triggers(args: argparse.Namespace) -> int:
 
 
 def _run(spool: Spool) -> int:
+    from store.claims import check_safe
+
     from .daemon import TriggerDaemon
+
+    check_safe(spool, [], refusing="to fire triggers")
 
     stop = threading.Event()
 

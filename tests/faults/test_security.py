@@ -61,3 +61,23 @@ def test_a_string_command_needs_a_shell_request(spool: Spool) -> None:
 
     with pytest.raises(SpoolError, match="ask for a shell"):
         submit(spool, [JobSpec(command="echo hi")])
+
+
+def test_anyone_who_can_add_a_trigger_or_a_job_makes_the_spool_unsafe(spool: Spool) -> None:
+    """A sticky top directory lets others add files but not replace ours: fine for logs/
+    or tmp/. Not for triggers/: a new trigger file is a new command. The trigger daemon
+    and the runner refuse such a spool, and doctor says why and how to fix it."""
+    assert spool.world_writable() == []
+    os.chmod(spool.layout.logs, 0o1777)
+    assert spool.world_writable() == []
+    os.chmod(spool.layout.triggers, 0o1777)
+    assert spool.world_writable() == [str(spool.layout.triggers)]
+    out = run_cf(spool, "triggers", "run")
+    assert out.returncode != 0 and "refusing to fire triggers" in out.stderr and "chmod -R o-w" in out.stderr
+    out = run_cf(spool, "runner", "--drain")
+    assert out.returncode != 0 and "world-writable" in out.stderr
+    doctor = run_cf(spool, "doctor")
+    assert "world-writable" in doctor.stdout + doctor.stderr and str(spool.layout.triggers) in doctor.stdout
+    os.chmod(spool.layout.triggers, 0o755)
+    os.chmod(spool.layout.pending("default"), 0o1777)  # sticky or not: a new pending file runs
+    assert spool.world_writable(["default"]) == [str(spool.layout.pending("default"))]
