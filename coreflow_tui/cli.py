@@ -124,7 +124,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     s.add_argument("--priority", "-p", metavar="P", help="integer, higher runs sooner; or low, normal, high, urgent")
     s.add_argument("--label", action="append", default=[], metavar="K=V")
     s.add_argument("--requires", action="append", default=[], metavar="L", help="a runner label the job needs")
-    s.add_argument("--timeout", type=_positive_float, metavar="SECONDS")
+    s.add_argument("--timeout", type=_positive_seconds, metavar="SECONDS")
     s.add_argument("--retries", type=_count, default=0, metavar="N", help="run again up to N times if it fails")
     s.add_argument("--cwd", metavar="DIR")
     s.add_argument("--env", action="append", default=[], metavar="K=V")
@@ -189,7 +189,7 @@ def add_runner_options(ru: argparse.ArgumentParser) -> None:
     ru.add_argument("--queues", default="default", metavar="Q,...")
     ru.add_argument("--slots", type=_positive_int, default=None, metavar="N", help="jobs at once (default: CPUs)")
     ru.add_argument("--labels", default="", metavar="L,...")
-    ru.add_argument("--lease", type=_positive_float, default=30.0, metavar="SECONDS")
+    ru.add_argument("--lease", type=_positive_seconds, default=30.0, metavar="SECONDS")
     ru.add_argument("--drain", action="store_true", help="exit once its queues have nothing left for it")
     ru.add_argument("--requeue-on-stop", action="store_true", help="on SIGTERM requeue running jobs, don't wait")
 
@@ -237,38 +237,19 @@ _positive_int = _whole(1)
 _count = _whole(0)
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} must be positive")
-    return value
+def _seconds(allow_zero: bool) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        from store.names import parse_duration
+
+        try:
+            return parse_duration(text, "value", allow_zero)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return parse
 
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(text: str) -> float:
-    """'90', '30s', '5m', '12h', '7d', '2w' -> seconds."""
-    text = text.strip().lower()
-    unit = _UNITS.get(text[-1:]) if text else None
-    number = text[:-1] if unit else text
-    try:
-        value = float(number) * (unit or 1)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a duration (use e.g. 45s, 30m, 12h, 7d)") from None
-    if value < 0:
-        raise ValueError(f"{text!r}: a duration cannot be negative")
-    return value
-
-
-def _duration(text: str) -> float:
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+_positive_seconds = _seconds(False)
+_duration = _seconds(True)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Names: validation of user-given names, job ids, rank keys, priorities.
+"""Names: validation of user-given names, job ids, rank keys, priorities, durations.
 
 Everything that ends up in a path is validated here first, so nothing a user types
 can reach outside the spool.
@@ -6,6 +6,7 @@ can reach outside the spool.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import time
@@ -108,3 +109,24 @@ def spread_ranks(count: int) -> list[int]:
     """Evenly spaced ranks for a rebalance of `count` jobs, centred on RANK_START."""
     first = RANK_START - (count // 2) * RANK_GAP
     return [first + i * RANK_GAP for i in range(count)]
+
+
+_DURATION_RE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+
+
+def parse_duration(value: str | int | float, what: str, allow_zero: bool = False) -> float:
+    """'30s', '5m', '2h', '1d', '2w', '250ms', or a number of seconds: seconds, positive
+    (or zero when `allow_zero`). Raises ValueError naming `what`."""
+    if isinstance(value, bool):
+        raise ValueError(f"{what} must be a duration like 30s, 5m, 2h, not {value!r}")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        m = _DURATION_RE.fullmatch(value.lower())
+        if not m:
+            raise ValueError(f"{what} {value!r} is not a duration: use e.g. 30s, 5m, 2h, 1d")
+        seconds = float(m[1]) * _UNITS[m[2]]
+    if not math.isfinite(seconds) or seconds < 0 or (seconds == 0 and not allow_zero):
+        raise ValueError(f"{what} must be {'0 or more' if allow_zero else 'positive'}, not {value!r}")
+    return seconds

@@ -59,7 +59,7 @@ from .errors import ConfigError, CorruptJob, JobNotFound, SpoolError, StorageErr
 from .layout import done_name, parse_pending, pending_name
 from .locks import locked
 from .model import Job, Result, Trigger, actor, decode, encode, encode_job
-from .names import NAME_RE
+from .names import NAME_RE, parse_duration
 from .spool import Spool
 
 MAX_NAME = 200
@@ -150,23 +150,6 @@ class TriggerState(msgspec.Struct, omit_defaults=True):
     watch_mark: int = 0  # watch: newest mtime (ns, filesystem clock) a firing covered
     placing: Job | None = None  # the job being placed; set only while a firing is in flight
     replaces: str | None = None  # the job `placing` supersedes
-
-
-def parse_duration(value: str | int | float, what: str) -> float:
-    """'30s', '5m', '2h', '1d', or a number of seconds."""
-    if isinstance(value, bool):
-        raise ValueError(f"{what} must be a duration like 30s, 5m, 2h, not {value!r}")
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    else:
-        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*", value)
-        if not m:
-            raise ValueError(f"{what} {value!r} is not a duration: use e.g. 30s, 5m, 2h, 1d")
-        unit = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}[m[2]]
-        seconds = float(m[1]) * unit
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise ValueError(f"{what} must be positive, not {value!r}")
-    return seconds
 
 
 # -- loading -----------------------------------------------------------------------

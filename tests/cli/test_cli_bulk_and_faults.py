@@ -154,3 +154,14 @@ def test_a_read_only_spool(spool: Spool, read_only_root: Path) -> None:
                  ["queue", "pause", "default"]):
         one_line_error(run(read_only_root, *args), "Read-only file system")
     assert [p.id for p in spool.pending("default")] == [a]
+
+
+def test_durations_read_the_same_everywhere(spool: Spool) -> None:
+    """--timeout, --lease and --older-than take what trigger files take (5m, 2h, 250ms)."""
+    out = run(spool.root, "submit", "--timeout", "5m", "--", "true")
+    assert out.returncode == 0 and spool.read(spool.find(out.stdout.strip())).timeout == 300
+    for args in (["prune", "--older-than", "nan"], ["prune", "--older-than=-1d"],
+                 ["submit", "--timeout", "0", "--", "true"], ["submit", "--timeout", "5x", "--", "true"]):
+        out = run(spool.root, *args)
+        assert out.returncode == 2 and ("not a duration" in out.stderr or "must be" in out.stderr), args
+    assert run(spool.root, "prune", "--older-than", "0").returncode == 0
