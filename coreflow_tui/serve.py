@@ -88,16 +88,25 @@ class Supervisor:
         self.backoff = tuple(backoff)
         self.stable_after = stable_after
         self.poll = poll
-        self.signals = 0
+        self.signals: list[int] = []  # appended by the handler, acted on by the loop
+        self.handled = 0
+        self.stopping = False
 
     def _on_signal(self, signum: int, _frame: Any) -> None:
-        self.signals += 1
-        if self.signals == 1:
-            self.log(f"{signal.Signals(signum).name}: stopping (again to stop at once)")
-            self._signal_all(signal.SIGTERM)
-        else:
-            self.log(f"{signal.Signals(signum).name} again: killing what is left")
-            self._signal_all(signal.SIGKILL)
+        # Only note it: logging here could re-enter a write to stderr the loop was doing.
+        self.signals.append(signum)
+
+    def _act_on_signals(self) -> None:
+        while self.handled < len(self.signals):
+            name = signal.Signals(self.signals[self.handled]).name
+            self.handled += 1
+            if self.handled == 1:
+                self.log(f"{name}: stopping (again to stop at once)")
+                self._signal_all(signal.SIGTERM)
+            else:
+                self.log(f"{name} again: killing what is left")
+                self._signal_all(signal.SIGKILL)
+            self.stopping = True
 
     def _signal_all(self, sig: int) -> None:
         for c in self.children:
@@ -119,13 +128,14 @@ class Supervisor:
             for c in self.children:
                 self._start(c)
             while True:
-                if self.signals:
+                self._act_on_signals()
+                if self.stopping:
                     return self._wait_stopped()
                 for c in self.children:
                     if self._check(c):
                         self.log(f"{c.role} has finished; stopping the others")
                         self._signal_all(signal.SIGTERM)
-                        self.signals = 1
+                        self.stopping = True
                 time.sleep(self.poll)
         finally:
             for s, h in old.items():
@@ -135,7 +145,7 @@ class Supervisor:
         """Restart `c` if it died and its backoff has passed; True if it finished for good."""
         now = time.monotonic()
         if c.proc is None:
-            if now >= c.restart_at and not self.signals:
+            if now >= c.restart_at and not self.stopping:
                 self._start(c)
             return False
         code = c.proc.poll()
@@ -156,6 +166,7 @@ class Supervisor:
     def _wait_stopped(self) -> int:
         waiting_logged = False
         while True:
+            self._act_on_signals()
             live = [c for c in self.children if c.proc is not None and c.proc.poll() is None]
             if not live:
                 break

@@ -103,7 +103,6 @@ class Runner:
         self.beat_every = max(0.2, min(opts.lease / 3, 10.0))
         self.started = time.time()
         self.t = _Timers()
-        self.last_beat_ok = time.monotonic()
         self.beat_failing = False
         self.sel = selectors.DefaultSelector()
         self.wake_r, self.wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -390,7 +389,6 @@ class Runner:
             proc.close()
             self._ended(a, Result(state="failed", reason="spawn-error", message=str(exc)))
             return
-        a.started_at = time.time()
         if job.timeout:
             a.deadline = a.started_mono + job.timeout
         assert proc.out_fd is not None
@@ -576,7 +574,6 @@ class Runner:
         if self.beat_failing:
             self.log("heartbeat written again")
         self.beat_failing = False
-        self.last_beat_ok = now
 
     def _recover(self) -> None:
         try:

@@ -165,9 +165,7 @@ class JobProcess:
             return False
         try:
             os.killpg(self.pid, sig)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
+        except (ProcessLookupError, PermissionError):
             return False
         return True
 

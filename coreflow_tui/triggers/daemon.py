@@ -62,7 +62,6 @@ class TriggerDaemon:
         self.poll_interval = poll_interval
         self.start_watchers = start_watchers
         self.entries: dict[str, _Entry] = {}
-        self._lock = threading.Lock()  # watcher threads report into entries
 
     # -- following triggers/ -------------------------------------------------------
 
