@@ -280,37 +280,24 @@ def _quote(arg: str) -> str:
 def cmd_logs(args: argparse.Namespace) -> int:
     spool = _open(args)
     r = spool.find(args.id)
-    path = spool.layout.log(r.id)
     out = sys.stdout.buffer
-    pos = 0
+    pos, ended = 0, False
     while True:
-        try:
-            with open(path, "rb") as f:
-                f.seek(pos)
-                chunk = f.read()
-        except FileNotFoundError:
-            chunk = b""  # a job that has printed nothing (yet) has no log file
-            if not args.follow and r.state in ("pending", "held"):
-                raise SpoolError(f"job {r.id} has not started yet; no log")
+        chunk, pos = spool.read_log(r.id, pos)  # a MiB at a time, however long the log
         if chunk:
             out.write(chunk)
             out.flush()
-            pos += len(chunk)
+            continue
         if not args.follow:
+            if pos == 0 and r.state in ("pending", "held") and not spool.layout.log(r.id).exists():
+                raise SpoolError(f"job {r.id} has not started yet; no log")
             return EXIT_OK
-        if not chunk:
-            state = spool.find(r.id).state
-            if state in ("succeeded", "failed", "cancelled"):
-                # one last read: the runner may have written its final lines just before
-                try:
-                    with open(path, "rb") as f:
-                        f.seek(pos)
-                        out.write(f.read())
-                        out.flush()
-                except FileNotFoundError:
-                    pass
-                return EXIT_OK
-            time.sleep(0.2)
+        if ended:
+            return EXIT_OK
+        if spool.find(r.id).state in ("succeeded", "failed", "cancelled"):
+            ended = True  # one more read: the runner may have written its last lines just before
+            continue
+        time.sleep(0.2)
 
 
 # -- changes -----------------------------------------------------------------------

@@ -486,6 +486,22 @@ class Spool:
             pass  # the file is aside; the note is a courtesy
         return dest
 
+    def read_log(self, job_id: str, offset: int, limit: int = 1 << 20, tail: bool = False) -> tuple[bytes, int]:
+        """Bytes of a job's log from `offset` (at most `limit`) and the offset after them;
+        with `tail`, a read from 0 of a longer log starts at its last `limit` bytes. A
+        job that has printed nothing has no log file: no bytes."""
+        try:
+            with open(self.layout.log(job_id), "rb") as f:
+                if tail and offset == 0:
+                    offset = max(0, os.fstat(f.fileno()).st_size - limit)
+                f.seek(offset)
+                data = f.read(limit)
+        except FileNotFoundError:
+            return b"", offset
+        except OSError as exc:
+            raise StorageError.wrap(exc, f"cannot read the log of job {job_id}") from exc
+        return data, offset + len(data)
+
     def world_writable(self, queues: list[str] | None = None) -> list[str]:
         """Directories others may write where that lets them choose commands run as the
         spool's owner (`queues`: all when None). A sticky top directory lets others add

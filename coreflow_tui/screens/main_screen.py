@@ -52,7 +52,6 @@ from .snapshot import (
     load_overview,
     load_queue,
     matches,
-    read_log,
 )
 
 if TYPE_CHECKING:
@@ -291,7 +290,7 @@ class MainScreen(ChangesMixin, Screen[None]):
 
     @work(thread=True, exclusive=True, group="log", exit_on_error=False)
     def read_log(self, job_id: str, offset: int, finished: bool) -> None:
-        data, end = read_log(self.spool, job_id, offset)
+        data, end = self.spool.read_log(job_id, offset, tail=True)
         self.post_message(LogRead(job_id, data.decode("utf-8", "replace"), end, finished))
 
     def on_log_read(self, message: LogRead) -> None:

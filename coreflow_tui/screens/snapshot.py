@@ -6,7 +6,6 @@ jobs are decoded only when a row is drawn (`Spool.read` caches them).
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 
@@ -223,21 +222,6 @@ def load_detail(spool: Spool, ref: JobRef, position: int | None, rows: QueueRows
     stats = rows.stats.get(job.type or "") if rows is not None else None
     cancel = view.state == "running" and spool.cancel_requested(view.queue, job.id)
     return JobDetail(view, waiting, jobtype, stats, spool.audit(job.id), cancel, now)
-
-
-def read_log(spool: Spool, job_id: str, offset: int, limit: int = 1 << 20) -> tuple[bytes, int]:
-    """Bytes of a job's log from `offset` (at most `limit`; the tail when starting past it)."""
-    path = spool.layout.log(job_id)
-    try:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            if offset == 0 and size > limit:
-                offset = size - limit
-            f.seek(offset)
-            data = f.read(limit)
-    except FileNotFoundError:
-        return b"", offset
-    return data, offset + len(data)
 
 
 def matches(job: Job, needle: str) -> bool:

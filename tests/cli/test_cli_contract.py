@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -210,6 +212,15 @@ def test_show_answers_who_moved_my_job_to_the_bottom(root: Path, spool: Spool) -
     shown = json.loads(run(root, "show", a, "--json").stdout)
     assert [(x["action"], x["detail"]) for x in shown["audit"]] == [("move", "bottom: position 1 -> 2")]
     assert "@" in shown["audit"][0]["actor"]
+
+
+def test_logs_prints_a_long_log_whole(root: Path, spool: Spool) -> None:
+    (a,) = submit(spool, [JobSpec(command=["true"])])
+    body = b"".join(b"line %07d of a long build\n" % i for i in range(100_000))  # 2.7 MB, read a MiB at a time
+    spool.layout.log(a).write_bytes(body)
+    out = subprocess.run([sys.executable, "-m", "coreflow_tui", "--spool", str(root), "logs", a],
+                         capture_output=True, timeout=60)
+    assert out.returncode == 0 and out.stdout == body
 
 
 def test_show_presents_the_job_type(root: Path, spool: Spool) -> None:
