@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from store.feed import Change
+from store.runners import RunnerState
 
 from .screens.snapshot import FinishedRows, JobDetail, Overview, QueueRows
 
@@ -30,6 +31,14 @@ class JobsLoaded(Message):
     """A queue's jobs were listed: running (decoded), then pending and held (names only)."""
 
     rows: QueueRows | FinishedRows
+
+
+@dataclass
+class RunnersLoaded(Message):
+    """Heartbeats were read; nothing else about the runners changed (see serving())."""
+
+    runners: list[RunnerState]
+    at: float
 
 
 @dataclass

@@ -6,8 +6,10 @@ and change the spool, and routes their messages to the panes.
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import threading
+import time
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
@@ -21,6 +23,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 import store
 from store import Spool, SpoolError
 from store.feed import Feed
+from store.runners import runners
 
 from ..fmt import short_id
 from ..messages import (
@@ -30,6 +33,7 @@ from ..messages import (
     LoadFinished,
     LogRead,
     OverviewLoaded,
+    RunnersLoaded,
     SpoolChanged,
 )
 from ..widgets.detail_pane import DetailPane
@@ -52,6 +56,7 @@ from .snapshot import (
     load_overview,
     load_queue,
     matches,
+    serving,
 )
 
 if TYPE_CHECKING:
@@ -84,6 +89,7 @@ class MainScreen(ChangesMixin, Screen[None]):
         self._stop = threading.Event()
         self._dirty: set[str] = set()
         self._loading = False
+        self._serving: tuple[object, ...] = ()  # serving() of the runners last loaded (load thread)
         self._first = True
 
     def compose(self) -> ComposeResult:
@@ -135,13 +141,22 @@ class MainScreen(ChangesMixin, Screen[None]):
     def load(self, what: frozenset[str], queue: str, finished: bool) -> None:
         try:
             now = self.settings.clock() if self.settings.clock else None
+            if "runners" in what and "jobs" not in what:  # a heartbeat was rewritten: often only a newer beat
+                live = runners(self.spool, now)
+                if serving(live) != self._serving:
+                    what = frozenset({"jobs", "overview"})  # who serves what changed: why jobs wait too
+                elif what == {"runners"}:
+                    self.post_message(RunnersLoaded(live, time.time() if now is None else now))
+                    return
             rows = None
             if "jobs" in what:
                 rows = load_finished(self.spool, queue) if finished else load_queue(self.spool, queue, now)
                 self.post_message(JobsLoaded(rows))
             if what & {"jobs", "overview"}:
                 known = rows if isinstance(rows, QueueRows) else None
-                self.post_message(OverviewLoaded(load_overview(self.spool, now, known)))
+                ov = load_overview(self.spool, now, known)
+                self._serving = serving(ov.runners)
+                self.post_message(OverviewLoaded(ov))
         finally:
             self.post_message(LoadFinished())
 
@@ -157,10 +172,12 @@ class MainScreen(ChangesMixin, Screen[None]):
 
     def on_spool_changed(self, message: SpoolChanged) -> None:
         c = message.change
-        if c.full or c.runners or self.queue in c.queues:  # why jobs wait depends on runners too
+        if c.full or self.queue in c.queues:
             self.request_load("jobs", "overview")
         elif c.queues or c.corrupt:
             self.request_load("overview")
+        elif c.runners:  # why jobs wait depends on runners: load() tells whether that changed
+            self.request_load("runners")
 
     def on_jobs_loaded(self, message: JobsLoaded) -> None:
         rows = message.rows
@@ -185,6 +202,13 @@ class MainScreen(ChangesMixin, Screen[None]):
         self.query_one(RunnerList).show(ov.runners)
         self._header()
         self._title()
+
+    def on_runners_loaded(self, message: RunnersLoaded) -> None:
+        if self.overview is None:
+            return
+        self.overview = dataclasses.replace(self.overview, runners=message.runners, loaded_at=message.at)
+        self.query_one(RunnerList).show(message.runners)
+        self._header()
 
     def _header(self) -> None:
         ov = self.overview
@@ -218,8 +242,6 @@ class MainScreen(ChangesMixin, Screen[None]):
         if isinstance(rows, (QueueRows, FilteredRows)) and getattr(rows, "running", None):
             self.jobs.refresh()
         if self.overview and self.overview.runners and self.settings.clock is None:
-            import time
-
             self.query_one(RunnerList).show(self.overview.runners, time.time() - self.overview.loaded_at)
 
     # -- queues --------------------------------------------------------------------

@@ -210,6 +210,12 @@ def load_overview(spool: Spool, now: float | None, known: QueueRows | None = Non
                     time.time() if now is None else now)
 
 
+def serving(live: list[RunnerState]) -> tuple[object, ...]:
+    """What of the runners decides why jobs wait (not when each last beat)."""
+    return tuple(sorted((r.beat.id, r.lost, r.beat.stopping, tuple(r.beat.busy), r.beat.slots,
+                         tuple(r.beat.queues), tuple(r.beat.labels)) for r in live))
+
+
 def load_detail(spool: Spool, ref: JobRef, position: int | None, rows: QueueRows | FinishedRows | None,
                 now: float) -> JobDetail:
     view = spool.view(ref, position)

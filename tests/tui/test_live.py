@@ -133,3 +133,29 @@ async def test_reasons_follow_the_runners(spool: Spool) -> None:
         beat(spool, Heartbeat(id="r1", host=socket.gethostname(), pid=os.getpid(), queues=["default"], slots=1,
                               busy=["x" * 26], lease=30.0))
         await wait_until(pilot, lambda: reason() == "its runner is busy")
+
+
+async def test_a_heartbeat_reloads_the_queue_only_when_what_the_runners_serve_changed(sample: Spool) -> None:
+    """Runners rewrite their heartbeat every few seconds: a big queue must not be listed
+    again each time, only the runners pane. When a runner starts serving differently
+    (busy, slots, queues...), why jobs wait changes: then the queue is loaded again."""
+    from store.feed import Change
+
+    from coreflow_tui.messages import SpoolChanged
+
+    from .sample import heartbeat
+
+    app = app_on(sample)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        before = screen.base
+        r1, r2 = [v.job.id for v in sample.jobs("default", {"running"})[0]]
+        heartbeat(sample, "build-01", 4242, ["default", "docs"], 2, [r1, r2], ago=1)  # a new beat, same runner
+        screen.post_message(SpoolChanged(Change(runners=True)))
+        await settle(pilot)
+        assert screen.base is before  # not listed again
+        heartbeat(sample, "build-01", 4242, ["default", "docs"], 3, [r1, r2], ago=1)  # now it has 3 slots
+        screen.post_message(SpoolChanged(Change(runners=True)))
+        await settle(pilot)
+        assert screen.base is not before
