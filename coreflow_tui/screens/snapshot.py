@@ -6,6 +6,7 @@ jobs are decoded only when a row is drawn (`Spool.read` caches them).
 
 from __future__ import annotations
 
+import bisect
 import time
 from dataclasses import dataclass, field
 
@@ -30,6 +31,7 @@ class QueueRows:
     ctx: QueueContext
     stats: dict[str, TypeStats]
     cancelling: set[str] = field(default_factory=set)
+    _ids: dict[str, int] | None = field(default=None, init=False)
 
     def __len__(self) -> int:
         return len(self.running) + len(self.order)
@@ -56,27 +58,23 @@ class QueueRows:
     def known(self, i: int) -> Job | None:
         return self.running[i].job if i < len(self.running) else None
 
-    def base_index(self, i: int) -> int:
-        return i
-
     def index_of(self, job_id: str) -> int | None:
-        for i, v in enumerate(self.running):
-            if v.job.id == job_id:
-                return i
-        r = len(self.running)
-        for i, p in enumerate(self.order):
-            if p.id == job_id:
-                return r + i
-        return None
+        # Built once per listing: marks look their jobs up at every cursor move.
+        if self._ids is None:
+            r = len(self.running)
+            self._ids = {v.job.id: i for i, v in enumerate(self.running)}
+            self._ids.update((p.id, r + i) for i, p in enumerate(self.order))
+        return self._ids.get(job_id)
 
     def why(self, job: Job, held: bool) -> Waiting:
         return self.ctx.why(job, held)
 
     def moved(self, job_id: str, position: int) -> None:
         """Show a move the store just made before the next listing confirms it."""
-        i = next((k for k, p in enumerate(self.order) if p.id == job_id), None)
-        if i is not None and 1 <= position <= len(self.order):
-            self.order.insert(position - 1, self.order.pop(i))
+        i = self.index_of(job_id)
+        if i is not None and i >= len(self.running) and 1 <= position <= len(self.order):
+            self.order.insert(position - 1, self.order.pop(i - len(self.running)))
+            self._ids = None
 
 
 @dataclass(repr=False)
@@ -87,6 +85,7 @@ class FinishedRows:
     queue: str
     done: list[JobRef]
     stats: dict[str, TypeStats]
+    _ids: dict[str, int] | None = field(default=None, init=False)
 
     def __len__(self) -> int:
         return len(self.done)
@@ -109,11 +108,10 @@ class FinishedRows:
     def known(self, i: int) -> Job | None:
         return None
 
-    def base_index(self, i: int) -> int:
-        return i
-
     def index_of(self, job_id: str) -> int | None:
-        return next((i for i, r in enumerate(self.done) if r.id == job_id), None)
+        if self._ids is None:
+            self._ids = {r.id: i for i, r in enumerate(self.done)}
+        return self._ids.get(job_id)
 
 
 @dataclass(repr=False)
@@ -148,11 +146,10 @@ class FilteredRows:
     def known(self, i: int) -> Job | None:
         return self.base.known(self.indices[i])
 
-    def base_index(self, i: int) -> int:
-        return self.indices[i]
-
     def index_of(self, job_id: str) -> int | None:
-        return next((i for i, b in enumerate(self.indices) if self.base.job_id(b) == job_id), None)
+        b = self.base.index_of(job_id)
+        i = bisect.bisect_left(self.indices, b) if b is not None else len(self.indices)
+        return i if i < len(self.indices) and self.indices[i] == b else None
 
 
 Rows = QueueRows | FinishedRows | FilteredRows
@@ -160,7 +157,6 @@ Rows = QueueRows | FinishedRows | FilteredRows
 
 @dataclass
 class Overview:
-    spool_root: str
     queues: list[QueueInfo]
     runners: list[RunnerState]
     corrupt: int
@@ -206,7 +202,7 @@ def load_overview(spool: Spool, now: float | None, known: QueueRows | None = Non
             infos.append(spool.queue_info(name))
         except SpoolError:
             continue  # removed while we looked
-    return Overview(str(spool.root), infos, runners(spool, now), len(spool.corrupt_files()),
+    return Overview(infos, runners(spool, now), len(spool.corrupt_files()),
                     time.time() if now is None else now)
 
 
