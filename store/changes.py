@@ -18,6 +18,7 @@ import msgspec
 from . import atomic
 from .errors import JobAlreadyStarted, JobNotFound, JobStateError, SpoolError, StorageError
 from .layout import PendingName, cancel_name, done_name, parse_pending, pending_name, sorted_pending
+from .locks import locked_all
 from .model import CancelRequest, Job, Result, Trigger, actor, encode, encode_job
 from .names import ID_RE, check_name, new_job_id, parse_priority, rank_between, spread_ranks
 from .spool import DEFAULT_QUEUE, JobRef, Spool, _containing, _names
@@ -115,51 +116,39 @@ def place(spool: Spool, jobs: Sequence[Job]) -> list[str]:
     lay = spool.layout
     by_queue: dict[str, list[tuple[Job, Path]]] = {}
     staged: list[Path] = []
+    placed: list[Path] = []
     try:
         for job in jobs:
             # The expensive part (write + fsync) happens before the lock is taken.
             path = atomic.stage(lay.tmp, encode_job(job), "submit")
             staged.append(path)
             by_queue.setdefault(job.queue, []).append((job, path))
-        placed: list[Path] = []
-        try:
-            for queue, batch in by_queue.items():
-                with spool.lock(queue):
+        # Every queue's lock at once (in name order, as movers take them): until they are
+        # released nobody can claim what we placed, so a failure takes all of it back.
+        with locked_all([(lay.queue_lock(q), f"queue {q}") for q in by_queue], spool.lock_timeout):
+            try:
+                for queue, batch in by_queue.items():
                     order = spool.pending(queue)
+                    pend = lay.pending(queue)
                     for job, path in batch:
                         rank = _insert_rank(spool, queue, order, job.priority)
                         name = pending_name(rank, job.priority, job.id)
-                        dest = lay.pending(queue) / name
                         try:
-                            os.rename(path, dest)
+                            os.rename(path, pend / name)
                         except OSError as exc:
                             raise StorageError.wrap(exc, f"cannot queue job {job.id} in {queue}") from exc
-                        placed.append(dest)
-                        _insert_sorted(order, parse_pending(name))  # type: ignore[arg-type]
-                    atomic.fsync_dir(lay.pending(queue))
-        except BaseException:
-            for dest in placed:  # still under no one's claim: a claim needs the lock we held
-                atomic.unlink_quietly(dest)
-            raise
+                        placed.append(pend / name)
+                        bisect.insort(order, PendingName(name), key=_name)
+                    atomic.fsync_dir(pend)
+            except BaseException:
+                for dest in placed:
+                    atomic.unlink_quietly(dest)
+                raise
     finally:
-        for path in staged:
-            atomic.unlink_quietly(path)
+        if len(placed) != len(staged):  # the placed ones were renamed away
+            for path in staged:
+                atomic.unlink_quietly(path)
     return [job.id for job in jobs]
-
-
-def _insert_sorted(order: list[PendingName], p: PendingName) -> None:
-    # Appends are the common case; fall back to a binary insert.
-    if not order or order[-1].name < p.name:
-        order.append(p)
-        return
-    lo, hi = 0, len(order)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if order[mid].name < p.name:
-            lo = mid + 1
-        else:
-            hi = mid
-    order.insert(lo, p)
 
 
 def _insert_rank(spool: Spool, queue: str, order: list[PendingName], priority: int) -> int:
@@ -333,8 +322,6 @@ def _move_to_queue(spool: Spool, r: JobRef, target: str) -> int:
         raise JobStateError(f"job {r.id} is already in queue {target}")
     lay = spool.layout
     paths = [(lay.queue_lock(q), f"queue {q}") for q in (r.queue, target)]
-    from .locks import locked_all
-
     with locked_all(paths, spool.lock_timeout):
         order = spool.pending(r.queue)
         me = _locate(order, r)

@@ -112,6 +112,42 @@ def test_a_batch_is_queued_in_order_and_all_or_nothing(spool: Spool) -> None:
     assert os.listdir(spool.layout.tmp) == []
 
 
+def test_a_batch_over_two_queues_that_fails_in_the_second_leaves_nothing(spool: Spool,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both queues are locked for the whole batch, so the jobs placed in the first could
+    not have been claimed before the second failed: taking them back loses nothing."""
+    from contextlib import contextmanager
+
+    from store import locks
+
+    spool.add_queue("zeta")
+    held: list[str] = []
+    real_rename, real_locked = os.rename, locks.locked
+
+    def rename(src, dst):  # type: ignore[no-untyped-def]
+        if "/zeta/pending/" in str(dst):
+            assert {"queue default", "queue zeta"} <= set(held)  # the first queue is still locked
+            raise OSError(28, "No space left on device")
+        return real_rename(src, dst)
+
+    @contextmanager
+    def locked(path, what, timeout=10.0):  # type: ignore[no-untyped-def]
+        with real_locked(path, what, timeout):
+            held.append(what)
+            try:
+                yield
+            finally:
+                held.remove(what)
+
+    monkeypatch.setattr(os, "rename", rename)
+    monkeypatch.setattr(locks, "locked", locked)
+    with pytest.raises(SpoolError, match="No space left"):
+        submit(spool, [JobSpec(command=["a"]), JobSpec(command=["b"], queue="zeta")])
+    monkeypatch.undo()
+    assert _order(spool) == [] and _order(spool, "zeta") == []
+    assert os.listdir(spool.layout.tmp) == []
+
+
 def test_submit_validates_before_writing(spool: Spool) -> None:
     for spec, match in [
         (JobSpec(command=[]), "command is empty"),
