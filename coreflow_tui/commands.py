@@ -148,14 +148,16 @@ def _submit_jsonl(spool: Spool, source: str) -> int:
 # -- listing -----------------------------------------------------------------------
 
 
-def _contexts(spool: Spool, queues: set[str]) -> dict[str, QueueContext]:
+def _contexts(spool: Spool, queues: set[str], history: bool = True) -> dict[str, QueueContext]:
+    """Why jobs of these queues wait; `history` adds when they should start (it reads
+    recent finished jobs of every queue: only for what shows it)."""
     # imported here: only listings need them, and every command's start-up counts
     from store.history import type_stats
     from store.runners import runners
     from store.waiting import QueueContext
 
     live = runners(spool)
-    stats = type_stats(spool)
+    stats = type_stats(spool) if history else None
     return {q: QueueContext.load(spool, q, live, stats) for q in queues}
 
 
@@ -166,7 +168,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
     for w in warnings:
         _err(f"warning: {w}")
     waiting_queues = {v.queue for v in views if v.position is not None}
-    ctx = _contexts(spool, waiting_queues) if waiting_queues else {}
+    ctx = _contexts(spool, waiting_queues, history=args.json) if waiting_queues else {}  # text shows no eta
 
     def why(v: store.JobView) -> Any:
         return ctx[v.queue].why(v.job, v.state == "held") if v.position is not None else None
