@@ -307,17 +307,12 @@ class Spool:
         ref = ref.strip().lower()
         if len(ref) < 4 or not ref.isalnum():
             raise JobNotFound(f"no job {ref!r}: give a job id (or at least 4 of its characters)")
-        if len(ref) == 26:
-            exact = self._find_exact(ref)
-            if exact is not None:
-                return exact
         hits: dict[str, JobRef] = {}
-        for q in self.queue_names():
-            for r in self.refs(q, {"running", "pending", "held", "succeeded", "failed", "cancelled"}):
-                if r.id == ref:
-                    return r
-                if r.id.startswith(ref) or r.id.endswith(ref):
-                    hits[r.id] = r
+        for r in self._refs_containing(ref):
+            if r.id == ref:
+                return r
+            if r.id.startswith(ref) or r.id.endswith(ref):
+                hits[r.id] = r
         if len(hits) == 1:
             return next(iter(hits.values()))
         if not hits:
@@ -325,20 +320,20 @@ class Spool:
         some = ", ".join(sorted(hits)[:3])
         raise AmbiguousJob(f"{ref} matches {len(hits)} jobs ({some}, ...): give more of the id")
 
-    def _find_exact(self, job_id: str) -> JobRef | None:
-        """A full id, matched on names alone: a 100,000-job queue costs one listing, not 100,000 refs."""
+    def _refs_containing(self, text: str) -> Iterator[JobRef]:
+        """Jobs whose file names contain `text`, running first, found by names alone: a
+        100,000-job queue costs one listing, not 100,000 refs."""
+        lay = self.layout
         for q in self.queue_names():
-            running = self.layout.running(q) / f"{job_id}.job"
-            if running.exists():
-                return JobRef(job_id, q, "running", running)
-            for name in _containing(_names(self.layout.pending(q)), job_id):
-                p = parse_pending(name)
-                if p is not None and p.id == job_id:
-                    return self.pending_ref(q, p)
-            for name in _containing(_names(self.layout.done(q)), job_id):
-                if (m := DONE_RE.fullmatch(name)) and m["id"] == job_id:
-                    return JobRef(job_id, q, m["st"], self.layout.done(q) / name)
-        return None
+            for name in _containing(_names(lay.running(q)), text):
+                if m := RUNNING_RE.fullmatch(name):
+                    yield JobRef(m["id"], q, "running", lay.running(q) / name)
+            for name in _containing(_names(lay.pending(q)), text):
+                if (p := parse_pending(name)) is not None:
+                    yield self.pending_ref(q, p)
+            for name in _containing(_names(lay.done(q)), text):
+                if m := DONE_RE.fullmatch(name):
+                    yield JobRef(m["id"], q, m["st"], lay.done(q) / name)
 
     def pending_ref(self, queue: str, p: PendingName) -> JobRef:
         """The ref of one entry of `pending(queue)`, for callers that keep the names only."""
