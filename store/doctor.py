@@ -132,7 +132,13 @@ def _leftovers(spool: Spool) -> list[Finding]:
                            f"read the .why notes in {spool.layout.corrupt}, then delete or repair the files"))
     now = time.time()
     old = []
-    for e in os.scandir(spool.layout.tmp):
+    try:
+        entries = list(os.scandir(spool.layout.tmp))
+    except FileNotFoundError:
+        entries = []
+        out.append(Finding("error", f"{spool.layout.tmp} is missing: nothing can be written to the spool",
+                           f"mkdir -m 755 {spool.layout.tmp}"))
+    for e in entries:
         try:
             if now - e.stat(follow_symlinks=False).st_mtime > TMP_WARN_SECONDS:
                 old.append(e.name)

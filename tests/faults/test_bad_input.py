@@ -103,6 +103,12 @@ def test_doctor_reports_corrupt_files(bad_spool: tuple[Spool, dict[str, Path]]) 
     assert "7 file(s) in corrupt/" in out.stdout
 
 
+def test_doctor_on_a_spool_without_tmp_says_how_to_fix_it(spool: Spool) -> None:
+    spool.layout.tmp.rmdir()
+    out = run_cf(spool, "doctor")
+    assert "Traceback" not in out.stderr and f"mkdir -m 755 {spool.layout.tmp}" in out.stdout
+
+
 def test_show_of_a_corrupt_job_says_so(spool: Spool, tmp_path: Path) -> None:
     planted = _plant(spool, tmp_path)
     job_id = planted["garbage"].name.split(".")[2]
@@ -124,7 +130,7 @@ def test_decoder_never_crashes_on_bytes(data: bytes) -> None:
 
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=10), inner, max_size=4)),
     max_leaves=20,
 )
 
