@@ -27,7 +27,7 @@ def type_stats(spool: Spool) -> dict[str, TypeStats]:
     durations: dict[str, list[float]] = {}
     runs: dict[str, list[int]] = {}
     for q in spool.queue_names():
-        for r in spool.done_refs(q)[-RECENT:]:
+        for r in spool.done_refs(q, last=RECENT):
             if r.state == "cancelled":
                 continue
             try:

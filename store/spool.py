@@ -278,16 +278,17 @@ class Spool:
     def cancel_requests(self, queue: str) -> set[str]:
         return {m["id"] for e in _scan(self.layout.running(queue)) if (m := CANCEL_RE.fullmatch(e.name))}
 
-    def done_refs(self, queue: str) -> list[JobRef]:
-        """Finished jobs of a queue, oldest first (by finish stamp)."""
+    def done_refs(self, queue: str, last: int | None = None) -> list[JobRef]:
+        """Finished jobs of a queue, oldest first (by finish stamp); only the `last` ones
+        if given (refs are made only for those: history reads a few of 100,000)."""
         d = self.layout.done(queue)
-        refs = []
-        for e in _scan(d):
-            m = DONE_RE.fullmatch(e.name)
-            if m:
-                refs.append(JobRef(m["id"], queue, m["st"], d / e.name))
-        refs.sort(key=lambda r: r.path.name)
-        return refs
+        names = sorted(n for n in _names(d) if DONE_RE.fullmatch(n))
+        out = []
+        for n in names[-last:] if last else names:
+            m = DONE_RE.fullmatch(n)
+            assert m is not None
+            out.append(JobRef(m["id"], queue, m["st"], d / n))
+        return out
 
     def refs(self, queue: str, states: frozenset[str] | set[str]) -> list[JobRef]:
         """Jobs of one queue in the given states: running first, then run order, then done."""
