@@ -6,10 +6,12 @@ import asyncio
 import inspect
 import os
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 
 from coreflow_tui.app import CoreflowApp, Settings, make_app
 from store import Spool
@@ -35,6 +37,16 @@ def app_on(spool: Spool, follow: bool = False, watch: str = "inotify", **kw: obj
     settings = Settings(clock=lambda: NOW, follow=follow, watch=watch, spool_label="/srv/ci/spool",
                         host="build-01", **kw)  # type: ignore[arg-type]
     return make_app(spool, settings)
+
+
+@asynccontextmanager
+async def started(spool: Spool, size: tuple[int, int] = (80, 24),
+                  **kw: object) -> AsyncIterator[tuple[CoreflowApp, Pilot]]:
+    """The app on `spool`, running headless at `size`, once its first loads have landed."""
+    app = app_on(spool, **kw)  # type: ignore[arg-type]
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        yield app, pilot
 
 
 async def settle(pilot: object, rounds: int = 4) -> None:

@@ -15,7 +15,7 @@ from coreflow_tui.widgets.log_pane import LogPane
 from coreflow_tui.widgets.queue_list import QueueList
 from store import Spool
 
-from .conftest import app_on, settle
+from .conftest import app_on, settle, started
 from .sample import start
 
 WAITING = ["hotfix CVE-2026-1234", "feature/login@77ab0e1", "release/2.4 slow tests", "feature/login lint",
@@ -56,9 +56,7 @@ async def type_text(pilot: object, text: str) -> None:
 
 
 async def test_start_focus_on_first_pending_job_of_default(sample: Spool) -> None:
-    app = app_on(sample)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with started(sample, size=(120, 40)) as (app, pilot):
         assert isinstance(app.focused, JobList)
         assert current_name(app) == "hotfix CVE-2026-1234"
         assert jobs_of(app).rows.queue == "default"
@@ -66,9 +64,7 @@ async def test_start_focus_on_first_pending_job_of_default(sample: Spool) -> Non
 
 @pytest.mark.parametrize("down,up", [("down", "up"), ("j", "k")])
 async def test_cursor_keys(sample: Spool, down: str, up: str) -> None:
-    app = app_on(sample)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with started(sample) as (app, pilot):
         await press(pilot, down, down)
         assert current_name(app) == "release/2.4 slow tests"
         await press(pilot, up)
@@ -94,18 +90,14 @@ async def test_move_up_keeps_cursor_on_the_job(sample: Spool, key: str) -> None:
 
 @pytest.mark.parametrize("key", ["J", "shift+down"])
 async def test_move_down(sample: Spool, key: str) -> None:
-    app = app_on(sample)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with started(sample) as (app, pilot):
         await press(pilot, key)
         assert order(sample)[:2] == ["feature/login@77ab0e1", "hotfix CVE-2026-1234"]
         assert current_name(app) == "hotfix CVE-2026-1234"
 
 
 async def test_top_and_bottom(sample: Spool) -> None:
-    app = app_on(sample)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with started(sample) as (app, pilot):
         await press(pilot, "end", "t")
         assert order(sample)[0] == "fix/typo@0c1d2e3"
         await press(pilot, "b")
@@ -115,9 +107,7 @@ async def test_top_and_bottom(sample: Spool) -> None:
 
 @pytest.mark.parametrize("key,confirm", [("c", "y"), ("delete", "enter")])
 async def test_cancel_confirmed(sample: Spool, key: str, confirm: str) -> None:
-    app = app_on(sample)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with started(sample) as (app, pilot):
         await press(pilot, key)
         assert isinstance(app.screen, CancelModal)
         assert "p7vqwbz9" in app.screen.jobs[0][0] or app.screen.jobs[0][1] == "hotfix CVE-2026-1234"
@@ -129,18 +119,14 @@ async def test_cancel_confirmed(sample: Spool, key: str, confirm: str) -> None:
 
 @pytest.mark.parametrize("back", ["n", "escape"])
 async def test_cancel_aborted(sample: Spool, back: str) -> None:
-    app = app_on(sample)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with started(sample) as (app, pilot):
         await press(pilot, "c", back)
         assert isinstance(app.screen, MainScreen)
         assert order(sample) == WAITING
 
 
 async def test_cancel_running_job_leaves_a_request(sample: Spool) -> None:
-    app = app_on(sample)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with started(sample) as (app, pilot):
         await press(pilot, "home", "c")
         assert app.screen.jobs[0][2] == "running"
         await press(pilot, "y")
@@ -150,9 +136,7 @@ async def test_cancel_running_job_leaves_a_request(sample: Spool) -> None:
 
 
 async def test_hold_and_release(sample: Spool) -> None:
-    app = app_on(sample)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with started(sample) as (app, pilot):
         await press(pilot, "h")
         assert state_of(sample, "hotfix CVE-2026-1234") == "held"
         assert order(sample) == WAITING  # a held job keeps its place
@@ -161,9 +145,7 @@ async def test_hold_and_release(sample: Spool) -> None:
 
 
 async def test_marks_apply_to_hold_move_and_cancel(sample: Spool) -> None:
-    app = app_on(sample)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with started(sample, size=(120, 40)) as (app, pilot):
         await press(pilot, "j", "space", "j", "space")  # mark feature/login@.. and feature/login lint
         assert len(jobs_of(app).marked) == 2
         await press(pilot, "t")
@@ -196,9 +178,7 @@ async def test_refused_change_is_a_notification(sample: Spool) -> None:
 
 
 async def test_retry_in_finished_view(sample: Spool) -> None:
-    app = app_on(sample)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with started(sample) as (app, pilot):
         assert jobs_of(app).check_action("change", ("retry",)) is False  # not offered among waiting jobs
         await press(pilot, "f")
         rows = jobs_of(app).rows
@@ -214,9 +194,7 @@ async def test_retry_in_finished_view(sample: Spool) -> None:
 
 
 async def test_pause_and_resume(sample: Spool) -> None:
-    app = app_on(sample)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with started(sample) as (app, pilot):
         await press(pilot, "p")
         assert sample.queue_config("default").paused
         assert app.screen.query_one("#jobs-pane").has_class("-paused")
@@ -225,9 +203,7 @@ async def test_pause_and_resume(sample: Spool) -> None:
 
 
 async def test_filter(sample: Spool) -> None:
-    app = app_on(sample)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with started(sample) as (app, pilot):
         await press(pilot, "slash")
         await type_text(pilot, "login")
         rows = jobs_of(app).rows
@@ -246,9 +222,7 @@ async def test_filter(sample: Spool) -> None:
 
 
 async def test_log_toggle_shows_the_log(sample: Spool) -> None:
-    app = app_on(sample)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with started(sample, size=(120, 40)) as (app, pilot):
         await press(pilot, "home", "l")
         log = app.screen.query_one(LogPane)
         assert log.display
@@ -259,9 +233,7 @@ async def test_log_toggle_shows_the_log(sample: Spool) -> None:
 
 
 async def test_enter_opens_detail_and_escape_returns(sample: Spool) -> None:
-    app = app_on(sample)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with started(sample) as (app, pilot):
         await press(pilot, "enter")
         detail = app.screen.query_one(DetailPane)
         assert detail.display and app.focused is detail
@@ -272,9 +244,7 @@ async def test_enter_opens_detail_and_escape_returns(sample: Spool) -> None:
 
 
 async def test_tab_switches_panes_and_queue_selection(sample: Spool) -> None:
-    app = app_on(sample)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with started(sample, size=(120, 40)) as (app, pilot):
         await press(pilot, "shift+tab")
         assert isinstance(app.focused, QueueList)
         await press(pilot, "j")
@@ -286,9 +256,7 @@ async def test_tab_switches_panes_and_queue_selection(sample: Spool) -> None:
 
 
 async def test_submit_form(sample: Spool) -> None:
-    app = app_on(sample)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with started(sample) as (app, pilot):
         await press(pilot, "s")
         await type_text(pilot, "make docs")
         await press(pilot, "enter")
@@ -298,9 +266,7 @@ async def test_submit_form(sample: Spool) -> None:
 
 
 async def test_add_queue(sample: Spool) -> None:
-    app = app_on(sample)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with started(sample) as (app, pilot):
         await press(pilot, "n")
         await type_text(pilot, "nightly")
         await press(pilot, "enter", "backspace", "3", "enter")
@@ -311,9 +277,7 @@ async def test_add_queue(sample: Spool) -> None:
 async def test_add_queue_with_slots_that_are_no_number_asks_again(sample: Spool) -> None:
     from coreflow_tui.screens.queue_modal import QueueModal
 
-    app = app_on(sample)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with started(sample) as (app, pilot):
         await press(pilot, "n")
         await type_text(pilot, "weekly")
         await press(pilot, "enter", "backspace", "minus", "enter")  # the integer input lets "-" through
@@ -323,9 +287,7 @@ async def test_add_queue_with_slots_that_are_no_number_asks_again(sample: Spool)
 
 
 async def test_help_and_quit(sample: Spool) -> None:
-    app = app_on(sample)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with started(sample) as (app, pilot):
         await press(pilot, "question_mark")
         assert isinstance(app.screen, HelpScreen)
         await press(pilot, "escape")
@@ -336,9 +298,7 @@ async def test_help_and_quit(sample: Spool) -> None:
 
 
 async def test_palette_has_every_action(sample: Spool) -> None:
-    app = app_on(sample)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with started(sample) as (app, pilot):
         titles = {c.title.lower() for c in app.get_system_commands(app.screen)}
         for _where, _keys, what, action in KEYMAP:
             if action:
@@ -350,9 +310,7 @@ async def test_palette_has_every_action(sample: Spool) -> None:
 
 
 async def test_every_listed_key_is_bound(sample: Spool) -> None:
-    app = app_on(sample)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with started(sample) as (app, pilot):
         bound = set()
         for node in (app.screen, jobs_of(app), app.screen.query_one(QueueList)):
             for key in node._bindings.key_to_bindings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from store import JobSpec, Spool, Where, move, place
 from tests.conftest import run_cf
 
-from .conftest import app_on, settle, wait_until
+from .conftest import app_on, settle, started, wait_until
 from .sample import NOW, finish, make, start
 from .test_keys import current_name, jobs_of
 
@@ -30,9 +30,7 @@ async def test_a_submit_by_another_process_shows_up(sample: Spool) -> None:
 
 
 async def test_cursor_stays_on_its_job_when_the_order_changes(sample: Spool) -> None:
-    app = app_on(sample, follow=True)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with started(sample, follow=True) as (app, pilot):
         await pilot.press("j", "j", "j")  # feature/login lint, position 4
         await settle(pilot)
         watched = jobs_of(app).current_id
@@ -49,9 +47,7 @@ async def test_a_big_queue_decodes_only_what_is_on_screen(tmp_path) -> None:
 
     jobs = [build_job(spool, JobSpec(command=["true"], name=f"job-{n}"), now=NOW - 60) for n in range(3000)]
     place(spool, jobs)
-    app = app_on(spool)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with started(spool) as (app, pilot):
         jl = jobs_of(app)
         assert len(jl.rows) == 3000
         assert len(jl._jobs) < 40  # a screenful, not 3,000
@@ -68,9 +64,7 @@ async def test_a_big_queue_decodes_only_what_is_on_screen(tmp_path) -> None:
 
 
 async def test_empty_queue_says_so(spool: Spool) -> None:
-    app = app_on(spool)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with started(spool) as (app, pilot):
         assert len(jobs_of(app).rows) == 0
         await pilot.press("c", "h", "K", "enter", "space")  # nothing to act on: no dialog, no error
         await settle(pilot)
@@ -86,9 +80,7 @@ async def test_header_names_the_watch_mode_and_no_color_is_respected(sample: Spo
     from coreflow_tui.widgets.spool_header import SpoolHeader
 
     monkeypatch.setenv("NO_COLOR", "1")
-    app = app_on(sample, watch="poll")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with started(sample, watch="poll") as (app, pilot):
         header = str(app.screen.query_one(SpoolHeader).render())
         assert "polling 1 s" in header
         assert app.no_color
@@ -98,9 +90,7 @@ async def test_a_job_seen_waiting_shows_its_result_once_finished(sample: Spool) 
     """The list's decode cache is per state: a job decoded while it waited is read again
     when it runs and when it finishes, so the finished view shows its exit code."""
     jid = make(sample, "default", ["make"], "seen-then-done", ago=5)
-    app = app_on(sample, follow=True)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with started(sample, follow=True, size=(120, 40)) as (app, pilot):
         jl = jobs_of(app)
         await wait_until(pilot, lambda: jl.rows.index_of(jid) is not None and jl.job(jl.rows.index_of(jid)))
         start(sample, jid, ago=3)
@@ -120,9 +110,7 @@ async def test_reasons_follow_the_runners(spool: Spool) -> None:
     from store.runners import beat
 
     jid = make(spool, "default", ["make"], "waits-for-a-runner", ago=5)
-    app = app_on(spool, follow=True)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with started(spool, follow=True) as (app, pilot):
         jl = jobs_of(app)
 
         def reason() -> str:
@@ -145,9 +133,7 @@ async def test_a_heartbeat_reloads_the_queue_only_when_what_the_runners_serve_ch
 
     from .sample import heartbeat
 
-    app = app_on(sample)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with started(sample) as (app, pilot):
         screen = app.screen
         before = screen.base
         r1, r2 = [v.job.id for v in sample.jobs("default", {"running"})[0]]
