@@ -5,10 +5,12 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import stat
 import time
 from pathlib import Path
 
-from .errors import StorageError
+from .errors import NotRegularFile, StorageError
+from .safeio import kind
 
 # Files the store creates are never world-writable, whatever the caller's umask.
 FILE_MODE = 0o644
@@ -102,12 +104,19 @@ def commit_rename(src: str | Path, dst: str | Path) -> bool:
 
 
 def append_line(path: Path, line: bytes) -> None:
-    """Append one line (O_APPEND). Callers hold the lock that serialises writers."""
+    """Append one line (O_APPEND). Callers hold the lock that serialises writers, so a
+    FIFO (or anything but a regular file) in its place is refused at once, never waited on."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, FILE_MODE)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                     FILE_MODE)
     except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENXIO):  # a symlink; a FIFO without a reader, or a socket
+            raise NotRegularFile(f"{path} is {_kind_at(path)}, not a regular file: remove it", path) from None
         raise StorageError.wrap(exc, "cannot record the change") from exc
     try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(f"{path} is {kind(mode)}, not a regular file: remove it", path)
         os.write(fd, line if line.endswith(b"\n") else line + b"\n")
     except OSError as exc:
         raise StorageError.wrap(exc, "cannot record the change") from exc
@@ -137,6 +146,13 @@ def clean_tmp(tmp_dir: Path, now: float | None = None, grace: float = TMP_GRACE_
         except FileNotFoundError:
             continue
     return removed
+
+
+def _kind_at(path: Path) -> str:
+    try:
+        return kind(os.lstat(path).st_mode)
+    except OSError:
+        return "not a regular file"
 
 
 def unlink_quietly(path: str | Path) -> None:

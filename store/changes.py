@@ -18,6 +18,7 @@ import msgspec
 from . import atomic
 from .errors import JobAlreadyStarted, JobNotFound, JobStateError, SpoolError, StorageError
 from .layout import PendingName, cancel_name, done_name, parse_pending, pending_name, sorted_pending
+from .limits import check_job_bytes, check_job_fields
 from .locks import locked_all
 from .model import CancelRequest, Job, Result, Trigger, actor, encode, encode_job
 from .names import ID_RE, check_name, new_job_id, parse_priority, rank_between, spread_ranks
@@ -51,10 +52,10 @@ def build_job(spool: Spool, spec: JobSpec, now: float | None = None, who: str | 
     """Validate a spec against the spool (queue, type, names) and make the job it describes."""
     from .jobtypes import load_types  # here, not at the top: listings need no TOML parser
 
-    types = load_types(spool.layout.types)
     jtype = None
-    if spec.type is not None:
+    if spec.type is not None:  # only a typed submit reads types.toml: a broken one stops only those
         check_name(spec.type, "job type")
+        types = load_types(spool.layout.types)
         jtype = types.get(spec.type)
         if jtype is None and types:
             known = ", ".join(sorted(types))
@@ -77,15 +78,14 @@ def build_job(spool: Spool, spec: JobSpec, now: float | None = None, who: str | 
         raise SpoolError(f"timeout must be positive, not {timeout}")
     if spec.retries < 0:
         raise SpoolError(f"retries must be 0 or more, not {spec.retries}")
+    check_job_fields(command, spec.env, spec.name, spec.labels, spec.requires)
     for label in [*spec.labels, *spec.requires]:
         check_name(label, "label")
-    if len(spec.name) > 200 or "\n" in spec.name:
-        raise SpoolError("name must be one line of at most 200 characters")
     for key in spec.env:
         if not key or "=" in key or "\0" in key:
             raise SpoolError(f"invalid environment variable name {key!r}")
     now = time.time() if now is None else now
-    return Job(
+    job = Job(
         id=new_job_id(int(now * 1000)),
         queue=queue,
         command=list(command),
@@ -103,6 +103,8 @@ def build_job(spool: Spool, spec: JobSpec, now: float | None = None, who: str | 
         submitted_by=who or actor(),
         trigger=spec.trigger,
     )
+    check_job_bytes(len(encode_job(job)))  # what the fields add up to, as readers will see it
+    return job
 
 
 def submit(spool: Spool, specs: Sequence[JobSpec]) -> list[str]:

@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import atomic
-from .errors import ConfigError, CorruptJob, SpoolError
+from .errors import ConfigError, SpoolError
 from .feed import choose_mode
 from .jobtypes import load_types
 from .locks import locked
-from .model import QueueConfig, decode
 from .mounts import mount_of
 from .runners import clock_offset, runners
 from .spool import Spool
@@ -49,7 +48,8 @@ def _permissions(spool: Spool) -> list[Finding]:
     bad = spool.world_writable()
     if bad:
         return [Finding("error", f"world-writable: {', '.join(bad[:3])}{' ...' if len(bad) > 3 else ''}; "
-                                 "anyone on the host could queue commands for the runner",
+                                 "anyone on the host could queue commands for the runner, or plant files "
+                                 "that hang it or forge its records (sticky or not)",
                         f"chmod -R o-w {spool.root}")]
     if not os.access(spool.root, os.W_OK):
         return [Finding("error", f"spool {spool.root} is not writable by this user",
@@ -82,15 +82,23 @@ def _config(spool: Spool) -> list[Finding]:
         out.append(Finding("ok", f"types.toml: {len(types)} job type(s)"))
     except ConfigError as exc:
         out.append(Finding("error", str(exc), "fix the file; until then submits that name a type fail"))
+    out += _queue_configs(spool)
+    return out
+
+
+def _queue_configs(spool: Spool) -> list[Finding]:
+    """Each queue.json read as the runner reads it: every value checked, named when wrong."""
+    out = []
     for q in spool.queue_names():
-        path = spool.layout.queue_meta(q)
-        try:
-            decode(path.read_bytes(), QueueConfig, f"queue.json of queue {q}")
-        except FileNotFoundError:
+        if not os.path.lexists(spool.layout.queue_meta(q)):
             out.append(Finding("warn", f"queue {q} has no queue.json; defaults apply",
                                f"`coreflow queue set {q} --slots N` writes one"))
-        except CorruptJob as exc:
-            out.append(Finding("error", f"{exc}; defaults apply", f"`coreflow queue set {q} --slots N` rewrites it"))
+            continue
+        try:
+            spool.read_queue_config(q)
+        except ConfigError as exc:
+            out.append(Finding("error", f"{exc}; defaults apply (4 slots, not paused)",
+                               f"`coreflow queue set {q} --slots N` rewrites it"))
     return out
 
 

@@ -16,7 +16,7 @@ import os
 import stat
 from pathlib import Path
 
-from .errors import FileTooLarge, NotRegularFile, StorageError
+from .errors import FileTooLarge, FileUnreadable, NotRegularFile, StorageError
 
 _FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _CHUNK = 1 << 16
@@ -46,6 +46,8 @@ def open_regular(path: str | Path, what: str = "") -> tuple[int, os.stat_result]
                                  "remove it", path) from None
         if exc.errno == errno.ENXIO:  # a socket cannot be opened at all
             raise NotRegularFile(f"{shown} is a socket, not a regular file: remove it", path) from None
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            raise FileUnreadable(f"{shown} cannot be read by this user ({_owner(path)})") from None
         raise StorageError.wrap(exc, f"cannot read {shown}") from exc
     try:
         st = os.fstat(fd)
@@ -124,3 +126,11 @@ def list_dir(path: str | Path, what: str = "") -> list[str]:
         raise StorageError.wrap(exc, f"cannot list {shown}") from exc
     finally:
         os.close(fd)
+
+
+def _owner(path: str | Path) -> str:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return "permission denied"
+    return f"owned by uid {st.st_uid}, mode {stat.S_IMODE(st.st_mode):o}"
