@@ -22,6 +22,7 @@ from .limits import check_job_bytes, check_job_fields
 from .locks import locked_all
 from .model import CancelRequest, Job, Result, Trigger, actor, encode, encode_job
 from .names import ID_RE, check_name, new_job_id, parse_priority, rank_between, spread_ranks
+from .runners import fs_now
 from .spool import DEFAULT_QUEUE, JobRef, Spool, _containing, _names
 
 
@@ -452,21 +453,27 @@ def retry(spool: Spool, ref: str) -> int:
 def prune(spool: Spool, older_than: float | None = None, keep: int | None = None,
           now: float | None = None) -> int:
     """Delete finished jobs (and their logs and audit) older than `older_than` seconds,
-    keeping at least the `keep` newest of each queue. Returns how many were deleted."""
-    now = time.time() if now is None else now
+    keeping at least the `keep` newest of each queue. Returns how many were deleted.
+
+    Age and order are judged by the filesystem's clock, as leases are: a done file's
+    mtime is when it was written (every finish writes it), `now` the filesystem's now;
+    neither this host's clock nor the stamps in done/ names (each host's own) count."""
+    now = fs_now(spool) if now is None else now
     lay = spool.layout
     removed = 0
     for q in spool.queue_names():
         with spool.lock(q):
-            refs = spool.done_refs(q)
-            candidates = refs[: max(0, len(refs) - keep)] if keep is not None else refs
-            for r in candidates:
-                if older_than is not None:
-                    try:
-                        if now - os.lstat(r.path).st_mtime < older_than:
-                            continue
-                    except FileNotFoundError:
-                        continue
+            aged = []
+            for r in spool.done_refs(q):
+                try:
+                    aged.append((os.lstat(r.path).st_mtime, r.path.name, r))
+                except FileNotFoundError:
+                    continue
+            aged.sort(key=lambda a: a[:2])
+            candidates = aged[: max(0, len(aged) - keep)] if keep is not None else aged
+            for mtime, _, r in candidates:
+                if older_than is not None and now - mtime < older_than:
+                    continue
                 for path in (r.path, lay.log(r.id), lay.job_audit(r.id)):
                     atomic.unlink_quietly(path)
                 removed += 1
