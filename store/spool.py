@@ -51,6 +51,7 @@ from .model import Audit, Job, QueueConfig, SpoolMeta, actor, decode, decode_job
 from .names import check_name
 
 DEFAULT_QUEUE = "default"
+TMP_CLEAN_EVERY = 3600.0  # seconds between a runner's sweeps of tmp/ (files go after 36 h)
 
 
 @dataclass(slots=True)
@@ -90,6 +91,7 @@ class Spool:
         self.layout = Layout(self.root)
         self._cache: dict[str, tuple[int, int, Job]] = {}
         self.lock_timeout = DEFAULT_TIMEOUT
+        self._tmp_cleaned_at = -TMP_CLEAN_EVERY
 
     # -- opening -------------------------------------------------------------------
 
@@ -542,6 +544,15 @@ class Spool:
             if mode & stat.S_IWOTH and not (sticky_passes and mode & stat.S_ISVTX):
                 loose.append(str(d))
         return loose
+
+    def clean_tmp(self, every: float = TMP_CLEAN_EVERY) -> int:
+        """Housekeeping for long-lived processes (the runner calls it at each beat):
+        atomic.clean_tmp, at most once per `every` seconds of this process."""
+        now = time.monotonic()
+        if now - self._tmp_cleaned_at < every:
+            return 0
+        self._tmp_cleaned_at = now
+        return atomic.clean_tmp(self.layout.tmp)
 
     def corrupt_files(self) -> list[Path]:
         return sorted(Path(e.path) for e in _scan(self.layout.corrupt) if not e.name.endswith(".why"))

@@ -596,6 +596,10 @@ class Runner:
                 rn.remove(self.spool, runner_id)  # its pid is gone on this host: certainly dead
             except SpoolError as exc:
                 self.log(f"cannot remove the heartbeat of dead runner {runner_id}: {exc}")
+        try:
+            self.spool.clean_tmp()  # at most hourly: what dead writers left in tmp/
+        except SpoolError as exc:
+            self.log(f"cannot clean tmp/: {exc}")
 
     def _append_log(self, job_id: str, text: str) -> None:
         try:
