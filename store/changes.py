@@ -21,7 +21,7 @@ from .layout import PendingName, cancel_name, done_name, parse_pending, pending_
 from .limits import check_job_bytes, check_job_fields
 from .locks import locked_all
 from .model import CancelRequest, Job, Result, Trigger, actor, encode, encode_job
-from .names import ID_RE, check_name, new_job_id, parse_priority, rank_between, spread_ranks
+from .names import ID_RE, check_name, new_job_id, parse_priority, rank_between, respace_window, spread_ranks
 from .runners import fs_now
 from .spool import DEFAULT_QUEUE, JobRef, Spool, _containing, _names
 
@@ -163,12 +163,12 @@ def _insert_rank(spool: Spool, queue: str, order: list[PendingName], priority: i
 
 
 def _rank_at(spool: Spool, queue: str, order: list[PendingName], idx: int) -> int:
-    """A rank that sorts between order[idx-1] and order[idx]; rebalances if there is none."""
+    """A rank that sorts between order[idx-1] and order[idx]; respaces if there is none."""
     before = order[idx - 1].rank if idx > 0 else None
     after = order[idx].rank if idx < len(order) else None
     rank = rank_between(before, after)
     if rank is None:
-        order[:] = _rebalance(spool, queue, order)
+        order[:] = _respace(spool, queue, order, idx)
         before = order[idx - 1].rank if idx > 0 else None
         after = order[idx].rank if idx < len(order) else None
         rank = rank_between(before, after)
@@ -176,8 +176,35 @@ def _rank_at(spool: Spool, queue: str, order: list[PendingName], idx: int) -> in
     return rank
 
 
+def _respace(spool: Spool, queue: str, order: list[PendingName], idx: int) -> list[PendingName]:
+    """Make room before position `idx` by respacing a window of jobs around it (caller
+    holds the lock): a few dozen renames, not the whole queue (names.respace_window).
+
+    Run order holds after every rename, so a crash half-way leaves a queue in the right
+    order: jobs that move up go first, from the far end inward, then those that move
+    down, from the near end outward; none passes a neighbour's old or new rank.
+    """
+    window = respace_window(lambda i: order[i].rank, len(order), idx)
+    if window is None:
+        return _rebalance(spool, queue, order)
+    lo, ranks = window
+    d = spool.layout.pending(queue)
+    moves = [(order[lo + i], rank) for i, rank in enumerate(ranks) if rank != order[lo + i].rank]
+    ups = [(p, rank) for p, rank in reversed(moves) if rank > p.rank]
+    downs = [(p, rank) for p, rank in moves if rank < p.rank]
+    placed = {p.name: p for p in order[lo:lo + len(ranks)]}
+    for p, rank in ups + downs:
+        name = pending_name(rank, p.priority, p.id, p.held)
+        del placed[p.name]
+        if atomic.commit_rename(d / p.name, d / name):
+            placed[name] = PendingName(name)
+    atomic.fsync_dir(d)
+    return order[:lo] + sorted(placed.values(), key=_name) + order[lo + len(ranks):]
+
+
 def _rebalance(spool: Spool, queue: str, order: list[PendingName]) -> list[PendingName]:
-    """Respace every rank (caller holds the lock). Rare: needs ~32 inserts at one spot.
+    """Respace every rank (caller holds the lock). Only when no window has room (never
+    in practice: it takes ~2**44 jobs).
 
     The new ranks lie wholly above (or below) the old ones and the renames go from
     the far end inward, so run order stays right even if we are killed half-way.
@@ -256,9 +283,9 @@ def move(spool: Spool, ref: str, where: Where) -> int:
             return me + 1
         rank = rank_between(rest[idx - 1].rank if idx else None, rest[idx].rank if idx < len(rest) else None)
         if rank is None:
-            # Respace the whole queue, this job included: a rebalance of the others alone
-            # would carry them past it, and a crash half-way would leave them there.
-            order = _rebalance(spool, r.queue, order)
+            # Respace around the target, this job included if it is near: a respace of the
+            # others alone could carry them past it, and a crash half-way leave them there.
+            order = _respace(spool, r.queue, order, idx if idx < me else idx + 1)
             me = _index(order, r.id)
             if me is None:
                 raise _gone(spool, r, "move")

@@ -68,7 +68,7 @@ def read_file(path: str | Path, limit: int, what: str = "") -> bytes:
         if st.st_size > limit:
             raise FileTooLarge(f"{shown} is {st.st_size} bytes, more than the limit of {limit}: "
                                "shorten or remove it", path)
-        data = read_fd(fd, limit + 1, shown)
+        data = read_fd(fd, limit + 1, shown, st.st_size)
     finally:
         os.close(fd)
     if len(data) > limit:
@@ -76,14 +76,20 @@ def read_file(path: str | Path, limit: int, what: str = "") -> bytes:
     return data
 
 
-def read_fd(fd: int, limit: int, shown: str) -> bytes:
-    """Up to `limit` bytes from `fd`'s position, reading on after a short read (NFS)."""
+def read_fd(fd: int, limit: int, shown: str, size: int | None = None) -> bytes:
+    """Up to `limit` bytes from `fd`'s position, reading on after a short read (NFS);
+    given the file's `size` (fstat's), the read ends once that many have come."""
     chunks = []
-    size = 0
+    got = 0
     try:
-        while size < limit and (chunk := os.read(fd, min(_CHUNK, limit - size))):
+        while got < limit:
+            chunk = os.read(fd, min(_CHUNK, limit - got))
+            if not chunk:
+                break
             chunks.append(chunk)
-            size += len(chunk)
+            got += len(chunk)
+            if got == size:
+                break
     except OSError as exc:
         raise StorageError.wrap(exc, f"cannot read {shown}") from exc
     return b"".join(chunks)

@@ -11,7 +11,7 @@ import errno
 import os
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -436,8 +436,14 @@ class Spool:
     def jobs(self, queue: str | None = None, states: set[str] | frozenset[str] = frozenset(
             {"pending", "held", "running"})) -> tuple[list[JobView], list[str]]:
         """Decoded jobs (running, then run order, then finished) and warnings about bad files."""
-        views: list[JobView] = []
         warnings: list[str] = []
+        return list(self.iter_jobs(queue, states, warnings.append, cache=True)), warnings
+
+    def iter_jobs(self, queue: str | None = None, states: set[str] | frozenset[str] = frozenset(
+            {"pending", "held", "running"}), warn: Callable[[str], None] | None = None,
+            cache: bool = False) -> Iterator[JobView]:
+        """jobs(), one at a time and (by default) uncached: a listing of 50,000 jobs holds
+        one in memory at a time. Each bad file found is passed to `warn`."""
         for q in [self.check_queue(queue)] if queue else self.queue_names():
             position = 0
             for r in self.refs(q, states | ({"pending", "held"} if states & {"pending", "held"} else set())):
@@ -448,12 +454,14 @@ class Spool:
                     if r.state not in states:
                         continue
                 try:
-                    views.append(self.view(r, pos))
+                    job = self.read(r, cache)
                 except CorruptJob as exc:
-                    warnings.append(str(exc))
+                    if warn is not None:
+                        warn(str(exc))
+                    continue
                 except JobNotFound:
                     continue
-        return views, warnings
+                yield JobView(job, r.queue, r.state, pos, r)
 
     def show(self, ref: str) -> JobView:
         r = self.find(ref)
