@@ -124,6 +124,19 @@ def test_damaged_audit_lines_are_counted_not_shown(spool: Spool) -> None:
     assert "3 line(s)" in spool.audit(job)[-1].detail
 
 
+@pytest.mark.parametrize("d", ["runners", "logs", "audit", "tmp"])
+def test_a_sticky_world_writable_shared_directory_is_refused_by_runner_and_doctor(spool: Spool, d: str) -> None:
+    """Sticky is not enough there: anyone could plant a FIFO as a heartbeat, log or
+    audit trail, or forge an audit line."""
+    path = spool.root / d
+    os.chmod(path, 0o1777)
+    out = run_cf(spool, "runner", "--drain", timeout=QUICK)
+    assert out.returncode == 1 and f"{path}" in out.stderr and "world-writable" in out.stderr
+    doctor = run_cf(spool, "doctor", timeout=QUICK)
+    assert doctor.returncode == 1 and f"world-writable: {path}" in doctor.stdout
+    assert "chmod -R o-w" in doctor.stdout
+
+
 # -- another user's files --------------------------------------------------------------
 
 OTHER_UID, SPOOL_UID = 4243, 4244
