@@ -236,6 +236,10 @@ def add_runner_options(ru: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if "_ARGCOMPLETE" in os.environ:  # a shell asks for completions: only then load argcomplete
+        from coreflow_tui.ops.completion import autocomplete
+
+        autocomplete(build_parser())
     args = build_parser(argv).parse_args(argv)
     args.spool = args.spool or default_spool()
     command = args.command or "tui"

@@ -17,6 +17,8 @@ from store import Heartbeat, JobSpec, Spool
 from store import runners as rn
 from tests.conftest import ROOT, run_cf
 
+from .conftest import running_job
+
 pytestmark = pytest.mark.timeout(120)
 
 
@@ -115,20 +117,11 @@ def test_every_family_matches_the_spool(spool: Spool) -> None:
 
 def test_running_jobs_fill_busy_slots(spool: Spool) -> None:
     """A job a real runner is running shows as running and as a busy slot."""
-    (job_id,) = store.submit(spool, [JobSpec(command=["sleep", "30"])])
-    runner = subprocess.Popen([sys.executable, "-m", "coreflow_tui", "--spool", str(spool.root), "runner",
-                               "--slots", "1", "--requeue-on-stop"], cwd=ROOT, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.time() + 20
-        while spool.find(job_id).state != "running" and time.time() < deadline:
-            time.sleep(0.05)
+    with running_job(spool):
         fams = _families(run_cf(spool, "metrics", check=True).stdout)
         assert fams["coreflow_queue_busy_slots"][("coreflow_queue_busy_slots", (("queue", "default"),))] == 1
         assert fams["coreflow_jobs"][("coreflow_jobs", (("queue", "default"), ("state", "running")))] == 1
         assert fams["coreflow_runners"][("coreflow_runners", (("state", "live"),))] == 1
-    finally:
-        runner.terminate()
-        runner.wait(10)
 
 
 def test_textfile_is_written_atomically_for_node_exporter(spool: Spool, tmp_path: Path) -> None:
