@@ -67,6 +67,19 @@ class _Unbuilt:
         return lambda *args, **kwargs: self
 
 
+class _Version(argparse.Action):
+    """--version: the package's version and the spool format (read only when asked)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kw: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=kw.get("help"))  # type: ignore[arg-type]
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from store.layout import FORMAT
+
+        sys.stdout.write(f"coreflow {__version__} (spool format {FORMAT})\n")
+        parser.exit()
+
+
 def _command_word(argv: Sequence[str]) -> str | None:
     """The command in argv (the first word that is not a global option), if any."""
     it = iter(argv)
@@ -84,7 +97,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p = _Parser(prog="coreflow", description="CoreFlow JobQueues: queue, triage and run CI jobs.",
                 epilog="Exit status: 0 done, 1 could not be done (one line on stderr says why), 2 usage error. "
                        "`coreflow` alone opens the terminal UI.")
-    p.add_argument("--version", action="version", version=f"coreflow {__version__}")
+    p.add_argument("--version", action=_Version, help="print the version and the spool format it writes")
     p.add_argument("--spool", type=Path, default=None, metavar="PATH",
                    help="the spool directory (env COREFLOW_SPOOL; default %(default)s)".replace(
                        "%(default)s", str(default_spool())))
