@@ -159,7 +159,8 @@ class Supervisor:
                 signal.signal(s, h)
 
     def _notify(self) -> None:
-        """READY=1 once every child is up, then WATCHDOG=1 at the interval systemd asked for."""
+        """READY=1 once every child is up, then WATCHDOG=1 at the interval systemd asked for
+        (on through a stop: a drain may outlast the watchdog's timeout)."""
         now = time.monotonic()
         if not self.ready_sent:
             if self.stopping or not self.ready(self.children):
@@ -204,6 +205,7 @@ class Supervisor:
             if not waiting_logged and any(c.role == "runner" for c in live):
                 self.log("waiting for the runner to stop (it lets running jobs finish)")
                 waiting_logged = True
+            self._notify()
             time.sleep(self.poll)
         self.log("stopped")
         return EXIT_OK

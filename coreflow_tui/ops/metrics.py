@@ -24,7 +24,7 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
-from store import JobNotFound, JobRef, Spool, SpoolError
+from store import JobRef, QueueNotFound, Spool, SpoolError
 from store.layout import FINAL_STATES
 from store.names import id_time
 from store.runners import runners
@@ -63,7 +63,7 @@ def take_snapshot(spool: Spool, cache: DoneCache | None = None, now: float | Non
     for q in spool.queue_names():
         try:
             queues.append(_queue_stats(spool, q, cache, seen, now))
-        except JobNotFound:
+        except QueueNotFound:
             continue  # the queue was removed while we looked
     for name in set(cache) - seen:
         del cache[name]  # pruned since the last look

@@ -206,3 +206,32 @@ def test_systemd_analyze_verify_finds_nothing_wrong(spool: Spool, tmp_path: Path
     if out.returncode != 0 and not relevant:
         pytest.skip(f"systemd-analyze cannot run here: {(out.stderr or out.stdout).strip()[:200]}")
     assert not relevant, relevant
+
+
+def test_watchdog_pings_go_on_while_the_runner_drains(spool: Spool, tmp_path: Path) -> None:
+    """A stop waits for running jobs; systemd must not take the wait for a hang."""
+    import store
+    from store import JobSpec
+
+    address = str(tmp_path / "notify")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(address)
+    (job_id,) = store.submit(spool, [JobSpec(command=["sleep", "1.5"])])
+    serve = subprocess.Popen([sys.executable, "-m", "coreflow_tui", "--spool", str(spool.root), "serve"], cwd=ROOT,
+                             env={**os.environ, "NOTIFY_SOCKET": address, "WATCHDOG_USEC": "300000"},
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _messages(sock, "READY=1")
+        deadline = time.monotonic() + 20
+        while spool.find(job_id).state != "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        serve.send_signal(signal.SIGTERM)
+        _messages(sock, "STOPPING=1")
+        assert _messages(sock, "WATCHDOG=1") and _messages(sock, "WATCHDOG=1")
+        assert spool.find(job_id).state == "running"  # still draining while it pings
+        assert serve.wait(30) == 0
+        assert spool.find(job_id).state == "succeeded"
+    finally:
+        _stop(serve)
+        sock.close()
