@@ -71,7 +71,8 @@ class _Version(argparse.Action):
     """--version: the package's version and the spool format (read only when asked)."""
 
     def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kw: object) -> None:
-        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=kw.get("help"))  # type: ignore[arg-type]
+        help = kw.get("help")
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)  # type: ignore[arg-type]
 
     def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
         from store.layout import FORMAT

@@ -228,6 +228,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from .ops.unit import print_unit
 
         return print_unit(args, spool.root, runner_args(args))
+    if getattr(args, "user", None) or getattr(args, "writable", None):
+        print("coreflow: serve: --user and --writable describe the unit: give them with --systemd-unit",
+              file=sys.stderr)
+        return 2
     from .ops.housekeeping import Housekeeper
 
     children = [

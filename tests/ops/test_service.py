@@ -235,3 +235,8 @@ def test_watchdog_pings_go_on_while_the_runner_drains(spool: Spool, tmp_path: Pa
     finally:
         _stop(serve)
         sock.close()
+
+
+def test_unit_options_without_systemd_unit_are_a_usage_error(spool: Spool) -> None:
+    r = run_cf(spool, "serve", "--user", "ci")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--systemd-unit" in r.stderr
