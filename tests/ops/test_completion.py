@@ -4,6 +4,7 @@ argcomplete's environment protocol (the same requests their scripts make)."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -110,6 +111,27 @@ def test_zsh_and_fish_show_names_made_inert(busy: dict[str, str], spool: Spool, 
     assert shown[busy["pending"]] == "pending one (build, pending)"
     assert shown[busy["running"]] == "long one (default, running)"
     assert "\x1b" not in shown[busy["held"]] and "\\x1b" in shown[busy["held"]]
+
+
+@pytest.mark.skipif(not shutil.which("fish"), reason="fish is not installed (.ci/run installs it)")
+def test_fish_itself_completes_ids_with_names(busy: dict[str, str], spool: Spool) -> None:
+    """fish runs its completions without a terminal: `complete --do-complete`."""
+    script = 'coreflow completion fish | source; complete --do-complete "coreflow release "'
+    out = subprocess.run(["fish", "--no-config", "-c", script], env=_env(spool), capture_output=True, text=True,
+                         timeout=30, check=True).stdout
+    assert out.splitlines() == [f"{busy['held']}\theld \\x1b[2J one (build, held)"]
+    script = 'coreflow completion fish | source; complete --do-complete "coreflow queue pa"'
+    out = subprocess.run(["fish", "--no-config", "-c", script], env=_env(spool), capture_output=True, text=True,
+                         timeout=30, check=True).stdout
+    assert out.split("\t")[0] == "pause"
+
+
+@pytest.mark.skipif(not shutil.which("zsh"), reason="zsh is not installed (.ci/run installs it)")
+def test_the_zsh_script_parses_in_zsh(spool: Spool, tmp_path: Path) -> None:
+    script = tmp_path / "_coreflow"
+    script.write_text(run_cf(spool, "completion", "zsh", check=True).stdout)
+    r = subprocess.run(["zsh", "-n", str(script)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
