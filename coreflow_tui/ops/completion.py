@@ -95,7 +95,7 @@ def _queues(prefix: str, parsed_args: argparse.Namespace, action: argparse.Actio
     if spool is None:
         return []
     if action.dest == "queues":  # Q1,Q2,...: complete the last one
-        head, _, last = prefix.rpartition(",")
+        head, _sep, last = prefix.rpartition(",")
         done = set(head.split(","))
         return [f"{head},{q}" if head else q for q in spool.queue_names() if q.startswith(last) and q not in done]
     return [q for q in spool.queue_names() if q.startswith(prefix)]

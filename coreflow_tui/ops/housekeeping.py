@@ -12,12 +12,16 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import store
 from store import Spool, SpoolError
 from store.settings import load_settings
 
 from .journal import WARNING
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
 
 PRUNE_EVERY = 3600.0
 
@@ -33,7 +37,7 @@ class Housekeeper:
         self.prune_every = prune_every
         self.clock = clock
         self.next_metrics = self.next_prune = clock()  # both at once when serve starts
-        self.registry = None
+        self.registry: CollectorRegistry | None = None
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None
 
