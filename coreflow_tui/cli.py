@@ -38,6 +38,10 @@ HANDLERS = {
     "serve": "coreflow_tui.serve:cmd_serve",
     "demo": "coreflow_tui.demo:cmd_demo",
     "tui": "coreflow_tui.app:cmd_tui",
+    # operating it on build hosts (issue 13): coreflow_tui/ops/
+    "metrics": "coreflow_tui.ops.metrics:cmd_metrics",
+    "completion": "coreflow_tui.ops.completion:cmd_completion",
+    "spool": "coreflow_tui.ops.settings:cmd_spool",
 }
 
 
@@ -63,6 +67,20 @@ class _Unbuilt:
         return lambda *args, **kwargs: self
 
 
+class _Version(argparse.Action):
+    """--version: the package's version and the spool format (read only when asked)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kw: object) -> None:
+        help = kw.get("help")
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)  # type: ignore[arg-type]
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from store.layout import FORMAT
+
+        sys.stdout.write(f"coreflow {__version__} (spool format {FORMAT})\n")
+        parser.exit()
+
+
 def _command_word(argv: Sequence[str]) -> str | None:
     """The command in argv (the first word that is not a global option), if any."""
     it = iter(argv)
@@ -80,7 +98,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p = _Parser(prog="coreflow", description="CoreFlow JobQueues: queue, triage and run CI jobs.",
                 epilog="Exit status: 0 done, 1 could not be done (one line on stderr says why), 2 usage error. "
                        "`coreflow` alone opens the terminal UI.")
-    p.add_argument("--version", action="version", version=f"coreflow {__version__}")
+    p.add_argument("--version", action=_Version, help="print the version and the spool format it writes")
     p.add_argument("--spool", type=Path, default=None, metavar="PATH",
                    help="the spool directory (env COREFLOW_SPOOL; default %(default)s)".replace(
                        "%(default)s", str(default_spool())))
@@ -177,12 +195,48 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     trf.add_argument("name")
     trf.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
 
-    add_runner_options(cmd("serve", "run a runner and the triggers as separate, supervised processes"))
+    add_serve_options(cmd("serve", "run a runner and the triggers as separate, supervised processes"))
 
     pr = cmd("prune", "delete finished jobs with their logs")
     pr.add_argument("--older-than", type=_duration, metavar="DURATION", help="e.g. 7d, 12h, 30m")
     pr.add_argument("--keep", type=_count, metavar="N", help="keep the N newest finished jobs of each queue")
+    add_ops_commands(cmd)
     return p
+
+
+# -- operating it on build hosts (issue 13) ----------------------------------------------
+
+
+def add_serve_options(sv: argparse.ArgumentParser) -> None:
+    add_runner_options(sv)
+    sv.add_argument("--metrics-textfile", type=Path, metavar="DIR",
+                    help="keep DIR/coreflow.prom fresh for node_exporter's textfile collector")
+    sv.add_argument("--metrics-every", type=_positive_seconds, default=15.0, metavar="DURATION",
+                    help="how often to rewrite it (15s)")
+    sv.add_argument("--systemd-unit", action="store_true",
+                    help="print a systemd service unit that runs this serve command, and exit")
+    sv.add_argument("--user", metavar="USER", help="with --systemd-unit: the user the service runs as")
+    sv.add_argument("--writable", action="append", default=[], metavar="DIR",
+                    help="with --systemd-unit: a directory jobs write to (workspaces), writable under "
+                         "ProtectSystem=strict; repeatable")
+    sv.add_argument("--stop-timeout", type=_positive_seconds, default=3600.0, metavar="DURATION",
+                    help="with --systemd-unit: how long a stop may wait for running jobs to finish (1h)")
+
+
+def add_ops_commands(cmd: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    m = cmd("metrics", "print the spool's state as Prometheus metrics")
+    m.add_argument("--textfile", type=Path, metavar="DIR",
+                   help="write DIR/coreflow.prom atomically (node_exporter's textfile collector) instead")
+    c = cmd("completion", "print a shell completion script: source <(coreflow completion bash)")
+    c.add_argument("shell", choices=["bash", "zsh", "fish"])
+    sp = cmd("spool", "show or change the spool's housekeeping settings")
+    sps = sp.add_subparsers(dest="spool_command", metavar="ACTION", parser_class=_Parser)
+    sps.add_parser("show", help="print the settings (the default)")
+    ss = sps.add_parser("set", help="change settings; without options, print them")
+    ss.add_argument("--keep-finished", metavar="DURATION",
+                    help="serve prunes finished jobs and their logs older than this, hourly (e.g. 14d; off)")
+    ss.add_argument("--max-log-size", metavar="SIZE",
+                    help="a job's log stops growing at this size (e.g. 100MiB; off: the runner's default)")
 
 
 def add_runner_options(ru: argparse.ArgumentParser) -> None:
@@ -196,6 +250,10 @@ def add_runner_options(ru: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if "_ARGCOMPLETE" in os.environ:  # a shell asks for completions: only then load argcomplete
+        from coreflow_tui.ops.completion import autocomplete
+
+        autocomplete(build_parser())
     args = build_parser(argv).parse_args(argv)
     args.spool = args.spool or default_spool()
     command = args.command or "tui"

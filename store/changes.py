@@ -456,20 +456,33 @@ def prune(spool: Spool, older_than: float | None = None, keep: int | None = None
     removed = 0
     for q in spool.queue_names():
         with spool.lock(q):
-            refs = spool.done_refs(q)
-            candidates = refs[: max(0, len(refs) - keep)] if keep is not None else refs
-            for r in candidates:
-                if older_than is not None:
-                    try:
-                        if now - os.lstat(r.path).st_mtime < older_than:
-                            continue
-                    except FileNotFoundError:
-                        continue
-                for path in (r.path, lay.log(r.id), lay.job_audit(r.id)):
+            for r in prunable(spool, q, older_than, keep, now):
+                for path in pruned_files(spool, r):
                     atomic.unlink_quietly(path)
                 removed += 1
         atomic.fsync_dir(lay.done(q))
     return removed
+
+
+def prunable(spool: Spool, queue: str, older_than: float | None, keep: int | None, now: float) -> list[JobRef]:
+    """The finished jobs of a queue that `prune` would delete (doctor asks without deleting)."""
+    refs = spool.done_refs(queue)
+    candidates = refs[: max(0, len(refs) - keep)] if keep is not None else refs
+    if older_than is None:
+        return candidates
+    out = []
+    for r in candidates:
+        try:
+            if now - os.lstat(r.path).st_mtime >= older_than:
+                out.append(r)
+        except FileNotFoundError:
+            continue
+    return out
+
+
+def pruned_files(spool: Spool, r: JobRef) -> tuple[Path, ...]:
+    """What pruning a finished job deletes: its file, its log and its audit trail."""
+    return (r.path, spool.layout.log(r.id), spool.layout.job_audit(r.id))
 
 
 # -- helpers ---------------------------------------------------------------------

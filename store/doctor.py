@@ -42,6 +42,7 @@ def diagnose(root: Path, *, lock_timeout: float = 2.0) -> list[Finding]:
     out += _runners(spool)
     out += _leftovers(spool)
     out += _clock(spool)
+    out += _disk_usage(spool)
     return out
 
 
@@ -163,3 +164,11 @@ def _clock(spool: Spool) -> list[Finding]:
                         "run NTP on every host; coreflow judges leases by filesystem time, but ages shown "
                         "to people use this host's clock")]
     return [Finding("ok", f"clock: {offset:+.2f}s from the filesystem's")]
+
+
+def _disk_usage(spool: Spool) -> list[Finding]:
+    """The spool's size, its largest logs, what prune would free (issue 13)."""
+    from .usage import describe, usage
+
+    what, advice = describe(usage(spool))
+    return [Finding("ok", what, advice)]

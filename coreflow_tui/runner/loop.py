@@ -30,6 +30,7 @@ from store.errors import QueueNotFound
 from store.feed import Change, Feed
 from store.model import Heartbeat
 
+from ..ops.journal import log_line
 from .process import JobProcess, SpawnError, note_line
 
 CANCEL_GRACE_MAX = 1.0  # a cancel stops the job within 2 s, so its TERM grace is short
@@ -135,9 +136,8 @@ class Runner:
         return 0 if not self.unrecorded else 1
 
     def log(self, text: str) -> None:
-        stamp = time.strftime("%H:%M:%S")
         try:
-            self.err.write(f"{stamp} coreflow runner: {text}\n")
+            self.err.write(log_line("coreflow runner", text, stamp="%H:%M:%S") + "\n")
             self.err.flush()
         except (OSError, ValueError):
             pass  # stderr gone (closed terminal): the spool still records everything

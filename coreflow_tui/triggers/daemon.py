@@ -30,13 +30,14 @@ from store.triggers import (
     trigger_files,
 )
 
+from ..ops.journal import log_line
 from .watch import Burst, InotifyWatcher, PollWatcher, Watcher
 
 RETRY_AFTER = 5.0  # seconds before a trigger whose firing failed (or whose file is bad) is tried again
 
 
 def _stderr(msg: str) -> None:
-    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} triggers: {msg}", file=sys.stderr, flush=True)
+    print(log_line("triggers", msg), file=sys.stderr, flush=True)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from clihelp import one_line_error, run
 from coreflow_tui import __version__
 from store import Spool, Where, hold, move, submit
 from store.changes import JobSpec
-from store.layout import running_name
+from store.layout import FORMAT, running_name
 
 CONTRACT_JOB = {"id", "queue", "state", "position", "type", "name", "priority", "command", "labels",
                 "submitted_at", "trigger", "attempt", "result"}
@@ -37,7 +37,7 @@ def root(spool: Spool) -> Path:
 
 def test_version_and_help(root: Path) -> None:
     out = run(root, "--version")
-    assert (out.returncode, out.stdout.strip()) == (0, f"coreflow {__version__}")
+    assert (out.returncode, out.stdout.strip()) == (0, f"coreflow {__version__} (spool format {FORMAT})")
     out = run(root, "--help")
     assert out.returncode == 0 and "Exit status: 0" in out.stdout
     for cmd in ("init", "queue", "submit", "ls", "show", "logs", "move", "cancel", "hold", "release", "retry",
