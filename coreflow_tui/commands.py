@@ -14,7 +14,8 @@ import store
 from store import JobSpec, Spool, SpoolError, Where
 from store.views import job_json, queue_json
 
-from .fmt import age, duration, short_id, table, when
+from .fmt import age, duration, short_id, table, unicode_ok, when
+from .safetext import escape_non_sgr, inert
 
 if TYPE_CHECKING:
     from store.waiting import QueueContext
@@ -39,7 +40,11 @@ def _dump(obj: Any) -> None:
 
 
 def _err(msg: str) -> None:
-    print(f"coreflow: {msg}", file=sys.stderr)
+    print(f"coreflow: {inert(msg)}", file=sys.stderr)
+
+
+def _dash() -> str:
+    return "—" if unicode_ok() else "-"
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -83,16 +88,6 @@ def cmd_queue(args: argparse.Namespace) -> int:
 # -- submit ------------------------------------------------------------------------
 
 
-def _kv(items: list[str], what: str) -> dict[str, str]:
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise SpoolError(f"{what} {item!r} must be KEY=VALUE")
-        out[key] = value
-    return out
-
-
 def cmd_submit(args: argparse.Namespace) -> int:
     spool = _open(args)
     if args.jsonl:
@@ -106,8 +101,8 @@ def cmd_submit(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     spec = JobSpec(
         command=" ".join(argv) if args.shell else argv, queue=args.queue, type=args.type, name=args.name or "",
-        priority=args.priority, labels=_kv(args.label, "--label"), requires=args.requires, timeout=args.timeout,
-        retries=args.retries, cwd=os.path.abspath(args.cwd) if args.cwd else None, env=_kv(args.env, "--env"),
+        priority=args.priority, labels=dict(args.label), requires=args.requires, timeout=args.timeout,
+        retries=args.retries, cwd=os.path.abspath(args.cwd) if args.cwd else None, env=dict(args.env),
         shell=args.shell,
     )
     (job_id,) = store.submit(spool, [spec])
@@ -226,7 +221,7 @@ def _show_text(spool: Spool, v: store.JobView, wait: Any) -> str:
     lines = [
         ("id", j.id), ("name", j.name), ("queue", v.queue),
         ("state", v.state + (f" (position {v.position})" if v.position else "")),
-        ("type", (j.type or "-") + (f" — {jt.description}" if jt and jt.description else "")),
+        ("type", (j.type or "-") + (f" {_dash()} {jt.description}" if jt and jt.description else "")),
         ("priority", str(j.priority)),
         ("command", ("sh -c " if j.shell else "") + " ".join(_quote(a) for a in j.command)),
     ]
@@ -270,7 +265,8 @@ def _show_text(spool: Spool, v: store.JobView, wait: Any) -> str:
     for a in audit:
         lines.append(("audit", f"{when(a.at)}  {a.actor}  {a.action}" + (f"  {a.detail}" if a.detail else "")))
     width = max(len(k) for k, _ in lines)
-    return "\n".join(f"{k.ljust(width)}  {val}" for k, val in lines)
+    # Every value inert: names, commands, labels, env and messages are other people's text.
+    return "\n".join(f"{k.ljust(width)}  {inert(val)}" for k, val in lines)
 
 
 def _quote(arg: str) -> str:
@@ -282,14 +278,16 @@ def _quote(arg: str) -> str:
 def cmd_logs(args: argparse.Namespace) -> int:
     spool = _open(args)
     r = spool.find(args.id)
-    out = sys.stdout.buffer
+    # On a terminal the job's output is shown, not obeyed (as journalctl does); a pipe or
+    # --raw gets the bytes as written.
+    out = _RawLog() if args.raw or not sys.stdout.isatty() else _EscapedLog()
     pos, ended = 0, False
     while True:
         chunk, pos = spool.read_log(r.id, pos)  # a MiB at a time, however long the log
         if chunk:
             out.write(chunk)
-            out.flush()
             continue
+        out.flush(final=not args.follow or ended)
         if not args.follow:
             if pos == 0 and r.state in ("pending", "held") and not spool.layout.log(r.id).exists():
                 raise SpoolError(f"job {r.id} has not started yet; no log")
@@ -300,6 +298,41 @@ def cmd_logs(args: argparse.Namespace) -> int:
             ended = True  # one more read: the runner may have written its last lines just before
             continue
         time.sleep(0.2)
+
+
+class _RawLog:
+    def write(self, chunk: bytes) -> None:
+        sys.stdout.buffer.write(chunk)
+
+    def flush(self, final: bool) -> None:
+        sys.stdout.buffer.flush()
+
+
+class _EscapedLog:
+    """Job output with SGR colours kept and every other control shown escaped. Within a
+    burst of reads the last partial line waits for the next chunk, so a sequence cut in
+    two by a read is still seen whole."""
+
+    HOLD = 4096  # longest partial line held back
+
+    def __init__(self) -> None:
+        import codecs
+
+        self.decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+        self.pending = ""
+
+    def write(self, chunk: bytes) -> None:
+        text = self.pending + self.decoder.decode(chunk)
+        cut = text.rfind("\n") + 1
+        if len(text) - cut > self.HOLD:
+            cut = len(text)
+        self.pending = text[cut:]
+        sys.stdout.write(escape_non_sgr(text[:cut]))
+
+    def flush(self, final: bool) -> None:
+        sys.stdout.write(escape_non_sgr(self.pending + self.decoder.decode(b"", final=final)))
+        self.pending = ""
+        sys.stdout.flush()
 
 
 # -- changes -----------------------------------------------------------------------
@@ -364,7 +397,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     findings = diagnose(args.spool)
     worst = EXIT_OK
     for f in findings:
-        print(f"{f.level:5}  {f.what}" + (f"\n       -> {f.advice}" if f.advice else ""))
+        print(f"{f.level:5}  {inert(f.what)}" + (f"\n       -> {inert(f.advice)}" if f.advice else ""))
         if f.level == "error":
             worst = EXIT_FAIL
     return worst
