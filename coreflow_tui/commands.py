@@ -403,12 +403,10 @@ def cmd_prune(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from store.doctor import diagnose
+    from store.doctor import diagnose, needs_attention
 
     findings = diagnose(args.spool)
-    worst = EXIT_OK
     for f in findings:
         print(f"{f.level:5}  {inert(f.what)}" + (f"\n       -> {inert(f.advice)}" if f.advice else ""))
-        if f.level == "error":
-            worst = EXIT_FAIL
-    return worst
+    # A script trusts the exit status: 0 only when every check is ok.
+    return EXIT_FAIL if needs_attention(findings) else EXIT_OK
