@@ -201,7 +201,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 
 def add_runner_options(ru: argparse.ArgumentParser) -> None:
-    ru.add_argument("--queues", default="default", metavar="Q,...", help="queues to serve")
+    ru.add_argument("--queues", default=None, metavar="Q,...",
+                    help="queues to serve (default: every queue, including queues added later)")
     ru.add_argument("--slots", type=_positive_int, default=None, metavar="N", help="jobs at once (default: CPUs)")
     ru.add_argument("--labels", default="", metavar="L,...", help="labels jobs can require (--requires)")
     ru.add_argument("--lease", type=_positive_seconds, default=30.0, metavar="SECONDS",
