@@ -219,9 +219,10 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def _show_text(spool: Spool, v: store.JobView, wait: Waiting | None, stats: TypeStats | None) -> str:
+    from store.jobtypes import load_types
+
     j = v.job
     now = time.time()
-    from store.jobtypes import load_types
 
     try:
         jt = load_types(spool.layout.types).get(j.type or "")
@@ -388,7 +389,7 @@ def cmd_change(args: argparse.Namespace) -> int:
             _err(str(exc))
             rc = EXIT_FAIL
             continue
-        print(f"{ref}: {msg}", file=sys.stderr)
+        print(f"{inert(ref)}: {msg}", file=sys.stderr)
     return rc
 
 

@@ -30,6 +30,7 @@ from store.errors import QueueNotFound
 from store.feed import Change, Feed
 from store.model import Heartbeat
 
+from ..safetext import inert
 from .process import JobProcess, SpawnError, note_line
 
 CANCEL_GRACE_MAX = 1.0  # a cancel stops the job within 2 s, so its TERM grace is short
@@ -138,7 +139,7 @@ class Runner:
     def log(self, text: str) -> None:
         stamp = time.strftime("%H:%M:%S")
         try:
-            self.err.write(f"{stamp} coreflow runner: {text}\n")
+            self.err.write(f"{stamp} coreflow runner: {inert(text)}\n")  # names a job's submitter chose
             self.err.flush()
         except (OSError, ValueError):
             pass  # stderr gone (closed terminal): the spool still records everything

@@ -33,6 +33,8 @@ BAD = [
     (["queue", "pause", "x y"], "name", "invalid queue name"),
     (["triggers", "fire", "X"], "name", "invalid trigger name 'X'"),
     (["triggers", "fire", "release", "--set", "bad"], "--set", "'bad' must be KEY=VALUE"),
+    (["runner", "--queues", "default,Bad Q"], "--queues", "invalid queue name 'Bad Q'"),
+    (["serve", "--labels", "gpu,G P U"], "--labels", "invalid runner label"),
 ]
 
 
