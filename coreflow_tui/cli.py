@@ -30,7 +30,7 @@ HANDLERS = {
     "submit": "coreflow_tui.commands:cmd_submit",
     "ls": "coreflow_tui.commands:cmd_ls",
     "show": "coreflow_tui.commands:cmd_show",
-    "logs": "coreflow_tui.commands:cmd_logs",
+    "logs": "coreflow_tui.joblog:cmd_logs",
     "move": "coreflow_tui.commands:cmd_move",
     "cancel": "coreflow_tui.commands:cmd_change",
     "hold": "coreflow_tui.commands:cmd_change",
