@@ -15,7 +15,7 @@ from store import JobSpec, Spool, SpoolError, Where
 from store.views import job_json, queue_json
 
 from . import wording
-from .fmt import age, duration, short_id, table, unicode_ok, when
+from .fmt import age, duration, fancy_ok, short_id, table, when
 from .safetext import inert
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def _err(msg: str) -> None:
 
 
 def _dash() -> str:
-    return "—" if unicode_ok() else "-"
+    return "—" if fancy_ok() else "-"
 
 
 def cmd_init(args: argparse.Namespace) -> int:

@@ -59,6 +59,12 @@ def test_ascii_stdout_gets_ascii_glyphs_not_a_crash(spool: Spool) -> None:
     assert "caf\\xe9" in ls and "~" in ls  # the name escaped, the cut marked in ASCII
 
 
+def test_linux_console_gets_ascii_cut_marks(spool: Spool) -> None:
+    submit(spool, [JobSpec(command=["sleep", "30"], name="long-name-" * 12)])
+    ls = run(spool.root, "ls", env={"TERM": "linux", "LC_ALL": "C.UTF-8"}).stdout
+    assert "~" in ls and "…" not in ls
+
+
 def test_dumb_terminal_is_refused_with_a_pointer_to_ls(spool: Spool) -> None:
     for args in ([], ["tui"]):
         out = run(spool.root, *args, env={"TERM": "dumb"}, timeout=30)
