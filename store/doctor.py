@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from dataclasses import dataclass
@@ -156,7 +157,7 @@ def _locks(spool: Spool, timeout: float) -> list[Finding]:
             with locked(spool.layout.queue_lock(q), f"queue {q}", timeout):
                 pass
         except SpoolError as exc:
-            out.append(Finding("error", str(exc), "find the process holding it (`fuser` on the .lock file)"))
+            out.append(Finding("error", str(exc), _lock_advice(exc)))
             continue
         ms = (time.perf_counter() - t) * 1000
         if ms > 500:
@@ -164,6 +165,19 @@ def _locks(spool: Spool, timeout: float) -> list[Finding]:
     if not out:
         out.append(Finding("ok", "locks: every queue's lock can be taken and released"))
     return out
+
+
+def _lock_advice(exc: SpoolError) -> str:
+    """What to do about a lock that could not be taken: only a held lock calls for `fuser`."""
+    cause = exc.__cause__
+    code = cause.errno if isinstance(cause, OSError) else None
+    if code == errno.EROFS:
+        return "the filesystem refuses writes (read-only): remount it read-write"
+    if code in (errno.EACCES, errno.EPERM):
+        return "run as the spool's owner, or fix the permissions of the .lock file"
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        return "free space (or inodes) on the spool's filesystem"
+    return "find the process holding it (`fuser` on the .lock file)"
 
 
 def _runners(spool: Spool) -> list[Finding]:
