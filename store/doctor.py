@@ -15,11 +15,12 @@ from .jobtypes import load_types
 from .locks import locked
 from .model import QueueConfig, decode
 from .mounts import mount_of
-from .runners import clock_offset, runners
+from .runners import RunnerState, clock_offset, runners
 from .spool import Spool
 
 CLOCK_WARN_SECONDS = 2.0
 TMP_WARN_SECONDS = 3600.0
+LABEL_SCAN = 1000  # waiting jobs per queue whose required labels doctor reads
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +91,33 @@ def _unserved(spool: Spool) -> list[Finding]:
             info = spool.queue_info(q)
         except SpoolError:
             continue  # removed while we looked
-        if info.pending and not info.config.paused and not any(r.serves(q) for r in live):
+        if not info.pending or info.config.paused:
+            continue
+        serving = [r for r in live if r.serves(q)]
+        if not serving:
             out.append(Finding("warn", f"queue {q} has {info.pending} waiting job(s) and no live runner serves it",
                                f"start one: `coreflow runner --queues {q}`, or `coreflow serve`"))
+            continue
+        out += _unmet_labels(spool, q, serving)
     return out
+
+
+def _unmet_labels(spool: Spool, queue: str, serving: list[RunnerState]) -> list[Finding]:
+    """Waiting jobs (the first LABEL_SCAN of the queue) needing labels no runner of it has."""
+    have = [set(r.beat.labels) for r in serving]
+    unmet: dict[str, int] = {}
+    for p in [p for p in spool.pending(queue) if not p.held][:LABEL_SCAN]:
+        try:
+            need = spool.read(spool.pending_ref(queue, p), cache=False).requires
+        except SpoolError:
+            continue  # started or quarantined meanwhile
+        if need and not any(set(need) <= h for h in have):
+            key = ",".join(sorted(need))
+            unmet[key] = unmet.get(key, 0) + 1
+    return [Finding("warn", f"queue {queue}: {n} waiting job(s) require label{'s' if ',' in key else ''} {key}, "
+                            "which no live runner serving it has",
+                    f"start one: `coreflow runner --queues {queue} --labels {key}`")
+            for key, n in sorted(unmet.items())]
 
 
 def _permissions(spool: Spool) -> list[Finding]:

@@ -62,6 +62,12 @@ def test_waiting_jobs_no_live_runner_serves(spool: Spool) -> None:
                           started_at=time.time()))
     rc, text = _doctor(spool)
     assert rc == 0, text
+    (gpu,) = submit(spool, [JobSpec(command=["train"], queue="build", requires=["gpu"])])
+    rc, text = _doctor(spool)
+    assert rc == 1, text
+    assert "warn   queue build: 1 waiting job(s) require label gpu, which no live runner serving it has" in text
+    assert "--labels gpu" in text
+    run(spool.root, "cancel", gpu)
     spool.update_queue("build", "pause", paused=True)  # waiting on purpose
     os.unlink(spool.layout.runner("far-1-ab12"))
     rc, text = _doctor(spool)
