@@ -91,6 +91,13 @@ def test_every_option_of_every_help_has_a_description() -> None:
     assert not missing, missing
 
 
+def test_every_help_fits_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    for path, p in _parsers(build_parser()):
+        wide = [line for line in p.format_help().splitlines() if len(line) > 80]
+        assert not wide, (path, wide)
+
+
 def test_help_texts_show_the_descriptions(tmp_path: Path) -> None:
     out = run(tmp_path, "submit", "--help")
     assert "--env K=V" in out.stdout and "environment variable" in out.stdout
