@@ -19,7 +19,7 @@ from coreflow_tui import __version__
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 JSON_HELP = "print JSON (the contract's field names) instead of a table"
-ID_HELP = "a job id, or its last 8 characters"
+ID_HELP = "a job id, or 4+ characters of its start or end (ls shows the last 8)"
 
 T = TypeVar("T")
 
