@@ -10,6 +10,7 @@ from functools import partial
 from pathlib import Path
 
 from textual.app import App, SystemCommand
+from textual.driver import Driver
 from textual.screen import Screen
 
 from store import Spool
@@ -45,6 +46,12 @@ class CoreflowApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(MainScreen(self.spool, self.settings))
+
+    def get_driver_class(self) -> type[Driver]:
+        # Glyphs this terminal can draw: ASCII on a non-UTF-8 output, CP437 on the Linux console.
+        from .glyphs import driver_class
+
+        return driver_class(super().get_driver_class())
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

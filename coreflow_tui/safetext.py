@@ -47,6 +47,8 @@ def _escape_char(m: re.Match[str]) -> str:
     if c in _NAMED:
         return _NAMED[c]
     code = ord(c)
+    if 0xDC80 <= code <= 0xDCFF:
+        code -= 0xDC00  # an undecodable byte (surrogateescape) is shown as that byte
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 

@@ -12,6 +12,8 @@ import os
 import sys
 import time
 
+from ..safetext import inert
+
 ERROR, WARNING, INFO = 3, 4, 6
 
 
@@ -29,7 +31,10 @@ def under_journald(fd: int | None = None) -> bool:
 
 
 def log_line(who: str, msg: str, level: int = INFO, stamp: str = "%Y-%m-%d %H:%M:%S") -> str:
-    """One line of `who`'s log: `<level>who: msg` for journald, else stamped with the time."""
+    """One line of `who`'s log: `<level>who: msg` for journald, else stamped with the time.
+
+    `msg` is made inert: it may quote job names, trigger files or changed paths."""
+    msg = inert(msg)
     if under_journald():
         return f"<{level}>{who}: {msg}"
     return f"{time.strftime(stamp)} {who}: {msg}"

@@ -37,6 +37,7 @@ RETRY_AFTER = 5.0  # seconds before a trigger whose firing failed (or whose file
 
 
 def _stderr(msg: str) -> None:
+    # log_line makes msg inert: it may quote a trigger file, a changed path or a job name
     print(log_line("triggers", msg), file=sys.stderr, flush=True)
 
 

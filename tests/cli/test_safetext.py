@@ -66,7 +66,8 @@ def test_sgr_with_absurd_parameters_is_not_kept() -> None:
     ("del\x7f c1\x9b", "del\\x7f c1\\x9b"),
     ("rtl\u202eevil", "rtl\\u202eevil"),
     ("sep\u2028x", "sep\\u2028x"),
-    ("bad\udcffbyte", "bad\\udcffbyte"),
+    ("bad\udcffbyte", "bad\\xffbyte"),
+    ("surrogate\ud800", "surrogate\\ud800"),
     ("plain ünïcode ✓ \\x1b", "plain ünïcode ✓ \\x1b"),
 ])
 def test_inert_escapes_each_control_character(text: str, want: str) -> None:
