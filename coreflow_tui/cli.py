@@ -243,7 +243,7 @@ def add_ops_commands(cmd: Callable[[str, str], argparse.ArgumentParser]) -> None
     m.add_argument("--textfile", type=Path, metavar="DIR",
                    help="write DIR/coreflow.prom atomically (node_exporter's textfile collector) instead")
     c = cmd("completion", "print a shell completion script: source <(coreflow completion bash)")
-    c.add_argument("shell", choices=["bash", "zsh", "fish"])
+    c.add_argument("shell", choices=["bash", "zsh", "fish"], help="the shell to complete for")
     sp = cmd("spool", "show or change the spool's housekeeping settings")
     sps = sp.add_subparsers(dest="spool_command", metavar="ACTION", parser_class=_Parser)
     sps.add_parser("show", help="print the settings (the default)")
