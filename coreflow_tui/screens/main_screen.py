@@ -71,6 +71,7 @@ class MainScreen(ChangesMixin, Screen[None]):
         Binding("p", "pause", "pause"),
         Binding("s", "submit", "submit", show=False),
         Binding("n", "add_queue", "new queue", show=False),
+        Binding("colon", "app.command_palette", "commands", show=False, key_display=":"),
         Binding("escape", "back", "back", show=False),
         Binding("question_mark", "help", "help", key_display="?"),
         Binding("q", "app.quit", "quit"),
@@ -117,7 +118,7 @@ class MainScreen(ChangesMixin, Screen[None]):
         self.query_one("#log").border_title = "Log"
         self._title()
         self._header()
-        self.jobs.focus()
+        self.set_focus(self.jobs)
         self.request_load("jobs", "overview")
         if self.settings.follow:
             self.follow_spool()
@@ -228,6 +229,8 @@ class MainScreen(ChangesMixin, Screen[None]):
                 title += f" — {info.running} running of {info.config.slots}, {info.pending:,} waiting"
                 title += f", {info.held:,} held" if info.held else ""
                 title += "  ‖ PAUSED (p resumes)" if info.config.paused else ""
+        if self.jobs.marked:
+            title += f"  [{len(self.jobs.marked)} marked, U clears]"
         rows = self.jobs.rows
         if self.filter_text and isinstance(rows, FilteredRows) and rows.text == self.filter_text:
             title += f"  [filter {self.filter_text!r}: {len(rows):,} match]"
@@ -250,8 +253,8 @@ class MainScreen(ChangesMixin, Screen[None]):
         if event.option.id and event.option.id != self.queue:
             self._switch(event.option.id)
 
-    def on_option_list_option_selected(self, _event: OptionList.OptionSelected) -> None:
-        self.jobs.focus()
+    def action_show_jobs(self) -> None:
+        self.set_focus(self.jobs)
 
     def _switch(self, queue: str) -> None:
         self.queue = queue
@@ -262,6 +265,9 @@ class MainScreen(ChangesMixin, Screen[None]):
         self.request_load("jobs", "overview")
 
     # -- detail and log ------------------------------------------------------------
+
+    def on_job_list_marks_changed(self, _message: JobList.MarksChanged) -> None:
+        self._title()
 
     def on_job_list_job_highlighted(self, _message: JobList.JobHighlighted) -> None:
         self._show_detail()
@@ -298,10 +304,10 @@ class MainScreen(ChangesMixin, Screen[None]):
         if message.detail.view.job.id == self.jobs.current_id:
             self.query_one(DetailPane).show(message.detail)
 
-    def on_job_list_detail_requested(self, _message: JobList.DetailRequested) -> None:
+    def action_open_detail(self) -> None:
         self.add_class("-detail-open")
         self.remove_class("-log")
-        self.query_one(DetailPane).focus()
+        self.set_focus(self.query_one(DetailPane))
 
     def _poll_log(self) -> None:
         log = self.query_one(LogPane)
@@ -328,7 +334,7 @@ class MainScreen(ChangesMixin, Screen[None]):
             self._log_timer.resume()
         else:
             self._log_timer.pause()
-            self.jobs.focus()
+            self.set_focus(self.jobs)
 
     def action_back(self) -> None:
         if self.has_class("-detail-open") or self.has_class("-log"):
@@ -338,24 +344,27 @@ class MainScreen(ChangesMixin, Screen[None]):
             self.jobs.clear_marks()
         elif self.filter_text:
             self._set_filter("")
-        self.jobs.focus()
+        self.set_focus(self.jobs)
 
     # -- filter --------------------------------------------------------------------
 
     def action_filter(self) -> None:
         self.query_one("#jobs-pane").add_class("-filtering")
-        self.query_one(FilterBar).focus()
+        self.set_focus(self.query_one(FilterBar))
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if isinstance(event.input, FilterBar):
             self._set_filter(event.value.strip().lower())
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if isinstance(event.input, FilterBar):
-            self._set_filter(event.value.strip().lower())
-            if not self.filter_text:
-                self.query_one("#jobs-pane").remove_class("-filtering")
-            self.jobs.focus()
+    def action_filter_done(self) -> None:
+        self._set_filter(self.query_one(FilterBar).value.strip().lower())
+        if not self.filter_text:
+            self.query_one("#jobs-pane").remove_class("-filtering")
+        self.set_focus(self.jobs)
+
+    def action_filter_clear(self) -> None:
+        self._set_filter("")
+        self.set_focus(self.jobs)
 
     def _set_filter(self, text: str) -> None:
         if text == self.filter_text:
@@ -423,5 +432,5 @@ class MainScreen(ChangesMixin, Screen[None]):
     def job_action(self, action: str) -> None:
         """Run a jobs-list action by name (the command palette's way in)."""
         name, _, arg = action.partition(":")
-        self.jobs.focus()
+        self.set_focus(self.jobs)
         self.call_later(self.jobs.run_action, f"{name}({arg!r})" if arg else name)

@@ -25,6 +25,8 @@ from ..fmt import age, duration, short_id
 from ..screens.snapshot import FINISHED, FilteredRows, FinishedRows, QueueRows, Rows
 from .job_rows import Columns, job_cells, progress
 
+DIALOGS = frozenset({"cancel", "edit"})
+REFUSED = {"move": "moved", "cancel": "cancelled", "hold": "held", "edit": "edited", "mark": "marked"}
 CACHE = 4096
 EMPTY = "No jobs waiting. s submits one (so does `coreflow submit -- CMD`)."  # decoded jobs kept; a screenful is ~40
 
@@ -39,9 +41,9 @@ class JobList(ScrollView, can_focus=True):
         Binding("down,j", "cursor(1)", "Down", show=False),
         Binding("pageup", "page(-1)", "Page up", show=False),
         Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "cursor_to(0)", "First", show=False),
-        Binding("end", "cursor_to(-1)", "Last", show=False),
-        Binding("enter", "detail", "detail", show=False),
+        Binding("home,g", "cursor_to(0)", "First", show=False),
+        Binding("end,G", "cursor_to(-1)", "Last", show=False),
+        Binding("enter", "screen.open_detail", "detail", show=False),
         Binding("K,shift+up", "change('up')", "move", key_display="K/J"),
         Binding("J,shift+down", "change('down')", "down one", show=False),
         Binding("t", "change('top')", "top", show=False),
@@ -49,7 +51,16 @@ class JobList(ScrollView, can_focus=True):
         Binding("c,delete", "change('cancel')", "cancel", key_display="c"),
         Binding("h", "change('hold')", "hold"),
         Binding("r", "change('retry')", "retry"),
+        Binding("e", "change('edit')", "edit", show=False),
         Binding("space", "mark", "mark"),
+        Binding("U", "unmark", "unmark all", show=False),
+        # What this view does not offer (check_action hides it) says why instead of nothing.
+        Binding("K,shift+up,J,shift+down,t,b", "refuse('move')", show=False),
+        Binding("c,delete", "refuse('cancel')", show=False),
+        Binding("h", "refuse('hold')", show=False),
+        Binding("r", "refuse('retry')", show=False),
+        Binding("e", "refuse('edit')", show=False),
+        Binding("space", "refuse('mark')", show=False),
     ]
 
     class JobHighlighted(Message):
@@ -57,6 +68,9 @@ class JobList(ScrollView, can_focus=True):
             super().__init__()
             self.job_list = job_list
             self.job_id = job_id
+
+    class MarksChanged(Message):
+        """Jobs were marked or unmarked (the pane's title counts them)."""
 
     class ChangeRequested(Message):
         """The user asked for a change (move, cancel, hold, retry) of these jobs, in row order."""
@@ -67,9 +81,6 @@ class JobList(ScrollView, can_focus=True):
             self.action = action
             self.job_ids = job_ids
             self.states = states
-
-    class DetailRequested(Message):
-        pass
 
     class JobsDecoded(Message):
         def __init__(self, jobs: dict[str, Job], failed: dict[str, str]) -> None:
@@ -82,7 +93,7 @@ class JobList(ScrollView, can_focus=True):
         self.clock = clock
         self.rows: Rows | None = None
         self.cursor = 0
-        self.marked: dict[str, None] = {}
+        self.marked: dict[str, str] = {}  # job id -> its state when it was marked
         self.empty_text = EMPTY
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._bad: dict[str, str] = {}
@@ -107,7 +118,7 @@ class JobList(ScrollView, can_focus=True):
             idx = rows.index_of(old) if old is not None else None
             self.cursor = min(self.cursor if idx is None else idx, max(0, n - 1))
         if self.marked:
-            self.marked = {k: None for k in self.marked if rows.index_of(k) is not None}
+            self.marked = {k: v for k, v in self.marked.items() if rows.index_of(k) is not None}
         self.virtual_size = Size(0, n + 1)
         if hold_screen:
             self.scroll_to(y=max(0, self.cursor - max(0, on_screen)), animate=False, immediate=True)
@@ -148,9 +159,6 @@ class JobList(ScrollView, can_focus=True):
     def action_cursor_to(self, index: int) -> None:
         self._move_cursor(index if index >= 0 else len(self.rows or ()) - 1)
 
-    def action_detail(self) -> None:
-        self.post_message(self.DetailRequested())
-
     def action_mark(self) -> None:
         jid = self.current_id
         if jid is None:
@@ -158,42 +166,54 @@ class JobList(ScrollView, can_focus=True):
         if jid in self.marked:
             del self.marked[jid]
         else:
-            self.marked[jid] = None
+            self.marked[jid] = self.rows.state(self.cursor)  # type: ignore[union-attr]
         self._move_cursor(self.cursor + 1)
         self.refresh()
         self._refresh_bindings_if_changed()
+        self.post_message(self.MarksChanged())
 
     def clear_marks(self) -> None:
-        self.marked.clear()
+        if self.marked:
+            self.marked.clear()
+            self.post_message(self.MarksChanged())
         self.refresh()
         self._refresh_bindings_if_changed()
 
     def action_change(self, action: str) -> None:
         ids, states = self.targets()
         if ids:
-            self.post_message(self.ChangeRequested(self, action, ids, states))
+            message = self.ChangeRequested(self, action, ids, states)
+            if action in DIALOGS:  # keys typed after it belong to the dialog: they wait for it
+                self.app.hold_keys(message)  # type: ignore[attr-defined]
+            self.post_message(message)
+
+    def action_unmark(self) -> None:
+        self.clear_marks()
+
+    def action_refuse(self, what: str) -> None:
+        finished_view = isinstance(getattr(self.rows, "base", self.rows), FinishedRows)
+        if what == "retry":
+            why = "r retries a finished job: f shows the finished jobs"
+        elif finished_view:
+            why = (f"finished jobs cannot be {REFUSED[what]}: r queues one again, f goes back to the waiting jobs")
+        else:
+            why = "no job here"
+        self.notify(why, severity="warning", timeout=5)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Hide what this view never offers (retry among waiting jobs, moves among finished
-        ones); grey what the highlighted or marked jobs can't do (cancel a finished job)."""
+        """Hide what this view never offers (retry among waiting jobs; moves, holds, marks and
+        cancels among finished ones: the `refuse` bindings then say why). Among waiting and
+        running jobs every change is tried: the store's refusal ("already started on HOST")
+        is shown, the same line the CLI prints."""
         finished_view = isinstance(getattr(self.rows, "base", self.rows), FinishedRows)
-        if action == "mark":
+        if action in ("mark", "unmark"):
             return not finished_view
         if action != "change":
             return True
         what = parameters[0]
-        if what == "retry" and not finished_view or what not in ("retry", "cancel") and finished_view:
+        if (what == "retry") != finished_view:
             return False
-        _ids, states = self.targets()
-        if not states:
-            return None
-        if what == "retry":
-            ok = all(s in FINISHED for s in states)
-        elif what == "cancel":
-            ok = not any(s in FINISHED for s in states)
-        else:
-            ok = all(s in ("pending", "held") for s in states)
-        return True if ok else None
+        return True if self.targets()[0] else None
 
     def _move_cursor(self, index: int) -> None:
         n = len(self.rows or ())

@@ -16,6 +16,7 @@ class QueueList(OptionList):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("k", "cursor_up", "Up", show=False),
         Binding("j", "cursor_down", "Down", show=False),
+        Binding("enter", "screen.show_jobs", "Jobs", show=False),
     ]
 
     def show(self, infos: list[QueueInfo], selected: str) -> None:
