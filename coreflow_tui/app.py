@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import ClassVar
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import ClassVar
 
 from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
+from textual.driver import Driver
 from textual.screen import Screen
 
 from store import Spool
@@ -51,6 +52,12 @@ class CoreflowApp(KeysInOrder):
 
     def on_mount(self) -> None:
         self.push_screen(MainScreen(self.spool, self.settings))
+
+    def get_driver_class(self) -> type[Driver]:
+        # Glyphs this terminal can draw: ASCII on a non-UTF-8 output, CP437 on the Linux console.
+        from .glyphs import driver_class
+
+        return driver_class(super().get_driver_class())
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -14,11 +14,13 @@ import store
 from store import JobSpec, Spool, SpoolError, Where
 from store.views import job_json, queue_json
 
+from . import wording
 from .fmt import age, duration, short_id, table, unicode_ok, when
 from .safetext import escape_non_sgr, inert
 
 if TYPE_CHECKING:
-    from store.waiting import QueueContext
+    from store.history import History, TypeStats
+    from store.waiting import QueueContext, Waiting
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -143,17 +145,15 @@ def _submit_jsonl(spool: Spool, source: str) -> int:
 # -- listing -----------------------------------------------------------------------
 
 
-def _contexts(spool: Spool, queues: set[str], history: bool = True) -> dict[str, QueueContext]:
+def _contexts(spool: Spool, queues: set[str], history: History | None) -> dict[str, QueueContext]:
     """Why jobs of these queues wait; `history` adds when they should start (it reads
     recent finished jobs of every queue: only for what shows it)."""
     # imported here: only listings need them, and every command's start-up counts
-    from store.history import type_stats
     from store.runners import runners
     from store.waiting import QueueContext
 
     live = runners(spool)
-    stats = type_stats(spool) if history else None
-    return {q: QueueContext.load(spool, q, live, stats) for q in queues}
+    return {q: QueueContext.load(spool, q, live, history) for q in queues}
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -163,7 +163,12 @@ def cmd_ls(args: argparse.Namespace) -> int:
     for w in warnings:
         _err(f"warning: {w}")
     waiting_queues = {v.queue for v in views if v.position is not None}
-    ctx = _contexts(spool, waiting_queues, history=args.json) if waiting_queues else {}  # text shows no eta
+    if waiting_queues:
+        from store.history import type_stats
+
+        ctx = _contexts(spool, waiting_queues, type_stats(spool) if args.json else None)  # text shows no eta
+    else:
+        ctx = {}
 
     def why(v: store.JobView) -> Any:
         return ctx[v.queue].why(v.job, v.state == "held") if v.position is not None else None
@@ -196,22 +201,26 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     spool = _open(args)
+    from store.history import type_stats
+
     v = spool.show(args.id)
+    history = type_stats(spool)
     wait = None
     if v.position is not None:
-        wait = _contexts(spool, {v.queue})[v.queue].why(v.job, v.state == "held")
+        wait = _contexts(spool, {v.queue}, history)[v.queue].why(v.job, v.state == "held")
     if args.json:
         out = job_json(v, wait)
         out["audit"] = [msgspec.to_builtins(a) for a in spool.audit(v.job.id)]
         out["history"] = [msgspec.to_builtins(h) for h in v.job.history]
         _dump(out)
         return EXIT_OK
-    print(_show_text(spool, v, wait))
+    print(_show_text(spool, v, wait, history.of(v.job)))
     return EXIT_OK
 
 
-def _show_text(spool: Spool, v: store.JobView, wait: Any) -> str:
+def _show_text(spool: Spool, v: store.JobView, wait: Waiting | None, stats: TypeStats | None) -> str:
     j = v.job
+    now = time.time()
     from store.jobtypes import load_types
 
     try:
@@ -222,6 +231,10 @@ def _show_text(spool: Spool, v: store.JobView, wait: Any) -> str:
         ("id", j.id), ("name", j.name), ("queue", v.queue),
         ("state", v.state + (f" (position {v.position})" if v.position else "")),
         ("type", (j.type or "-") + (f" {_dash()} {jt.description}" if jt and jt.description else "")),
+    ]
+    if stats is not None:
+        lines.append(("history", wording.history(stats)))
+    lines += [
         ("priority", str(j.priority)),
         ("command", ("sh -c " if j.shell else "") + " ".join(_quote(a) for a in j.command)),
     ]
@@ -235,15 +248,15 @@ def _show_text(spool: Spool, v: store.JobView, wait: Any) -> str:
         lines.append(("requires", ",".join(j.requires)))
     lines += [
         ("timeout", duration(j.timeout) if j.timeout else "none"),
-        ("attempt", f"{j.attempt} of {j.max_attempts}"),
+        ("attempt", wording.attempt(j)),
         ("submitted", f"{when(j.submitted_at)} by {j.submitted_by}"),
     ]
     if j.trigger:
         t = j.trigger
         lines.append(("trigger", f"{t.name} ({t.kind})" + (f": {t.detail}" if t.detail else "")))
     if wait is not None:
-        lines.append(("waiting", wait.reason + (f"; expected to start in ~{duration(wait.eta)}"
-                                                if wait.eta is not None else "")))
+        lines.append(("waiting", wait.reason))
+        lines.append(("expected", wording.expected(wait, now)))
     if j.claim and v.state == "running":
         c = j.claim
         lines.append(("running", f"on {c.host} (runner {c.runner}, pid {c.pid}) since {when(c.claimed_at)}"))
@@ -251,16 +264,14 @@ def _show_text(spool: Spool, v: store.JobView, wait: Any) -> str:
             lines.append(("cancel", "requested; the runner is stopping it"))
     if j.result:
         r = j.result
-        code = f"exit {r.exit_code}" if r.exit_code is not None else (f"signal {r.signal}" if r.signal else "")
-        lines.append(("result", f"{r.state} ({r.reason}{', ' + code if code else ''})"
-                                + (f" by {r.by}" if r.by else "")))
+        lines.append(("result", wording.outcome(r)))
         if r.started_at:
             lines.append(("ran", f"{when(r.started_at)} for {duration((r.finished_at or r.started_at) - r.started_at)}"
                                  + (f" on {r.host}" if r.host else "")))
         if r.message:
             lines.append(("message", r.message))
     for h in j.history:
-        lines.append(("earlier", f"attempt {h.attempt}: {h.state} ({h.reason}) at {when(h.finished_at)}"))
+        lines.append(("earlier", f"attempt {h.attempt}: {wording.outcome(h)} at {when(h.finished_at)}"))
     audit = spool.audit(j.id)
     for a in audit:
         lines.append(("audit", f"{when(a.at)}  {a.actor}  {a.action}" + (f"  {a.detail}" if a.detail else "")))
@@ -392,12 +403,10 @@ def cmd_prune(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from store.doctor import diagnose
+    from store.doctor import diagnose, needs_attention
 
     findings = diagnose(args.spool)
-    worst = EXIT_OK
     for f in findings:
         print(f"{f.level:5}  {inert(f.what)}" + (f"\n       -> {inert(f.advice)}" if f.advice else ""))
-        if f.level == "error":
-            worst = EXIT_FAIL
-    return worst
+    # A script trusts the exit status: 0 only when every check is ok.
+    return EXIT_FAIL if needs_attention(findings) else EXIT_OK

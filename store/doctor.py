@@ -23,7 +23,7 @@ TMP_WARN_SECONDS = 3600.0
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    level: str  # ok | warn | error
+    level: str  # ok | info | warn | error: anything but ok and info needs attention
     what: str
     advice: str = ""
 
@@ -35,13 +35,63 @@ def diagnose(root: Path, *, lock_timeout: float = 2.0) -> list[Finding]:
     except SpoolError as exc:
         return [Finding("error", str(exc), "create it with `coreflow init`, or point --spool at the right place")]
     out.append(Finding("ok", f"spool {spool.root}, format 1"))
-    out += _permissions(spool)
+    read_only = _read_only(spool)
+    out += read_only
+    # On a read-only filesystem the checks that write would each blame something else.
+    out += [] if read_only else _permissions(spool)
     out += _filesystem(spool)
     out += _config(spool)
-    out += _locks(spool, lock_timeout)
+    out += _triggers(spool)
+    out += [] if read_only else _locks(spool, lock_timeout)
     out += _runners(spool)
+    out += _unserved(spool)
     out += _leftovers(spool)
-    out += _clock(spool)
+    out += [] if read_only else _clock(spool)
+    return out
+
+
+def needs_attention(findings: list[Finding]) -> bool:
+    return any(f.level not in ("ok", "info") for f in findings)
+
+
+def _read_only(spool: Spool) -> list[Finding]:
+    try:
+        ro = bool(os.statvfs(spool.root).f_flag & os.ST_RDONLY)
+    except OSError:
+        return []
+    if not ro:
+        return []
+    return [Finding("error", f"the filesystem of {spool.root} is mounted read-only: nothing can be queued, "
+                             "claimed or recorded, and its locks cannot be taken",
+                    f"remount {mount_of(spool.root).point or 'it'} read-write")]
+
+
+def _triggers(spool: Spool) -> list[Finding]:
+    from .triggers import load_triggers
+
+    try:
+        loaded = load_triggers(spool)
+    except SpoolError as exc:
+        return [Finding("error", str(exc), "check the permissions of triggers/")]
+    out = [Finding("error", f"trigger {name}: {why}", "fix the file; until then the trigger never fires")
+           for name, why in loaded.errors.items()]
+    if loaded.triggers or not out:
+        out.insert(0, Finding("ok", f"triggers: {len(loaded.triggers)} valid"))
+    return out
+
+
+def _unserved(spool: Spool) -> list[Finding]:
+    """Queues whose waiting jobs no live runner will ever take."""
+    live = [r for r in runners(spool) if not r.lost and not r.beat.stopping]
+    out = []
+    for q in spool.queue_names():
+        try:
+            info = spool.queue_info(q)
+        except SpoolError:
+            continue  # removed while we looked
+        if info.pending and not info.config.paused and not any(r.serves(q) for r in live):
+            out.append(Finding("warn", f"queue {q} has {info.pending} waiting job(s) and no live runner serves it",
+                               f"start one: `coreflow runner --queues {q}`, or `coreflow serve`"))
     return out
 
 
@@ -79,7 +129,11 @@ def _config(spool: Spool) -> list[Finding]:
     out = []
     try:
         types = load_types(spool.layout.types)
-        out.append(Finding("ok", f"types.toml: {len(types)} job type(s)"))
+        if spool.layout.types.exists():
+            out.append(Finding("ok", f"types.toml: {len(types)} job type(s)"))
+        else:
+            out.append(Finding("info", "no types.toml: jobs have no types (optional; define some to give "
+                                       "jobs a description, owner, default queue and timeout)"))
     except ConfigError as exc:
         out.append(Finding("error", str(exc), "fix the file; until then submits that name a type fail"))
     for q in spool.queue_names():

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 from store import Audit, Job, JobRef, JobView, QueueInfo, Spool, SpoolError
-from store.history import TypeStats, type_stats
+from store.history import History, TypeStats, type_stats
 from store.jobtypes import JobType, load_types
 from store.layout import PendingName
 from store.runners import RunnerState, runners
@@ -29,7 +29,7 @@ class QueueRows:
     running: list[JobView]
     order: list[PendingName]
     ctx: QueueContext
-    stats: dict[str, TypeStats]
+    stats: History
     cancelling: set[str] = field(default_factory=set)
     _ids: dict[str, int] | None = field(default=None, init=False)
 
@@ -84,7 +84,7 @@ class FinishedRows:
     spool: Spool
     queue: str
     done: list[JobRef]
-    stats: dict[str, TypeStats]
+    stats: History
     _ids: dict[str, int] | None = field(default=None, init=False)
 
     def __len__(self) -> int:
@@ -183,7 +183,7 @@ def load_queue(spool: Spool, queue: str, now: float | None) -> QueueRows:
         except SpoolError:
             continue  # it finished or was quarantined meanwhile; the next listing settles it
     stats = type_stats(spool)
-    ctx = QueueContext.of(spool, queue, order, len(running), runners(spool, now), stats)
+    ctx = QueueContext.of(spool, queue, order, [v.job for v in running], runners(spool, now), stats, now)
     return QueueRows(spool, queue, running, order, ctx, stats, spool.cancel_requests(queue))
 
 
@@ -221,7 +221,7 @@ def load_detail(spool: Spool, ref: JobRef, position: int | None, rows: QueueRows
         jobtype = load_types(spool.layout.types).get(job.type or "")
     except SpoolError:
         jobtype = None
-    stats = rows.stats.get(job.type or "") if rows is not None else None
+    stats = rows.stats.of(job) if rows is not None else None
     cancel = view.state == "running" and spool.cancel_requested(view.queue, job.id)
     return JobDetail(view, waiting, jobtype, stats, spool.audit(job.id), cancel, now)
 

@@ -12,6 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from .. import wording
 from ..fmt import age, duration, when
 from ..screens.snapshot import JobDetail
 
@@ -49,9 +50,7 @@ def _table(d: JobDetail) -> Table:
     if jt and jt.owner:
         row("owner", jt.owner)
     if d.stats is not None:
-        rate = d.stats.success_rate
-        row("history", f"typically {duration(d.stats.typical)}, "
-                       f"{'-' if rate is None else f'{rate:.0%}'} of {d.stats.runs} runs succeeded")
+        row("history", wording.history(d.stats))
     row("priority", str(j.priority))
     row("command", ("sh -c " if j.shell else "") + " ".join(shlex.quote(a) for a in j.command))
     if j.cwd:
@@ -63,7 +62,7 @@ def _table(d: JobDetail) -> Table:
     if j.requires:
         row("requires", ",".join(j.requires))
     row("timeout", duration(j.timeout) if j.timeout else "none")
-    row("attempt", f"{j.attempt} of {j.max_attempts}")
+    row("attempt", wording.attempt(j))
     row("submitted", f"{when(j.submitted_at)} ({age(j.submitted_at, now)} ago) by {j.submitted_by}")
     if j.trigger:
         tr = j.trigger
@@ -71,8 +70,7 @@ def _table(d: JobDetail) -> Table:
     if d.waiting is not None:
         w = d.waiting
         row("waits", w.reason)
-        row("expected", "unknown (no history for this type)" if w.eta is None else
-            f"to start in ~{duration(w.eta)} (about {when(now + w.eta)})")
+        row("expected", wording.expected(w, now))
     if j.claim and v.state == "running":
         c = j.claim
         row("running", f"on {c.host} (runner {c.runner}, pid {c.pid}) for {duration(now - c.claimed_at)}")
@@ -80,15 +78,14 @@ def _table(d: JobDetail) -> Table:
             row("cancel", Text("requested; the runner is stopping it", style="bold"))
     if j.result:
         r = j.result
-        code = f"exit {r.exit_code}" if r.exit_code is not None else (f"signal {r.signal}" if r.signal else "")
-        row("result", f"{r.state} ({r.reason}{', ' + code if code else ''})" + (f" by {r.by}" if r.by else ""))
+        row("result", wording.outcome(r))
         if r.started_at:
             ran = duration((r.finished_at or r.started_at) - r.started_at)
             row("ran", f"{when(r.started_at)} for {ran}" + (f" on {r.host}" if r.host else ""))
         if r.message:
             row("message", r.message)
     for h in j.history:
-        row("earlier", f"attempt {h.attempt}: {h.state} ({h.reason}) at {when(h.finished_at)}")
+        row("earlier", f"attempt {h.attempt}: {wording.outcome(h)} at {when(h.finished_at)}")
     for a in d.audit:
         row("audit", f"{when(a.at)}  {a.actor}  {a.action}" + (f"  {a.detail}" if a.detail else ""))
     return t

@@ -297,7 +297,7 @@ class JobList(ScrollView, can_focus=True):
         if state == "running":
             claim = job.claim if job else None
             since = claim.claimed_at if claim else (job.submitted_at if job else now)
-            stats = self.rows.stats.get(job.type or "") if job else None  # type: ignore[union-attr]
+            stats = self.rows.stats.of(job) if job else None  # type: ignore[union-attr]
             info = progress(now - since, stats, cols.info)
             if claim and cols.info - len(info) > 8:
                 info += f" {claim.host}"
