@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, Label
@@ -24,7 +25,7 @@ class EditModal(FormModal[Edit | None]):
     def compose(self) -> ComposeResult:
         j = self.job
         with Vertical(id="form-box") as box:
-            box.border_title = f"Edit {short_id(j.id)} {inert(j.name)} (enter: next / save, escape: cancel)"
+            box.border_title = Text(f"Edit {short_id(j.id)} {inert(j.name)} (enter: next / save, escape: cancel)")
             yield Label("Name")
             yield Input(j.name, id="name")
             yield Label("Priority (a number, or low normal high urgent; higher runs sooner)")

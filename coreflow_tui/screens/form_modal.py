@@ -8,6 +8,8 @@ from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 from textual.widgets import Input
 
+from ..safetext import inert
+
 T = TypeVar("T")
 
 
@@ -35,5 +37,5 @@ class FormModal(ModalScreen[T]):
 
     def refuse(self, field: str, why: str) -> None:
         """Say what is wrong and keep everything typed; the cursor goes to the field to fix."""
-        self.notify(why, severity="warning")
+        self.notify(inert(why), severity="warning", markup=False)
         self.set_focus(self.query_one(f"#{field}", Input))

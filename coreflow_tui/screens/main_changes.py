@@ -13,6 +13,7 @@ import store
 from store import Edit, JobSpec, SpoolError, Where
 
 from ..fmt import short_id
+from ..safetext import inert
 from ..messages import ChangeRefused, JobsChanged
 from ..widgets.job_list import JobList
 from .cancel_modal import CancelModal
@@ -99,11 +100,11 @@ class ChangesMixin(_Base):
             self.base.moved(message.job_id, message.position)
             self.jobs.set_rows(self.base, keep=keep, hold_screen=False)
         else:  # a single move shows itself; everything else says what it did
-            self.notify(message.text, timeout=3)
+            self.notify(message.text, timeout=3, markup=False)
         self.request_load("jobs", "overview")
 
     def on_change_refused(self, message: ChangeRefused) -> None:
-        self.notify(message.text, severity="warning", timeout=6)
+        self.notify(inert(message.text), severity="warning", timeout=6, markup=False)
         self.request_load("jobs", "overview")
 
     def action_pause(self) -> None:

@@ -12,6 +12,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -26,6 +27,8 @@ from store.feed import Feed
 from store.runners import runners
 
 from ..fmt import short_id
+from ..safetext import inert
+from ..wording import outcome
 from ..messages import (
     DetailLoaded,
     FilterMatched,
@@ -236,7 +239,7 @@ class MainScreen(ChangesMixin, Screen[None]):
             title += f"  [filter {self.filter_text!r}: {len(rows):,} match]"
         elif self.filter_text:
             title += f"  [filter {self.filter_text!r}: searching…]"
-        pane.border_title = title
+        pane.border_title = Text(title)  # text, never markup: the filter is typed
         pane.set_class(bool(info and info.config.paused), "-paused")
         self.set_class(self.finished, "-finished")
 
@@ -269,28 +272,24 @@ class MainScreen(ChangesMixin, Screen[None]):
     def on_job_list_marks_changed(self, _message: JobList.MarksChanged) -> None:
         self._title()
 
-    def on_job_list_job_highlighted(self, _message: JobList.JobHighlighted) -> None:
+    def on_job_list_job_highlighted(self, message: JobList.JobHighlighted) -> None:
         self._show_detail()
+        if message.by_user and self.has_class("-log"):
+            self._follow_log()  # the log stays on its job through listings; the user moves it
 
     def _show_detail(self) -> None:
         rows = self.jobs.rows
-        log = self.query_one(LogPane)
         if rows is None or not len(rows):
             self.query_one(DetailPane).show(None)
-            log.follow(None)
             return
         i = self.jobs.cursor
         base = rows.base if isinstance(rows, FilteredRows) else rows
         self.detail(rows.ref(i), rows.position(i), base)
-        if self.has_class("-log") and log.job_id != rows.job_id(i):
-            self._follow_log()
 
     def _follow_log(self) -> None:
-        log = self.query_one(LogPane)
         jid = self.jobs.current_id
-        log.follow(jid)
         job = self.jobs.job(self.jobs.cursor) if jid else None
-        log.border_title = f"Log · {short_id(jid)} {job.name if job else ''}" if jid else "Log"
+        self.query_one(LogPane).follow(jid, job.name if job else "")
         self._poll_log()
 
     @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
@@ -311,20 +310,32 @@ class MainScreen(ChangesMixin, Screen[None]):
 
     def _poll_log(self) -> None:
         log = self.query_one(LogPane)
-        rows = self.jobs.rows
-        if log.job_id is None or rows is None or not len(rows) or log.done:
-            return
-        self.read_log(log.job_id, log.log_offset, rows.state(self.jobs.cursor) in FINISHED)
+        if log.job_id is not None and not log.done:
+            self.read_log(log.job_id, log.log_offset)
 
-    @work(thread=True, exclusive=True, group="log", exit_on_error=False)
-    def read_log(self, job_id: str, offset: int, finished: bool) -> None:
+    @work(thread=True, group="log", exit_on_error=False)
+    def read_log(self, job_id: str, offset: int) -> None:
+        """Whole lines from `offset` (all of it once the job has ended) and how it ended."""
+        try:
+            r = self.spool.find(job_id)
+            ended = None
+            if r.state in FINISHED:
+                result = self.spool.read(r).result
+                ended = outcome(result) if result else r.state
+        except store.JobNotFound:
+            ended = "is gone (pruned, or its queue removed)"
         data, end = self.spool.read_log(job_id, offset, tail=True)
-        self.post_message(LogRead(job_id, data.decode("utf-8", "replace"), end, finished))
+        if ended is None and data:
+            cut = data.rfind(b"\n") + 1
+            if cut or len(data) < 1 << 20:  # a line longer than a read shows in pieces
+                end -= len(data) - cut
+                data = data[:cut]
+        self.post_message(LogRead(job_id, data.decode("utf-8", "replace"), offset, end, ended))
 
     def on_log_read(self, message: LogRead) -> None:
         log = self.query_one(LogPane)
         if message.job_id == log.job_id:
-            log.add(message.text, message.offset, message.done)
+            log.add(message.text, message.offset, message.end, message.ended)
 
     def action_log(self) -> None:
         self.toggle_class("-log")
@@ -332,6 +343,7 @@ class MainScreen(ChangesMixin, Screen[None]):
             self.remove_class("-detail-open")
             self._follow_log()
             self._log_timer.resume()
+            self.set_focus(self.query_one(LogPane))
         else:
             self._log_timer.pause()
             self.set_focus(self.jobs)
@@ -413,7 +425,8 @@ class MainScreen(ChangesMixin, Screen[None]):
         if event.state == WorkerState.ERROR:
             err = event.worker.error
             text = str(err) if isinstance(err, SpoolError) else f"{type(err).__name__}: {err}"
-            self.notify(text, title=f"could not {event.worker.name.replace('_', ' ')}", severity="error", timeout=10)
+            self.notify(inert(text), title=f"could not {event.worker.name.replace('_', ' ')}", severity="error",
+                        timeout=10, markup=False)
 
     # -- screen actions ------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from .. import wording
+from ..safetext import inert
 from ..fmt import age, duration, when
 from ..screens.snapshot import JobDetail
 
@@ -38,7 +39,8 @@ def _table(d: JobDetail) -> Table:
     t.add_column(overflow="fold")
 
     def row(key: str, value: str | Text) -> None:
-        t.add_row(key, value)
+        # Text, never markup; inert: names, commands, labels and hosts are other people's text.
+        t.add_row(key, Text(inert(value)) if isinstance(value, str) else value)
 
     row("id", j.id)
     row("name", j.name)

@@ -64,10 +64,11 @@ class JobList(ScrollView, can_focus=True):
     ]
 
     class JobHighlighted(Message):
-        def __init__(self, job_list: JobList, job_id: str | None) -> None:
+        def __init__(self, job_list: JobList, job_id: str | None, by_user: bool = False) -> None:
             super().__init__()
             self.job_list = job_list
             self.job_id = job_id
+            self.by_user = by_user  # the user moved the cursor (not a new listing)
 
     class MarksChanged(Message):
         """Jobs were marked or unmarked (the pane's title counts them)."""
@@ -224,7 +225,7 @@ class JobList(ScrollView, can_focus=True):
         self._keep_visible()
         self.refresh()
         self._refresh_bindings_if_changed()
-        self.post_message(self.JobHighlighted(self, self.current_id))
+        self.post_message(self.JobHighlighted(self, self.current_id, by_user=True))
 
     def _refresh_bindings_if_changed(self) -> None:
         """The footer is rebuilt on a bindings refresh: only when what is possible changed."""

@@ -9,6 +9,7 @@ from rich.cells import cell_len, set_cell_size
 from store import Job
 from store.history import TypeStats
 
+from ..safetext import inert
 from ..fmt import duration, short_id
 
 BAR = 8
@@ -49,6 +50,7 @@ def fit(text: str, width: int) -> str:
     """Pad or cut `text` to exactly `width` cells, marking a cut with …."""
     if width <= 0:
         return ""
+    text = inert(text)  # names, types, hosts and reasons are other people's text
     if cell_len(text) > width:
         return set_cell_size(text, width - 1) + "…"
     return set_cell_size(text, width)

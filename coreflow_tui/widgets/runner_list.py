@@ -7,6 +7,7 @@ from textual.widgets import Static
 
 from store.runners import RunnerState
 
+from ..safetext import inert
 from ..fmt import duration
 
 
@@ -20,7 +21,7 @@ class RunnerList(Static):
             b = r.beat
             if n:
                 text.append("\n")
-            text.append(b.host, "bold")
+            text.append(inert(b.host), "bold")
             text.append(f" pid {b.pid}")
             if r.lost:
                 text.append("  ")
@@ -28,5 +29,5 @@ class RunnerList(Static):
             elif b.stopping:
                 text.append("  draining", "italic")
             text.append(f"\n  {len(b.busy)}/{b.slots} busy  ♥ {duration(r.age + since_load)} ago  ")
-            text.append(",".join(b.queues), "dim")
+            text.append(inert(",".join(b.queues)), "dim")
         self.update(text)

@@ -227,7 +227,7 @@ async def test_log_toggle_shows_the_log(sample: Spool) -> None:
         log = app.screen.query_one(LogPane)
         assert log.display
         await settle(pilot)
-        assert "linking build/app" in "\n".join(log.lines)
+        assert "linking build/app" in log.text
         await press(pilot, "l")
         assert not log.display
 
