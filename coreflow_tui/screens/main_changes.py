@@ -54,10 +54,12 @@ class ChangesMixin(_Base):
                 self.change("hold", [k for k, s in zip(ids, states) if s != "held"])
         elif action in MOVES:
             rows = self.jobs.rows
-            positions = [rows.position(i) or 0 if (i := rows.index_of(k)) is not None else 0 for k in ids] \
-                if rows is not None else [0] * len(ids)
+            waiting = [k for k, s in zip(ids, states) if s in ("pending", "held")]
+            positions = [rows.position(i) or 0 if (i := rows.index_of(k)) is not None else 0 for k in waiting] \
+                if rows is not None else [0] * len(waiting)
             total = len(self.base.order) if isinstance(self.base, QueueRows) else 0
-            self.change(action, _move_order(action, ids, positions, total))
+            others = [k for k in ids if k not in waiting]  # the store says why not ("already started on HOST")
+            self.change(action, _move_order(action, waiting, positions, total) + others)
         else:
             self.change(action, ids)
 
