@@ -20,10 +20,11 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from store import CorruptJob, Job, JobNotFound, SpoolError
+from store.runners import RunnerState
 
 from ..fmt import age, duration, short_id
-from ..screens.snapshot import FINISHED, FilteredRows, FinishedRows, QueueRows, Rows
-from .job_rows import Columns, job_cells, progress
+from ..screens.snapshot import FilteredRows, FinishedRows, QueueRows, Rows, silent
+from .job_rows import Columns, job_cells, progress, reason
 
 DIALOGS = frozenset({"cancel", "edit"})
 REFUSED = {"move": "moved", "cancel": "cancelled", "hold": "held", "edit": "edited", "mark": "marked"}
@@ -101,6 +102,8 @@ class JobList(ScrollView, can_focus=True):
         self._wanted: set[int] = set()
         self._inflight: set[str] = set()
         self._binding_sig: object = None
+        self.runners: dict[str, RunnerState] = {}  # by id, as last loaded (at runners_at)
+        self.runners_at = 0.0
 
     # -- data in -------------------------------------------------------------------
 
@@ -300,7 +303,12 @@ class JobList(ScrollView, can_focus=True):
             since = claim.claimed_at if claim else (job.submitted_at if job else now)
             stats = self.rows.stats.of(job) if job else None  # type: ignore[union-attr]
             info = progress(now - since, stats, cols.info)
-            if claim and cols.info - len(info) > 8:
+            runner = self.runners.get(claim.runner) if claim else None
+            if claim and runner is not None and silent(runner):  # lost, or soon to be: not running for sure
+                quiet = duration(runner.age + now - self.runners_at)
+                info = f"on {claim.host} (runner silent for {quiet})"
+                info = info if len(info) <= cols.info else f"silent {quiet} on {claim.host}"
+            elif claim and cols.info - len(info) > 8:
                 info += f" {claim.host}"
             cancelling = jid in getattr(rows, "cancelling", ())
             cls = "job-list--cancelling" if cancelling else "job-list--running"
@@ -308,7 +316,7 @@ class JobList(ScrollView, can_focus=True):
                              "stopping (cancel requested)" if cancelling else info), cls
         info = "…"
         if job is not None and isinstance(rows.base if hasattr(rows, "base") else rows, QueueRows):
-            info = rows.why(job, state == "held").reason  # type: ignore[union-attr]
+            info = reason(rows.why(job, state == "held").reason, cols.info)  # type: ignore[union-attr]
         if state == "held":
             info = "‖ held"
         return cols.line(mark, str(rows.position(i)), sid, jtype, name, pri,

@@ -21,7 +21,6 @@ from textual.widgets import Input
 
 from coreflow_tui.screens.cancel_modal import CancelModal
 from coreflow_tui.screens.main_screen import MainScreen
-from coreflow_tui.screens.queue_modal import QueueModal
 from coreflow_tui.widgets.filter_bar import FilterBar
 from store import Spool
 
