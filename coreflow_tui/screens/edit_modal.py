@@ -25,7 +25,8 @@ class EditModal(FormModal[Edit | None]):
     def compose(self) -> ComposeResult:
         j = self.job
         with Vertical(id="form-box") as box:
-            box.border_title = Text(f"Edit {short_id(j.id)} {inert(j.name)} (enter: next / save, escape: cancel)")
+            box.border_title = Text(f"Edit {short_id(j.id)} {inert(j.name)}")
+            box.border_subtitle = "enter: next / save · escape: cancel"
             yield Label("Name")
             yield Input(j.name, id="name")
             yield Label("Priority (a number, or low normal high urgent; higher runs sooner)")

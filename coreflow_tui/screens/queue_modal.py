@@ -21,7 +21,8 @@ class QueueModal(FormModal[tuple[str, int] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="form-box") as box:
-            box.border_title = "Add a queue (enter: next / add, escape: cancel)"
+            box.border_title = "Add a queue"
+            box.border_subtitle = "enter: next / add · escape: cancel"
             yield Label("Name (a-z 0-9 . _ -)")
             yield Input(id="name")
             yield Label("Slots (jobs at once, across all hosts)")

@@ -23,7 +23,8 @@ class SubmitModal(FormModal[JobSpec | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="form-box") as box:
-            box.border_title = "Submit a job (enter: next field / submit, escape: cancel)"
+            box.border_title = "Submit a job"
+            box.border_subtitle = "enter: next / submit · escape: cancel"
             yield Label("Queue")
             yield Input(self.queue, id="queue")
             yield Label("Type (optional, from types.toml)")

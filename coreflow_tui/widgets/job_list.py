@@ -26,6 +26,7 @@ from ..fmt import age, duration, short_id
 from ..screens.snapshot import FilteredRows, FinishedRows, QueueRows, Rows, silent
 from .job_rows import Columns, job_cells, progress, reason
 
+LEAD = Style(meta={"lead": True})  # keeps a row's leading blanks a segment of their own
 DIALOGS = frozenset({"cancel", "edit"})
 REFUSED = {"move": "moved", "cancel": "cancelled", "hold": "held", "edit": "edited", "mark": "marked"}
 CACHE = 4096
@@ -327,7 +328,11 @@ class JobList(ScrollView, can_focus=True):
         style: Style = self.rich_style
         for cls in [classes] if isinstance(classes, str) else classes:
             style += self.get_component_rich_style(cls)
-        return Strip([Segment(text, style)]).crop_extend(0, width, style)
+        # Leading blanks in a segment of their own: SVG renderers (librsvg) drop them at the
+        # start of a text element, which shifts the row in screenshots.
+        body = text.lstrip(" ")
+        lead = len(text) - len(body)
+        return Strip([Segment(text[:lead], style + LEAD), Segment(body, style)]).crop_extend(0, width, style)
 
     # -- lazy decoding ---------------------------------------------------------------
     # Decoded jobs are kept by (id, state): a job's file is immutable within a state,

@@ -49,10 +49,10 @@ def prompt(q: QueueInfo, width: int) -> Text:
         used = cell_len(q.name) + len(gap) + len(counts) + len(gap) + len(run) + (len(gap) + 6 if q.config.paused else 0)
         if used <= width:
             break
-    text = Text(q.name, style="bold" if q.running else "", no_wrap=True, overflow="ellipsis")
-    text.append(gap + counts, "")
-    text.append(gap + run, "bold" if q.running >= slots else "")
+    # Blanks end a span, never start one (librsvg drops leading blanks in screenshots).
+    text = Text(q.name + gap, style="bold" if q.running else "", no_wrap=True, overflow="ellipsis")
+    text.append(counts + gap, "")
+    text.append(run + (gap if q.config.paused else ""), "bold" if q.running >= slots else "")
     if q.config.paused:
-        text.append(gap)
         text.append("PAUSED", "bold reverse")
     return text

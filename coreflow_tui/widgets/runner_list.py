@@ -28,19 +28,19 @@ class RunnerList(Static):
             b = r.beat
             if n:
                 text.append("\n")
-            text.append(inert(b.host), "bold")
-            text.append(f"  pid {b.pid}")
+            # Blanks end a span, never start one (librsvg drops leading blanks in screenshots).
+            text.append(inert(b.host) + "  ", "bold")
+            text.append(f"pid {b.pid}" + ("  " if r.lost or b.stopping else ""))
             silent = duration(r.age + since_load)
             if r.lost:
-                text.append("  ")
                 text.append("LOST", "bold reverse")
                 left = orphans.get(b.id, 0)
                 # Its last beat's busy count is stale: say what is still running under its name.
-                text.append(f"\n  silent {silent}, holds " + (f"{left} job{'s' if left > 1 else ''}" if left
+                text.append(f"\nsilent {silent}, holds " + (f"{left} job{'s' if left > 1 else ''}" if left
                                                              else "no job"), "italic")
                 continue
             if b.stopping:
-                text.append("  draining", "italic")
-            text.append(f"\n  {len(b.busy)}/{b.slots} busy  ♥ {silent} ago  ")
+                text.append("draining", "italic")
+            text.append(f"\n{len(b.busy)}/{b.slots} busy  ♥ {silent} ago  ")
             text.append(inert(",".join(b.queues)), "dim")
         self.update(text)

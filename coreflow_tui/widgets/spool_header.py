@@ -19,6 +19,8 @@ class SpoolHeader(Static):
         if warnings:  # first, so a narrow terminal cuts the path, not the warning
             text.append(f" ⚠ {', '.join(warnings)} ", "bold reverse")
             text.append(" ")
-        text.append_text(Text.assemble(inert(path), ("  on ", "dim"), inert(host), "  ", ("● " if mode == "live" else "◌ "), mode))
+        # Blanks end a span, never start one (librsvg drops leading blanks in screenshots).
+        text.append_text(Text.assemble(inert(path) + "  ", ("on ", "dim"), inert(host) + "  ",
+                                       ("● " if mode == "live" else "◌ "), mode))
         self.set_class(bool(warnings), "-warning")
         self.update(text)
