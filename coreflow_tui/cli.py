@@ -123,7 +123,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     s.add_argument("--description", metavar="T", help="one line saying what the queue is for")
     r = qs.add_parser("rm", help="remove a queue")
     r.add_argument("name", type=_queue, help="the queue")
-    r.add_argument("--force", action="store_true", help="remove it with its pending and held jobs")
+    r.add_argument("--force", action="store_true", help="remove it with its pending, held and finished jobs")
 
     s = cmd("submit", "queue a job (prints its id)")
     s.add_argument("--queue", "-q", type=_queue, metavar="Q", help="the queue (default: the type's, or default)")
