@@ -19,7 +19,7 @@ from coreflow_tui import __version__
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 JSON_HELP = "print JSON (the contract's field names) instead of a table"
-ID_HELP = "a job id, or its last 8 characters"
+ID_HELP = "a job id, or 4+ characters of its start or end (ls shows the last 8)"
 
 T = TypeVar("T")
 
@@ -30,7 +30,7 @@ HANDLERS = {
     "submit": "coreflow_tui.commands:cmd_submit",
     "ls": "coreflow_tui.commands:cmd_ls",
     "show": "coreflow_tui.commands:cmd_show",
-    "logs": "coreflow_tui.commands:cmd_logs",
+    "logs": "coreflow_tui.joblog:cmd_logs",
     "move": "coreflow_tui.commands:cmd_move",
     "cancel": "coreflow_tui.commands:cmd_change",
     "hold": "coreflow_tui.commands:cmd_change",
@@ -215,9 +215,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 
 def add_runner_options(ru: argparse.ArgumentParser) -> None:
-    ru.add_argument("--queues", default="default", metavar="Q,...", help="queues to serve")
+    ru.add_argument("--queues", type=_queue_list, default=None, metavar="Q,...",
+                    help="queues to serve (default: every queue, including queues added later)")
     ru.add_argument("--slots", type=_positive_int, default=None, metavar="N", help="jobs at once (default: CPUs)")
-    ru.add_argument("--labels", default="", metavar="L,...", help="labels jobs can require (--requires)")
+    ru.add_argument("--labels", type=_label_list, default="", metavar="L,...", help="labels jobs can require (--requires)")
     ru.add_argument("--lease", type=_positive_seconds, default=30.0, metavar="SECONDS",
                     help="silent this long, it counts as lost and its jobs are taken over (30)")
     ru.add_argument("--drain", action="store_true", help="exit once its queues have nothing left for it")
@@ -354,6 +355,23 @@ _runner_label = _name_check("label")
 _label = _pair("label", _name_check("label key"))
 _env = _pair("environment variable", _env_name)
 _priority = _checked(_priority_check)
+
+
+def _name_list(what: str) -> Callable[[str], str]:
+    """A comma-separated list of names, each checked; the text itself is kept."""
+    check = _name_check(what)
+
+    def parse(text: str) -> str:
+        for part in text.split(","):
+            if part.strip():
+                check(part.strip())
+        return text
+
+    return parse
+
+
+_queue_list = _name_list("queue name")
+_label_list = _name_list("runner label")
 
 
 def _setting(text: str) -> str:

@@ -15,8 +15,8 @@ from store import JobSpec, Spool, SpoolError, Where
 from store.views import job_json, queue_json
 
 from . import wording
-from .fmt import age, duration, short_id, table, unicode_ok, when
-from .safetext import escape_non_sgr, inert
+from .fmt import age, duration, fancy_ok, short_id, table, when
+from .safetext import inert
 
 if TYPE_CHECKING:
     from store.history import History, TypeStats
@@ -46,7 +46,7 @@ def _err(msg: str) -> None:
 
 
 def _dash() -> str:
-    return "—" if unicode_ok() else "-"
+    return "—" if fancy_ok() else "-"
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -219,9 +219,10 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def _show_text(spool: Spool, v: store.JobView, wait: Waiting | None, stats: TypeStats | None) -> str:
+    from store.jobtypes import load_types
+
     j = v.job
     now = time.time()
-    from store.jobtypes import load_types
 
     try:
         jt = load_types(spool.layout.types).get(j.type or "")
@@ -286,66 +287,6 @@ def _quote(arg: str) -> str:
     return shlex.quote(arg)
 
 
-def cmd_logs(args: argparse.Namespace) -> int:
-    spool = _open(args)
-    r = spool.find(args.id)
-    # On a terminal the job's output is shown, not obeyed (as journalctl does); a pipe or
-    # --raw gets the bytes as written.
-    out = _RawLog() if args.raw or not sys.stdout.isatty() else _EscapedLog()
-    pos, ended = 0, False
-    while True:
-        chunk, pos = spool.read_log(r.id, pos)  # a MiB at a time, however long the log
-        if chunk:
-            out.write(chunk)
-            continue
-        out.flush(final=not args.follow or ended)
-        if not args.follow:
-            if pos == 0 and r.state in ("pending", "held") and not spool.layout.log(r.id).exists():
-                raise SpoolError(f"job {r.id} has not started yet; no log")
-            return EXIT_OK
-        if ended:
-            return EXIT_OK
-        if spool.find(r.id).state in ("succeeded", "failed", "cancelled"):
-            ended = True  # one more read: the runner may have written its last lines just before
-            continue
-        time.sleep(0.2)
-
-
-class _RawLog:
-    def write(self, chunk: bytes) -> None:
-        sys.stdout.buffer.write(chunk)
-
-    def flush(self, final: bool) -> None:
-        sys.stdout.buffer.flush()
-
-
-class _EscapedLog:
-    """Job output with SGR colours kept and every other control shown escaped. Within a
-    burst of reads the last partial line waits for the next chunk, so a sequence cut in
-    two by a read is still seen whole."""
-
-    HOLD = 4096  # longest partial line held back
-
-    def __init__(self) -> None:
-        import codecs
-
-        self.decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
-        self.pending = ""
-
-    def write(self, chunk: bytes) -> None:
-        text = self.pending + self.decoder.decode(chunk)
-        cut = text.rfind("\n") + 1
-        if len(text) - cut > self.HOLD:
-            cut = len(text)
-        self.pending = text[cut:]
-        sys.stdout.write(escape_non_sgr(text[:cut]))
-
-    def flush(self, final: bool) -> None:
-        sys.stdout.write(escape_non_sgr(self.pending + self.decoder.decode(b"", final=final)))
-        self.pending = ""
-        sys.stdout.flush()
-
-
 # -- changes -----------------------------------------------------------------------
 
 
@@ -388,7 +329,7 @@ def cmd_change(args: argparse.Namespace) -> int:
             _err(str(exc))
             rc = EXIT_FAIL
             continue
-        print(f"{ref}: {msg}", file=sys.stderr)
+        print(f"{inert(ref)}: {msg}", file=sys.stderr)
     return rc
 
 

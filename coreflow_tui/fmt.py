@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import time
@@ -56,13 +57,19 @@ def unicode_ok(stream: TextIO | None = None) -> bool:
     return True
 
 
+def fancy_ok() -> bool:
+    """Whether stdout shows the few glyphs the CLI prints (… —): not on an ASCII output,
+    nor on the Linux console, whose VGA font lacks them."""
+    return unicode_ok() and os.environ.get("TERM") != "linux"
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], flex: Sequence[int] = (),
           right: Sequence[int] = (), width: int | None = None) -> str:
     """Aligned columns that fit `width` (the terminal, 80 when not one): the columns
     listed in `flex` are shortened (with …) when the rest leave too little room. Cells are
     shown inert: names, commands and labels are chosen by whoever submits."""
     width = width or shutil.get_terminal_size((80, 24)).columns
-    cut = "…" if unicode_ok() else "~"
+    cut = "…" if fancy_ok() else "~"
     rows = [[inert(c) for c in r] for r in rows]
     cols = len(headers)
     widths = [max([len(headers[i])] + [len(r[i]) for r in rows]) for i in range(cols)]

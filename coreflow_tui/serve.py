@@ -55,7 +55,7 @@ def coreflow_argv(spool: Path, *args: str) -> list[str]:
 
 def runner_args(args: argparse.Namespace) -> list[str]:
     """The runner options of `serve` (the same as `runner`'s), as a command line."""
-    out = ["--queues", args.queues, "--lease", f"{args.lease:g}"]
+    out = (["--queues", args.queues] if args.queues else []) + ["--lease", f"{args.lease:g}"]
     if args.slots is not None:
         out += ["--slots", str(args.slots)]
     if args.labels:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from dataclasses import dataclass
@@ -14,11 +15,12 @@ from .jobtypes import load_types
 from .locks import locked
 from .model import QueueConfig, decode
 from .mounts import mount_of
-from .runners import clock_offset, runners
+from .runners import RunnerState, clock_offset, runners
 from .spool import Spool
 
 CLOCK_WARN_SECONDS = 2.0
 TMP_WARN_SECONDS = 3600.0
+LABEL_SCAN = 1000  # waiting jobs per queue whose required labels doctor reads
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,10 +91,33 @@ def _unserved(spool: Spool) -> list[Finding]:
             info = spool.queue_info(q)
         except SpoolError:
             continue  # removed while we looked
-        if info.pending and not info.config.paused and not any(r.serves(q) for r in live):
+        if not info.pending or info.config.paused:
+            continue
+        serving = [r for r in live if r.serves(q)]
+        if not serving:
             out.append(Finding("warn", f"queue {q} has {info.pending} waiting job(s) and no live runner serves it",
                                f"start one: `coreflow runner --queues {q}`, or `coreflow serve`"))
+            continue
+        out += _unmet_labels(spool, q, serving)
     return out
+
+
+def _unmet_labels(spool: Spool, queue: str, serving: list[RunnerState]) -> list[Finding]:
+    """Waiting jobs (the first LABEL_SCAN of the queue) needing labels no runner of it has."""
+    have = [set(r.beat.labels) for r in serving]
+    unmet: dict[str, int] = {}
+    for p in [p for p in spool.pending(queue) if not p.held][:LABEL_SCAN]:
+        try:
+            need = spool.read(spool.pending_ref(queue, p), cache=False).requires
+        except SpoolError:
+            continue  # started or quarantined meanwhile
+        if need and not any(set(need) <= h for h in have):
+            key = ",".join(sorted(need))
+            unmet[key] = unmet.get(key, 0) + 1
+    return [Finding("warn", f"queue {queue}: {n} waiting job(s) require label{'s' if ',' in key else ''} {key}, "
+                            "which no live runner serving it has",
+                    f"start one: `coreflow runner --queues {queue} --labels {key}`")
+            for key, n in sorted(unmet.items())]
 
 
 def _permissions(spool: Spool) -> list[Finding]:
@@ -156,7 +181,7 @@ def _locks(spool: Spool, timeout: float) -> list[Finding]:
             with locked(spool.layout.queue_lock(q), f"queue {q}", timeout):
                 pass
         except SpoolError as exc:
-            out.append(Finding("error", str(exc), "find the process holding it (`fuser` on the .lock file)"))
+            out.append(Finding("error", str(exc), _lock_advice(exc)))
             continue
         ms = (time.perf_counter() - t) * 1000
         if ms > 500:
@@ -164,6 +189,19 @@ def _locks(spool: Spool, timeout: float) -> list[Finding]:
     if not out:
         out.append(Finding("ok", "locks: every queue's lock can be taken and released"))
     return out
+
+
+def _lock_advice(exc: SpoolError) -> str:
+    """What to do about a lock that could not be taken: only a held lock calls for `fuser`."""
+    cause = exc.__cause__
+    code = cause.errno if isinstance(cause, OSError) else None
+    if code == errno.EROFS:
+        return "the filesystem refuses writes (read-only): remount it read-write"
+    if code in (errno.EACCES, errno.EPERM):
+        return "run as the spool's owner, or fix the permissions of the .lock file"
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        return "free space (or inodes) on the spool's filesystem"
+    return "find the process holding it (`fuser` on the .lock file)"
 
 
 def _runners(spool: Spool) -> list[Finding]:

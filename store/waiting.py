@@ -29,9 +29,20 @@ MAX_AHEAD = 1000  # deeper than this the model reads too many jobs, and would no
 class Waiting:
     reason: str
     ahead: int  # waiting, unheld jobs in front of it
-    eta: float | None  # seconds until it should start; None when it cannot start or history cannot tell
     blocked: bool = False  # it cannot start as things stand: `reason` says what stops it
-    unknown: str = ""  # why `eta` is None although it could start
+    timeline: _Timeline | None = field(default=None, repr=False)
+    note: str = ""  # why there is no timeline although it could start
+
+    # The start is worked out when asked: a listing shows every row's reason, few starts.
+    @property
+    def eta(self) -> float | None:
+        """Seconds until it should start; None when it cannot start or history cannot tell."""
+        return None if self.timeline is None else self.timeline.start(self.ahead)[0]
+
+    @property
+    def unknown(self) -> str:
+        """Why `eta` is None although it could start."""
+        return self.note if self.timeline is None else self.timeline.start(self.ahead)[1]
 
 
 @dataclass(slots=True)
@@ -104,13 +115,12 @@ class QueueContext:
                 reason = "starting" if not ahead else ""
             reason = ", ".join(r for r in (reason, f"{ahead} ahead" if ahead else "") if r)
         if blocked:
-            return Waiting(reason, ahead, None, blocked=True)
+            return Waiting(reason, ahead, blocked=True)
         if ahead > MAX_AHEAD:
-            return Waiting(reason, ahead, None, unknown=f"more than {MAX_AHEAD} jobs ahead")
+            return Waiting(reason, ahead, note=f"more than {MAX_AHEAD} jobs ahead")
         if self._sim is None:
             self._sim = _Timeline(self)
-        eta, unknown = self._sim.start(ahead)
-        return Waiting(reason, ahead, eta, unknown=unknown)
+        return Waiting(reason, ahead, timeline=self._sim)
 
 
 class _Timeline:

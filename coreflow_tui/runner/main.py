@@ -25,15 +25,18 @@ _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?", re.I)
 def cmd_runner(args: argparse.Namespace) -> int:
     spool = Spool.open(args.spool)
     queues: list[str] = []
-    for q in (part.strip() for part in args.queues.split(",")):
+    every = args.queues is None  # every queue, and each queue added while we run
+    for q in (part.strip() for part in (args.queues or "").split(",")):
         if q and q not in queues:
             queues.append(spool.check_queue(check_name(q, "queue name")))
-    if not queues:
-        raise SpoolError("--queues is empty: name at least one queue to serve")
+    if every:
+        queues = spool.queue_names()
+    elif not queues:
+        raise SpoolError("--queues is empty: name at least one queue to serve, or leave it out to serve every queue")
     labels = cl.check_labels([part.strip() for part in args.labels.split(",") if part.strip()])
     slots = args.slots or len(os.sched_getaffinity(0)) or 1
     cl.check_safe(spool, queues)
-    opts = Options(queues=queues, slots=slots, labels=labels, lease=args.lease, drain=args.drain,
+    opts = Options(queues=queues, every_queue=every, slots=slots, labels=labels, lease=args.lease, drain=args.drain,
                    requeue_on_stop=args.requeue_on_stop, stop_grace=_env_seconds("COREFLOW_STOP_GRACE", 10.0),
                    log_limit=_env_size("COREFLOW_LOG_LIMIT", 100 << 20))
     return Runner(spool, opts).run()

@@ -30,13 +30,15 @@ from store.triggers import (
     trigger_files,
 )
 
+from ..safetext import inert
 from .watch import Burst, InotifyWatcher, PollWatcher, Watcher
 
 RETRY_AFTER = 5.0  # seconds before a trigger whose firing failed (or whose file is bad) is tried again
 
 
 def _stderr(msg: str) -> None:
-    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} triggers: {msg}", file=sys.stderr, flush=True)
+    # inert: a message may quote a trigger file, a changed path or a job name
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} triggers: {inert(msg)}", file=sys.stderr, flush=True)
 
 
 @dataclass

@@ -62,6 +62,12 @@ def test_waiting_jobs_no_live_runner_serves(spool: Spool) -> None:
                           started_at=time.time()))
     rc, text = _doctor(spool)
     assert rc == 0, text
+    (gpu,) = submit(spool, [JobSpec(command=["train"], queue="build", requires=["gpu"])])
+    rc, text = _doctor(spool)
+    assert rc == 1, text
+    assert "warn   queue build: 1 waiting job(s) require label gpu, which no live runner serving it has" in text
+    assert "--labels gpu" in text
+    run(spool.root, "cancel", gpu)
     spool.update_queue("build", "pause", paused=True)  # waiting on purpose
     os.unlink(spool.layout.runner("far-1-ab12"))
     rc, text = _doctor(spool)
@@ -88,3 +94,20 @@ def test_a_read_only_spool_is_named_as_such(read_only: Path) -> None:
     assert rc == 1
     assert "mounted read-only" in text and "remount" in text, text
     assert "fuser" not in text and "not writable by this user" not in text and "clock" not in text, text
+
+
+def test_a_lock_file_on_a_read_only_mount_is_not_blamed_on_a_holder(spool: Spool) -> None:
+    """EROFS for the lock alone (the spool's filesystem itself is writable): no `fuser`."""
+    lock = spool.layout.queue_lock("default")
+    lock.touch()
+    try:
+        subprocess.run(["mount", "--bind", str(lock), str(lock)], check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"cannot bind-mount here: {exc}")
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(lock)], check=True, capture_output=True)
+        rc, text = _doctor(spool)
+    finally:
+        subprocess.run(["umount", str(lock)], check=False)
+    assert rc == 1 and "cannot take the lock of queue default" in text, text
+    assert "read-only): remount it read-write" in text and "fuser" not in text, text

@@ -114,3 +114,10 @@ def test_logs_raw_and_piped_give_the_bytes_as_written(spool: Spool) -> None:
                            capture_output=True, timeout=60)
     assert piped.returncode == 0 and piped.stdout == OUTPUT
     assert _on_a_terminal(spool.root, "logs", job, "--raw") == OUTPUT.replace(b"\r\n", b"\n")
+
+
+def test_runner_log_lines_show_job_names_inert(spool: Spool) -> None:
+    submit(spool, [JobSpec(command=["true"], name="build" + TITLE + CLEAR)])
+    out = run(spool.root, "runner", "--drain", "--slots", "1", timeout=60)
+    assert out.returncode == 0 and "claimed" in out.stderr, out.stderr
+    _no_controls(out.stderr)

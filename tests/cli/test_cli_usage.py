@@ -33,6 +33,8 @@ BAD = [
     (["queue", "pause", "x y"], "name", "invalid queue name"),
     (["triggers", "fire", "X"], "name", "invalid trigger name 'X'"),
     (["triggers", "fire", "release", "--set", "bad"], "--set", "'bad' must be KEY=VALUE"),
+    (["runner", "--queues", "default,Bad Q"], "--queues", "invalid queue name 'Bad Q'"),
+    (["serve", "--labels", "gpu,G P U"], "--labels", "invalid runner label"),
 ]
 
 
@@ -55,6 +57,12 @@ def test_ascii_stdout_gets_ascii_glyphs_not_a_crash(spool: Spool) -> None:
         out.stdout.encode("ascii")
     ls = run(spool.root, "ls", env=env).stdout
     assert "caf\\xe9" in ls and "~" in ls  # the name escaped, the cut marked in ASCII
+
+
+def test_linux_console_gets_ascii_cut_marks(spool: Spool) -> None:
+    submit(spool, [JobSpec(command=["sleep", "30"], name="long-name-" * 12)])
+    ls = run(spool.root, "ls", env={"TERM": "linux", "LC_ALL": "C.UTF-8"}).stdout
+    assert "~" in ls and "…" not in ls
 
 
 def test_dumb_terminal_is_refused_with_a_pointer_to_ls(spool: Spool) -> None:
@@ -81,6 +89,13 @@ def test_every_option_of_every_help_has_a_description() -> None:
             if not action.help or action.help == argparse.SUPPRESS:
                 missing.append(f"{path} {'/'.join(action.option_strings) or action.dest}")
     assert not missing, missing
+
+
+def test_every_help_fits_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    for path, p in _parsers(build_parser()):
+        wide = [line for line in p.format_help().splitlines() if len(line) > 80]
+        assert not wide, (path, wide)
 
 
 def test_help_texts_show_the_descriptions(tmp_path: Path) -> None:
