@@ -13,7 +13,7 @@ from ..widgets.detail_pane import DetailPane
 from ..widgets.job_list import JobList
 from ..widgets.log_pane import LogPane
 from ..wording import outcome
-from .snapshot import FINISHED, FilteredRows, FinishedRows, QueueRows, load_detail
+from .snapshot import FINISHED, FilteredRows, FinishedRows, QueueRows, load_detail, silent
 
 if TYPE_CHECKING:
     from .main_screen import MainScreen
@@ -55,8 +55,13 @@ class PanesMixin(_Base):
             pass  # it changed under us: the listing this causes shows the detail again
 
     def on_detail_loaded(self, message: DetailLoaded) -> None:
-        if message.detail.view.job.id == self.jobs.current_id:
-            self.query_one(DetailPane).show(message.detail)
+        d = message.detail
+        if d.view.job.id != self.jobs.current_id:
+            return
+        claim = d.view.job.claim if d.view.state == "running" else None
+        runner = self.jobs.runners.get(claim.runner) if claim else None
+        quiet = runner.age + d.now - self.jobs.runners_at if runner is not None and silent(runner) else None
+        self.query_one(DetailPane).show(d, quiet)
 
     def action_open_detail(self) -> None:
         self.add_class("-detail-open")

@@ -26,13 +26,14 @@ class DetailPane(VerticalScroll):
 
     detail: JobDetail | None = None
 
-    def show(self, d: JobDetail | None) -> None:
+    def show(self, d: JobDetail | None, silent_for: float | None = None) -> None:
+        """`silent_for`: how long the runner of a running job has not beaten, when that is late."""
         self.detail = d
         body = self.query_one("#detail-body", Static)
-        body.update(Text("No job highlighted.", style="dim") if d is None else _table(d))
+        body.update(Text("No job highlighted.", style="dim") if d is None else _table(d, silent_for))
 
 
-def _table(d: JobDetail) -> Table:
+def _table(d: JobDetail, silent_for: float | None = None) -> Table:
     v, j, now = d.view, d.view.job, d.now
     t = Table.grid(padding=(0, 1))
     t.add_column(style="bold", no_wrap=True)
@@ -76,6 +77,9 @@ def _table(d: JobDetail) -> Table:
     if j.claim and v.state == "running":
         c = j.claim
         row("running", f"on {c.host} (runner {c.runner}, pid {c.pid}) for {duration(now - c.claimed_at)}")
+        if silent_for is not None:
+            row("runner", Text(f"silent for {duration(silent_for)}: its job is taken over if it stays silent "
+                               "past its lease", style="bold"))
         if d.cancel_requested:
             row("cancel", Text("requested; the runner is stopping it", style="bold"))
     if j.result:

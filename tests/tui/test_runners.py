@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from coreflow_tui.widgets.detail_pane import DetailPane
 from coreflow_tui.widgets.job_list import JobList
 from coreflow_tui.widgets.runner_list import RunnerList
 from coreflow_tui.widgets.spool_header import SpoolHeader
 from store import Spool
 
-from .conftest import started
+from .conftest import settle, started
 from .sample import build, heartbeat
+from .test_keys import press
 from .test_layout import lines_of
 
 
@@ -26,6 +28,10 @@ async def test_a_job_of_a_silent_runner_says_so(sample: Spool) -> None:
     async with started(sample, size=(160, 40)) as (app, pilot):
         rows = [line for line in lines_of(app.screen.query_one(JobList)) if "▶ run" in line]
         assert all("on build-01 (runner silent for 12s)" in line for line in rows), rows
+        await press(pilot, "home")
+        await settle(pilot)
+        detail = "\n".join(lines_of(app.screen.query_one(DetailPane).query_one("#detail-body")))
+        assert "silent for 12s" in detail
 
 
 async def test_a_lost_runner_with_jobs_says_how_many_are_left_not_a_stale_busy_count(sample: Spool) -> None:
