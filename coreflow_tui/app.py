@@ -8,13 +8,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import ClassVar
 
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
+from textual.binding import Binding, BindingType
 from textual.driver import Driver
 from textual.screen import Screen
 
 from store import Spool
 
+from .keyorder import KeysInOrder
 from .screens.help_screen import KEYMAP
 from .screens.main_screen import MainScreen
 
@@ -34,10 +37,13 @@ class Settings:
         return self.clock() if self.clock else time.time()
 
 
-class CoreflowApp(App[None]):
+class CoreflowApp(KeysInOrder):
     CSS_PATH = "coreflow.tcss"
     TITLE = "CoreFlow"
     ENABLE_COMMAND_PALETTE = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+c", "quit", "quit", show=False, priority=True),  # as in every other terminal tool
+    ]
 
     def __init__(self, spool: Spool, settings: Settings) -> None:
         super().__init__()

@@ -36,6 +36,7 @@ HANDLERS = {
     "hold": "coreflow_tui.commands:cmd_change",
     "release": "coreflow_tui.commands:cmd_change",
     "retry": "coreflow_tui.commands:cmd_change",
+    "set": "coreflow_tui.edit_command:cmd_set",
     "prune": "coreflow_tui.commands:cmd_prune",
     "doctor": "coreflow_tui.commands:cmd_doctor",
     "runner": "coreflow_tui.runner.main:cmd_runner",
@@ -140,7 +141,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     s.add_argument("--description", metavar="T", help="one line saying what the queue is for")
     r = qs.add_parser("rm", help="remove a queue")
     r.add_argument("name", type=_queue, help="the queue")
-    r.add_argument("--force", action="store_true", help="remove it with its pending and held jobs")
+    r.add_argument("--force", action="store_true", help="remove it with its pending, held and finished jobs")
 
     s = cmd("submit", "queue a job (prints its id)")
     s.add_argument("--queue", "-q", type=_queue, metavar="Q", help="the queue (default: the type's, or default)")
@@ -198,6 +199,19 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
                        ("release", "release held jobs"),
                        ("retry", "queue finished jobs again as a new attempt")):
         cmd(name, help).add_argument("ids", nargs="+", metavar="ID", help=ID_HELP)
+
+    # -- set (issue 10 item 12; handler in edit_command.py) --
+    st = cmd("set", "change waiting jobs: priority, name, labels, required runner labels, timeout")
+    st.add_argument("ids", nargs="+", metavar="ID", help=ID_HELP)
+    st.add_argument("--priority", "-p", type=_priority, metavar="P",
+                    help="integer, higher runs sooner; or low, normal, high, urgent (the job goes behind "
+                         "the waiting jobs of the same or higher priority, as a submit would place it)")
+    st.add_argument("--name", "-n", metavar="N", help="what people see")
+    st.add_argument("--label", action="append", type=_label, default=None, metavar="K=V",
+                    help="set a label (repeatable); K= removes it")
+    st.add_argument("--requires", action="append", type=_runner_label, default=None, metavar="L",
+                    help="a runner label the job needs (repeatable; replaces the job's list)")
+    st.add_argument("--timeout", type=_positive_seconds, metavar="D", help="stop it after this long (30s, 5m, 2h)")
 
     add_runner_options(cmd("runner", "run jobs from the spool"))
     tr = cmd("triggers", "run, list or fire triggers")

@@ -13,6 +13,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from .. import wording
+from ..safetext import inert
 from ..fmt import age, duration, when
 from ..screens.snapshot import JobDetail
 
@@ -25,20 +26,22 @@ class DetailPane(VerticalScroll):
 
     detail: JobDetail | None = None
 
-    def show(self, d: JobDetail | None) -> None:
+    def show(self, d: JobDetail | None, silent_for: float | None = None) -> None:
+        """`silent_for`: how long the runner of a running job has not beaten, when that is late."""
         self.detail = d
         body = self.query_one("#detail-body", Static)
-        body.update(Text("No job highlighted.", style="dim") if d is None else _table(d))
+        body.update(Text("No job highlighted.", style="dim") if d is None else _table(d, silent_for))
 
 
-def _table(d: JobDetail) -> Table:
+def _table(d: JobDetail, silent_for: float | None = None) -> Table:
     v, j, now = d.view, d.view.job, d.now
     t = Table.grid(padding=(0, 1))
     t.add_column(style="bold", no_wrap=True)
     t.add_column(overflow="fold")
 
     def row(key: str, value: str | Text) -> None:
-        t.add_row(key, value)
+        # Text, never markup; inert: names, commands, labels and hosts are other people's text.
+        t.add_row(key, Text(inert(value)) if isinstance(value, str) else value)
 
     row("id", j.id)
     row("name", j.name)
@@ -74,6 +77,9 @@ def _table(d: JobDetail) -> Table:
     if j.claim and v.state == "running":
         c = j.claim
         row("running", f"on {c.host} (runner {c.runner}, pid {c.pid}) for {duration(now - c.claimed_at)}")
+        if silent_for is not None:
+            row("runner", Text(f"silent for {duration(silent_for)}: its job is taken over if it stays silent "
+                               "past its lease", style="bold"))
         if d.cancel_requested:
             row("cancel", Text("requested; the runner is stopping it", style="bold"))
     if j.result:
