@@ -241,7 +241,7 @@ class Spool:
     def remove_queue(self, name: str, force: bool = False) -> int:
         """Remove a queue and every job file in it; returns how many jobs went with it.
 
-        Refuses a queue with pending or held jobs unless forced, and always refuses
+        Refuses a queue with pending, held or finished jobs unless forced, and always refuses
         one with running jobs (a runner is writing their results).
         """
         self.check_queue(name)
@@ -260,6 +260,11 @@ class Spool:
             if live and not force:
                 raise QueueNotEmpty(
                     f"queue {name} has {live} pending/held/running job(s): move or cancel them, or use --force"
+                )
+            finished = 0 if force else len(self.done_refs(name))
+            if finished:  # their results and logs are the queue's history: not lost unasked
+                raise QueueNotEmpty(
+                    f"queue {name} has {finished} finished job(s): prune them, or use --force to remove them too"
                 )
             # Rename the whole queue aside first: one atomic step, then delete at leisure.
             grave = lay.tmp / f"removed-queue.{name}.{os.getpid()}.{time.time_ns()}"
