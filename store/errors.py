@@ -71,3 +71,20 @@ class StorageError(SpoolError):
         reason = exc.strerror or str(exc)
         path = exc.filename or ""
         return cls(f"{what}: {reason}" + (f" ({path})" if path else ""))
+
+
+class UnsafeFile(SpoolError):
+    """A spool file that is not what the store expects there (store/safeio.py): a FIFO,
+    a symlink, a device, a directory, or one larger than its limit. `path` names it."""
+
+    def __init__(self, message: str, path: object = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class NotRegularFile(UnsafeFile):
+    pass
+
+
+class FileTooLarge(UnsafeFile):
+    pass

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import msgspec
 
-from . import atomic
+from . import atomic, safeio
 from .errors import (
     AmbiguousJob,
     CorruptJob,
@@ -30,6 +30,7 @@ from .errors import (
     SpoolError,
     SpoolNotFound,
     StorageError,
+    UnsafeFile,
 )
 from .layout import (
     CANCEL_RE,
@@ -574,29 +575,13 @@ def _containing(names: list[str], text: str) -> Iterator[str]:
 
 
 def _read_nofollow(path: str | Path) -> bytes:
-    """A job-sized file's bytes (at most MAX_JOB_BYTES + 1 of them, so the caller can
-    tell one too large), never through a symlink. Plain os calls: the runner reads one
-    of these per claim."""
+    """A job-sized file's bytes (safeio.read_file with the job limit); a file that cannot
+    be one of ours (a FIFO, a symlink, too large) is a CorruptJob, for the callers that
+    quarantine it."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError as exc:
-        name = os.path.basename(path)
-        if exc.errno == errno.ELOOP:
-            raise CorruptJob(f"{name} is a symlink; symlinks in a spool are never followed") from None
-        if isinstance(exc, FileNotFoundError):
-            raise
-        raise StorageError.wrap(exc, f"cannot read {name}") from exc
-    try:
-        chunks = []
-        size = 0
-        while size <= MAX_JOB_BYTES and (chunk := os.read(fd, 65536)):  # NFS may read short: go to the end
-            chunks.append(chunk)
-            size += len(chunk)
-        return b"".join(chunks)[:MAX_JOB_BYTES + 1]
-    except OSError as exc:
-        raise StorageError.wrap(exc, f"cannot read {os.path.basename(path)}") from exc
-    finally:
-        os.close(fd)
+        return safeio.read_file(path, MAX_JOB_BYTES)
+    except UnsafeFile as exc:
+        raise CorruptJob(str(exc)) from None
 
 
 def _read_audit(path: Path) -> list[Audit]:
