@@ -101,6 +101,10 @@ class Runner:
         self.signals = 0
         self.stop_since: float | None = None
         self.beat_every = max(0.2, min(opts.lease / 3, 10.0))
+        # The watchdog stops our jobs when we have not beaten for this long: see layout.py.
+        self.fence = opts.lease - rn.fence_margin(opts.lease)
+        self.beat_ok = 0.0  # time.monotonic() of the last heartbeat written
+        self.runner_lock: rn.RunnerLock | None = None
         self.started = time.time()
         self.t = _Timers()
         self.beat_failing = False
@@ -127,6 +131,7 @@ class Runner:
                 if self._should_exit():
                     break
                 self._wait(self._timeout())
+                self._check_fence()
                 self._on_signals()
                 self._on_changes()
                 self._on_timers()
@@ -146,12 +151,20 @@ class Runner:
 
     def _start(self) -> None:
         o = self.opts
+        # Held for our whole life: on this kernel it tells others we are alive (not our pid).
+        self.runner_lock = rn.RunnerLock(self.spool, self.id)
+        self._beat()
+        if not self.beat_ok:
+            self.runner_lock.close()
+            rn.remove(self.spool, self.id)
+            raise SpoolError(f"cannot start a runner: cannot write its heartbeat in {self.spool.layout.runners} "
+                             "(see above); a runner must write the spool: check permissions and free space")
         self.sel.register(self.wake_r, selectors.EVENT_READ, self._drain_wake)
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             self.old_handlers[sig] = signal.signal(sig, self._on_signal)
         signal.set_wakeup_fd(self.wake_w, warn_on_full_buffer=False)
         self._start_reaper()
-        self._beat()
+        self._tell_reaper("b")
         self.feed = Feed(self.spool, interval=o.poll_interval)
         self.log(f"{self.id} on {self.host} serving {','.join(o.queues)} with {o.slots} slot(s)"
                  f"{', labels ' + ','.join(sorted(o.labels)) if o.labels else ''}, lease {o.lease:g}s, "
@@ -170,10 +183,16 @@ class Runner:
             a.proc.signal_group(signal.SIGKILL)
             a.proc.close()
         self.claims.close()
-        try:
-            rn.remove(self.spool, self.id)
-        except SpoolError as exc:
-            self.log(f"could not remove the heartbeat: {exc}")
+        left_behind = len(self.jobs) + len(self.unrecorded)
+        if left_behind:  # keep the heartbeat: it says whose they are, and others take them over
+            self.log(f"leaving {left_behind} job(s) claimed; another runner takes them over")
+        else:
+            try:
+                rn.remove(self.spool, self.id)
+            except SpoolError as exc:
+                self.log(f"could not remove the heartbeat: {exc}")
+        if self.runner_lock is not None:
+            self.runner_lock.close()
         if self.reaper is not None and self.reaper.stdin is not None:
             try:
                 self.reaper.stdin.close()
@@ -336,8 +355,12 @@ class Runner:
     # -- claiming and starting -----------------------------------------------------
 
     def _fill_slots(self) -> None:
-        if self.stop_level:
+        if self.stop_level or len(self.jobs) >= self.opts.slots or not self.dirty:
             return
+        if not self._fresh():
+            self._beat()  # a job starts only right after a beat (the fence counts from it)
+            if not self._fresh():
+                return
         while len(self.jobs) < self.opts.slots and self.dirty:
             claimed = False
             for q in self.opts.queues:
@@ -382,6 +405,8 @@ class Runner:
         a.started_at = time.time()
         a.started_mono = time.monotonic()
         a.claim_due = a.started_mono + CLAIM_RECORD_AFTER
+        if not self._fresh() and not self._still_mine_after_beat(a):
+            return
         try:
             proc.start(self.env, self.devnull)
         except SpawnError as exc:
@@ -435,6 +460,11 @@ class Runner:
         a.proc.close()
         self._tell_reaper(f"-{a.proc.pid}")
         reason = a.stop_reason
+        if reason == "fenced":
+            self._ended(a, Result(state="failed", reason="runner-lost", exit_code=ex.exit_code, signal=ex.signal,
+                                  message=f"the runner did not beat for more than {self.fence:g}s (frozen?): "
+                                          "its watchdog stopped the job"))
+            return
         if reason == "lost":
             self.jobs.pop(a.job.id, None)
             self._busy_changed()
@@ -469,7 +499,7 @@ class Runner:
         assert a.result is not None
         r = a.result
         try:
-            if a.stop_reason == "requeue":
+            if a.stop_reason in ("requeue", "fenced"):
                 state = self.claims.give_back(a.job, r)
             else:
                 state = self.claims.finish(a.job, r)
@@ -556,13 +586,51 @@ class Runner:
         we are: people and "why it waits" read it. Not at once: a beat is a file write."""
         self.t.beat = min(self.t.beat, time.monotonic() + BUSY_BEAT_DELAY)
 
+    def _fresh(self) -> bool:
+        """Did we beat recently enough to start a job (well before the fence)?"""
+        return time.monotonic() - self.beat_ok <= self.beat_every
+
+    def _still_mine_after_beat(self, a: Active) -> bool:
+        """We were held up between the claim and the start: beat, and start the job only
+        if it is still ours (after a freeze another runner may have taken it over)."""
+        self._beat()
+        try:
+            if self._fresh() and self.claims.still_ours(a.job):
+                return True
+        except SpoolError as exc:
+            self.log(f"cannot tell whether {a.job.id} is still ours: {exc}")
+        self.jobs.pop(a.job.id, None)
+        a.proc.close()
+        if self._fresh() and not self.claims.is_mine(a.job):
+            self.log(f"not starting {a.job.id}: another runner took it over while this runner was held up")
+            return False
+        self.log(f"not starting {a.job.id}: giving it back")
+        a.stop_reason = "requeue"
+        self._ended(a, Result(state="failed", reason="runner-stopped", message="the runner could not beat"))
+        return False
+
+    def _check_fence(self) -> None:
+        """After a freeze longer than the fence our watchdog has killed our jobs: say so,
+        and give them back as lost (before the next beat makes us look alive again)."""
+        if not self.jobs or time.monotonic() - self.beat_ok <= self.fence:
+            return
+        gap = time.monotonic() - self.beat_ok
+        self.log(f"this runner did not beat for {gap:.1f}s (frozen or stuck; fence {self.fence:g}s): its "
+                 f"watchdog stopped its {len(self.jobs)} job(s); they go back to their queues")
+        for a in self.jobs.values():
+            if not a.closed and a.stop_reason != "lost":
+                a.stop_reason = "fenced"
+                a.proc.note(f"the runner did not beat for {gap:.1f}s: the job was stopped (fence)")
+                a.proc.signal_group(signal.SIGKILL)
+
     def _beat(self) -> None:
+        self._check_fence()
         now = time.monotonic()
         self.t.beat = now + self.beat_every
         o = self.opts
         hb = Heartbeat(id=self.id, host=self.host, pid=os.getpid(), queues=list(o.queues), slots=o.slots,
                        labels=sorted(o.labels), lease=o.lease, started_at=self.started,
-                       busy=sorted(self.jobs), stopping=bool(self.stop_level))
+                       busy=sorted(self.jobs), stopping=bool(self.stop_level), boot=rn.boot_id())
         try:
             rn.beat(self.spool, hb)
         except SpoolError as exc:
@@ -571,6 +639,8 @@ class Runner:
                          f"{o.lease:g}s): {exc}")
             self.beat_failing = True
             return
+        self.beat_ok = time.monotonic()
+        self._tell_reaper("b")
         if self.beat_failing:
             self.log("heartbeat written again")
         self.beat_failing = False
@@ -581,19 +651,18 @@ class Runner:
         except SpoolError as exc:
             self.log(f"cannot look for lost runners' jobs: {exc}")
             return
-        dead_here: set[str] = set()
+        dead: set[str] = set()
         for r in got:
             what = {"pending": "queued again at its place", "failed": "failed (runner-lost)",
                     "cancelled": "cancelled (as asked)", "finished": "finished with the result it had"}[r.outcome]
             self.log(f"took over {r.job_id} ({r.queue}) from {r.note}: {what}")
             self._append_log(r.job_id, f"{r.note}; job {what}")
-            if r.host == self.host:
-                dead_here.add(r.runner)
+            dead.add(r.runner)
             if r.queue in self.opts.queues:
                 self.dirty.add(r.queue)
-        for runner_id in dead_here:
+        for runner_id in dead - {self.id}:
             try:
-                rn.remove(self.spool, runner_id)  # its pid is gone on this host: certainly dead
+                rn.bury(self.spool, runner_id)  # only if nobody holds its lock: proven dead
             except SpoolError as exc:
                 self.log(f"cannot remove the heartbeat of dead runner {runner_id}: {exc}")
 
@@ -608,7 +677,8 @@ class Runner:
     def _start_reaper(self) -> None:
         script = Path(__file__).with_name("reaper.py")
         try:
-            self.reaper = subprocess.Popen([sys.executable, "-I", "-S", str(script)], stdin=subprocess.PIPE,
+            self.reaper = subprocess.Popen([sys.executable, "-I", "-S", str(script), f"{self.fence:g}"],
+                                           stdin=subprocess.PIPE,
                                            stdout=subprocess.DEVNULL, start_new_session=True, close_fds=True)
         except OSError as exc:
             self.log(f"cannot start the watchdog ({exc.strerror}): jobs would outlive a killed runner")

@@ -1,4 +1,5 @@
-"""One job's process: started in its own process group, its output streamed to the log.
+"""One job's process: started in a session of its own (no controlling terminal, its own
+process group), its output streamed to the log.
 
 The job's stdout and stderr are one pipe that the runner copies into the job's log as
 data arrives, so the log is readable while the job runs, a job that prints gigabytes
@@ -85,7 +86,7 @@ class JobProcess:
                                               (os.POSIX_SPAWN_DUP2, w, 2)])
             else:
                 self.proc = subprocess.Popen(argv, stdin=stdin, stdout=w, stderr=w, cwd=job.cwd or None, env=env,
-                                             process_group=0, close_fds=True)
+                                             start_new_session=True, close_fds=True)
                 self.pid = self.proc.pid
         except (OSError, ValueError) as exc:
             os.close(r)
@@ -230,18 +231,18 @@ def _spawn(argv: list[str], env: dict[str, str], actions: list[tuple[int, int, i
     exec per PATH entry before the right one adds up), looked up again if it moved."""
     prog = argv[0]
     if "/" in prog:
-        return os.posix_spawn(prog, argv, env, setpgroup=0, file_actions=actions)
+        return os.posix_spawn(prog, argv, env, setsid=True, file_actions=actions)
     path = _resolved.get(prog)
     if path is not None:
         try:
-            return os.posix_spawn(path, argv, env, setpgroup=0, file_actions=actions)
+            return os.posix_spawn(path, argv, env, setsid=True, file_actions=actions)
         except (FileNotFoundError, PermissionError):
             del _resolved[prog]
     found = shutil.which(prog)
     if found is None:
-        return os.posix_spawnp(prog, argv, env, setpgroup=0, file_actions=actions)  # for the OS's own error
+        return os.posix_spawnp(prog, argv, env, setsid=True, file_actions=actions)  # for the OS's own error
     _resolved[prog] = found
-    return os.posix_spawn(found, argv, env, setpgroup=0, file_actions=actions)
+    return os.posix_spawn(found, argv, env, setsid=True, file_actions=actions)
 
 
 def _spawn_message(exc: BaseException, argv: list[str], cwd: str | None) -> str:

@@ -280,16 +280,17 @@ def test_a_job_whose_runner_died_before_writing_its_claim_is_named_by_its_journa
     assert not ghost.still_ours(job)
 
 
-def test_a_running_job_nobody_can_name_comes_back_after_the_grace(spool: Spool) -> None:
-    """No claim in the file and none in any journal (a power cut ate the line): it waits
-    a whole grace, then comes back as its next attempt, at the top."""
+def test_a_running_job_without_claim_or_journal_comes_back_after_the_grace(spool: Spool) -> None:
+    """No claim in the file and none in any journal (a power cut ate the line): its name
+    still says whose it is; with no heartbeat of that runner it waits a whole grace, then
+    comes back as its next attempt, at the top (its place is unknown)."""
     first, second = submit(spool, [JobSpec(command=["a"]), JobSpec(command=["b"])])
     assert _claims(spool, "dead").claim_next("default").job is not None
     os.unlink(spool.layout.runner_claims("dead"))
     me = _claims(spool, "me")
     assert me.recover_lost(grace=30) == []
     (got,) = me.recover_lost(grace=0)
-    assert got.outcome == "pending" and "recorded no claim" in got.note
+    assert got.outcome == "pending" and got.runner == "dead" and "left no heartbeat" in got.note
     back = spool.read(spool.find(first))
     assert _order(spool) == [first, second]
     assert back.attempt == 2 and back.lost == 1 and back.history[-1].reason == "runner-lost"
