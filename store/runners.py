@@ -6,8 +6,9 @@ Hosts' clocks may disagree, so age is measured against the filesystem's own cloc
 
 A runner is lost when its beat is older than its lease plus a margin (its own
 watchdog has stopped its jobs at lease minus that margin: see layout.py), or, on the
-same kernel (the same boot id), as soon as nobody holds its runners/ID.lock. A bare
-pid proves nothing: the same hostname may be another PID namespace or container.
+same kernel and view of the spool (lock_scope), as soon as nobody holds its
+runners/ID.lock. A bare pid proves nothing: the same hostname may be another PID
+namespace or container.
 """
 
 from __future__ import annotations
@@ -46,10 +47,21 @@ def fence_margin(lease: float) -> float:
 
 @cache
 def boot_id() -> str:
-    """This kernel's boot id ('' if unknown): runners with the same one share flock."""
+    """This kernel's boot id ('' if unknown)."""
     try:
         with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
             return f.read().strip()
+    except OSError:
+        return ""
+
+
+def lock_scope(spool: Spool) -> str:
+    """Where flock on runners/ is coherent: this kernel (boot id) and this view of the
+    spool (its device: another mount of the same directory may keep locks to itself).
+    Two runners with the same scope see each other's runners/ID.lock; '' if unknown."""
+    boot = boot_id()
+    try:
+        return f"{boot}/{os.stat(spool.layout.runners).st_dev}" if boot else ""
     except OSError:
         return ""
 
@@ -184,7 +196,7 @@ def runners(spool: Spool, now: float | None = None) -> list[RunnerState]:
             now = fs_now(spool)
         except StorageError:
             now = time.time()  # a read-only spool: this host's clock stands in for its
-    mine = boot_id()
+    mine = lock_scope(spool)
     out = []
     for e in entries:
         path = d / e.name
@@ -202,7 +214,7 @@ def runners(spool: Spool, now: float | None = None) -> list[RunnerState]:
                 spool.quarantine(path, str(exc))
             continue
         state = RunnerState(hb, max(0.0, now - st.st_mtime))
-        if mine and hb.boot == mine:
+        if mine and hb.scope == mine:
             held, fd = lock_held(spool, hb.id)
             if fd >= 0:
                 os.close(fd)

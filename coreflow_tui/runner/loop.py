@@ -28,6 +28,7 @@ from store import claims as cl
 from store import runners as rn
 from store.errors import QueueNotFound
 from store.feed import Change, Feed
+from store.mounts import lock_warning
 from store.model import Heartbeat
 
 from .process import JobProcess, SpawnError, note_line
@@ -105,6 +106,7 @@ class Runner:
         self.fence = opts.lease - rn.fence_margin(opts.lease)
         self.beat_ok = 0.0  # time.monotonic() of the last heartbeat written
         self.runner_lock: rn.RunnerLock | None = None
+        self.scope = rn.lock_scope(spool)
         self.started = time.time()
         self.t = _Timers()
         self.beat_failing = False
@@ -123,8 +125,9 @@ class Runner:
     # -- public --------------------------------------------------------------------
 
     def run(self) -> int:
-        self._start()
+        self._announce()
         try:
+            self._start()
             while True:
                 self._fill_slots()
                 self._sync()
@@ -149,8 +152,8 @@ class Runner:
 
     # -- start and stop ------------------------------------------------------------
 
-    def _start(self) -> None:
-        o = self.opts
+    def _announce(self) -> None:
+        """Take our lock and write the first heartbeat, or say why we cannot run."""
         # Held for our whole life: on this kernel it tells others we are alive (not our pid).
         self.runner_lock = rn.RunnerLock(self.spool, self.id)
         self._beat()
@@ -159,6 +162,9 @@ class Runner:
             rn.remove(self.spool, self.id)
             raise SpoolError(f"cannot start a runner: cannot write its heartbeat in {self.spool.layout.runners} "
                              "(see above); a runner must write the spool: check permissions and free space")
+
+    def _start(self) -> None:
+        o = self.opts
         self.sel.register(self.wake_r, selectors.EVENT_READ, self._drain_wake)
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             self.old_handlers[sig] = signal.signal(sig, self._on_signal)
@@ -169,6 +175,10 @@ class Runner:
         self.log(f"{self.id} on {self.host} serving {','.join(o.queues)} with {o.slots} slot(s)"
                  f"{', labels ' + ','.join(sorted(o.labels)) if o.labels else ''}, lease {o.lease:g}s, "
                  f"change feed {self.feed.describe()}{', draining' if o.drain else ''}")
+        locks = lock_warning(self.spool.layout.meta)
+        if locks:
+            self.log(f"{locks}: with runners on other hosts a queue may run more jobs than its slots for a "
+                     "moment; a job still never runs twice at once")
         self._recover()
         self.feed_thread = threading.Thread(target=self._follow, name="coreflow-feed", daemon=True)
         self.feed_thread.start()
@@ -630,7 +640,7 @@ class Runner:
         o = self.opts
         hb = Heartbeat(id=self.id, host=self.host, pid=os.getpid(), queues=list(o.queues), slots=o.slots,
                        labels=sorted(o.labels), lease=o.lease, started_at=self.started,
-                       busy=sorted(self.jobs), stopping=bool(self.stop_level), boot=rn.boot_id())
+                       busy=sorted(self.jobs), stopping=bool(self.stop_level), scope=self.scope)
         try:
             rn.beat(self.spool, hb)
         except SpoolError as exc:
