@@ -130,7 +130,8 @@ class RunnerLock:
         try:
             self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         except OSError as exc:
-            raise StorageError.wrap(exc, f"cannot create the runner's lock {path.name}") from exc
+            raise StorageError.wrap(exc, f"cannot start a runner: cannot create its lock in {path.parent} "
+                                    "(a runner must write the spool: run it as the spool's owner)") from exc
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:

@@ -8,7 +8,9 @@ free slot and a queue it serves has changed, or at once when one of its jobs end
 
 from __future__ import annotations
 
+import errno
 import os
+import resource
 import selectors
 import signal
 import socket
@@ -43,6 +45,10 @@ BUSY_BEAT_DELAY = 1.0  # a change of how busy we are reaches the heartbeat withi
 # long after it gets its claim written into its file (who runs it, since when, where
 # it came from). A short job never pays for that rewrite.
 CLAIM_RECORD_AFTER = 0.05
+# Out of files, processes or memory: the runner's trouble, never the job's.
+RESOURCE_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.EAGAIN, errno.ENOMEM})
+FDS_PER_JOB = 4  # output pipe, pidfd, log, and one to spare
+FDS_RESERVED = 48  # the runner's own: listings, staged files, locks, the feed
 
 
 @dataclass(slots=True)
@@ -106,6 +112,7 @@ class Runner:
         self.fence = opts.lease - rn.fence_margin(opts.lease)
         self.beat_ok = 0.0  # time.monotonic() of the last heartbeat written
         self.runner_lock: rn.RunnerLock | None = None
+        self.short_of: float | None = None  # when a resource ran out (see _short_of)
         self.scope = rn.lock_scope(spool)
         self.started = time.time()
         self.t = _Timers()
@@ -129,18 +136,38 @@ class Runner:
         try:
             self._start()
             while True:
-                self._fill_slots()
-                self._sync()
-                if self._should_exit():
-                    break
-                self._wait(self._timeout())
-                self._check_fence()
-                self._on_signals()
-                self._on_changes()
-                self._on_timers()
+                try:
+                    if self._turn():
+                        break
+                except OSError as exc:  # out of files, memory, processes: keep our jobs, say why
+                    self._short_of(exc)
         finally:
             self._shutdown()
         return 0 if not self.unrecorded else 1
+
+    def _turn(self) -> bool:
+        """One turn of the loop; True when it is time to exit."""
+        self._fill_slots()
+        self._sync()
+        if self._should_exit():
+            return True
+        self._wait(self._timeout())
+        self._check_fence()
+        self._on_signals()
+        self._on_changes()
+        self._on_timers()
+        return False
+
+    def _short_of(self, exc: OSError) -> None:
+        """A resource ran out (EMFILE, ENFILE, ENOMEM, EAGAIN...): claim nothing more until
+        one of our jobs ends (or a while passes), and say so once."""
+        if self.short_of is None:
+            self.log(f"stopped claiming: {exc.strerror or exc} ({len(self.jobs)} job(s) run on; claiming again "
+                     "when one ends)" + (" - raise the limit (ulimit -n) or use fewer --slots"
+                                         if exc.errno in (errno.EMFILE, errno.ENFILE) else ""))
+        self.short_of = time.monotonic()
+        self.t.claim = self.short_of + CLAIM_SAFETY
+        time.sleep(0.05)  # whatever failed may fail again at once: do not spin
 
     def log(self, text: str) -> None:
         stamp = time.strftime("%H:%M:%S")
@@ -163,7 +190,30 @@ class Runner:
             raise SpoolError(f"cannot start a runner: cannot write its heartbeat in {self.spool.layout.runners} "
                              "(see above); a runner must write the spool: check permissions and free space")
 
+    def _fit_slots(self) -> None:
+        """As many slots as open files allow: raise the soft limit to the hard one, and
+        run fewer jobs at once (saying so) rather than fail with EMFILE half-way."""
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != hard:
+            try:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+                soft = hard
+            except (ValueError, OSError):
+                pass
+        if soft == resource.RLIM_INFINITY:
+            return
+        try:
+            used = len(os.listdir("/proc/self/fd"))
+        except OSError:
+            used = 16
+        fit = max(1, (soft - used - FDS_RESERVED) // FDS_PER_JOB)
+        if self.opts.slots > fit:
+            self.log(f"the open-file limit ({soft}) allows {fit} job(s) at once, not {self.opts.slots}: running at "
+                     f"most {fit} (raise it with `ulimit -n` or LimitNOFILE= to use more slots)")
+            self.opts.slots = fit
+
     def _start(self) -> None:
+        self._fit_slots()
         o = self.opts
         self.sel.register(self.wake_r, selectors.EVENT_READ, self._drain_wake)
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -367,6 +417,10 @@ class Runner:
     def _fill_slots(self) -> None:
         if self.stop_level or len(self.jobs) >= self.opts.slots or not self.dirty:
             return
+        if self.short_of is not None:
+            if self.jobs and time.monotonic() < self.short_of + CLAIM_SAFETY:
+                return
+            self.short_of = None
         if not self._fresh():
             self._beat()  # a job starts only right after a beat (the fence counts from it)
             if not self._fresh():
@@ -420,8 +474,13 @@ class Runner:
         try:
             proc.start(self.env, self.devnull)
         except SpawnError as exc:
-            proc.note(str(exc))
             proc.close()
+            if exc.errno in RESOURCE_ERRORS:  # the runner's trouble, not the job's: give it back
+                a.stop_reason = "requeue"
+                self._ended(a, Result(state="failed", reason="runner-stopped", message=str(exc)))
+                self._short_of(OSError(exc.errno, str(exc)))
+                return
+            proc.note(str(exc))
             self._ended(a, Result(state="failed", reason="spawn-error", message=str(exc)))
             return
         if job.timeout:
@@ -503,6 +562,7 @@ class Runner:
         self.jobs.pop(a.job.id, None)
         self._busy_changed()
         self.dirty |= set(self.opts.queues)  # a slot is free: look again at once
+        self.short_of = None
         self._record(a)
 
     def _record(self, a: Active) -> None:
@@ -658,7 +718,7 @@ class Runner:
     def _recover(self) -> None:
         try:
             got = self.claims.recover_lost(grace=self.opts.lease)
-        except SpoolError as exc:
+        except (SpoolError, OSError) as exc:
             self.log(f"cannot look for lost runners' jobs: {exc}")
             return
         dead: set[str] = set()

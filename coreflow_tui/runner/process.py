@@ -25,7 +25,11 @@ MAX_READS_PER_WAKE = 16
 
 
 class SpawnError(Exception):
-    """The command could not be started; the message is the OS's reason."""
+    """The command could not be started; the message is the OS's reason, `errno` its code."""
+
+    def __init__(self, message: str, errno_: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno_
 
 
 @dataclass(slots=True)
@@ -77,7 +81,10 @@ class JobProcess:
         argv = ["/bin/sh", "-c", job.command[0]] if job.shell else list(job.command)
         env = {**env, **job.env, "COREFLOW_JOB_ID": job.id, "COREFLOW_QUEUE": job.queue,
                "COREFLOW_ATTEMPT": str(job.attempt)}
-        r, w = os.pipe2(os.O_CLOEXEC)
+        try:
+            r, w = os.pipe2(os.O_CLOEXEC)
+        except OSError as exc:
+            raise SpawnError(f"cannot start the job: no pipe for its output: {exc.strerror}", exc.errno) from None
         try:
             if job.cwd is None and "PATH" not in job.env:
                 # posix_spawn: no Python-side fork machinery, a good deal faster than Popen for
@@ -90,7 +97,7 @@ class JobProcess:
                 self.pid = self.proc.pid
         except (OSError, ValueError) as exc:
             os.close(r)
-            raise SpawnError(_spawn_message(exc, argv, job.cwd)) from None
+            raise SpawnError(_spawn_message(exc, argv, job.cwd), getattr(exc, "errno", None)) from None
         finally:
             os.close(w)
         self.out_fd = r
