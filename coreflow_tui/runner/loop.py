@@ -25,7 +25,6 @@ from typing import TextIO
 import msgspec
 
 from store import Job, Result, Spool, SpoolError
-from store import atomic
 from store import claims as cl
 from store import runners as rn
 from store.errors import QueueNotFound
@@ -33,7 +32,7 @@ from store.feed import Change, Feed
 from store.mounts import lock_warning
 from store.model import Heartbeat
 
-from .process import JobProcess, SpawnError, note_line
+from .process import JobProcess, SpawnError, append_note
 
 CANCEL_GRACE_MAX = 1.0  # a cancel stops the job within 2 s, so its TERM grace is short
 CANCEL_CHECK = 1.0  # safety net for a cancel request the feed did not report
@@ -459,7 +458,7 @@ class Runner:
         self.dirty.discard(q)
 
     def _start_job(self, job: Job) -> None:
-        proc = JobProcess(job, self.spool.layout.log(job.id), self.opts.log_limit)
+        proc = JobProcess(job, self.spool.layout.log(job.id), self.opts.log_limit, self.spool.quarantine)
         a = Active(job, proc)
         self.jobs[job.id] = a
         self._busy_changed()
@@ -737,10 +736,7 @@ class Runner:
                 self.log(f"cannot remove the heartbeat of dead runner {runner_id}: {exc}")
 
     def _append_log(self, job_id: str, text: str) -> None:
-        try:
-            atomic.append_line(self.spool.layout.log(job_id), note_line(text))
-        except SpoolError:
-            pass  # the log is not writable: the runner's own log line says it
+        append_note(self.spool.layout.log(job_id), text, self.spool.quarantine)
 
     # -- the reaper --------------------------------------------------------------------
 
