@@ -66,7 +66,7 @@ Protocol:
     the result into the running file, then renames it to done/: killed in between,
     the job is found in running/ with its result, and is finished with it.
   * Leases and the fence. A runner beats (rewrites runners/RUNNERID.json) every
-    lease/3. Its watchdog (a separate process, so a frozen or SIGSTOPped runner does
+    lease/4. Its watchdog (a separate process, so a frozen or SIGSTOPped runner does
     not stop it) SIGKILLs the runner's jobs when the runner has not beaten for
     lease - margin; another runner takes its jobs over only when the heartbeat is
     older than lease + margin (by the filesystem's clock), margin = lease/4 (0.5 s to

@@ -1,6 +1,6 @@
 """Runner heartbeats and liveness: who is alive, what they serve, judged by filesystem time.
 
-A heartbeat is `runners/ID.json`, rewritten every lease/3; its mtime is the beat.
+A heartbeat is `runners/ID.json`, rewritten every lease/4; its mtime is the beat.
 Hosts' clocks may disagree, so age is measured against the filesystem's own clock
 (the mtime of a file we just wrote), never this host's wall clock.
 

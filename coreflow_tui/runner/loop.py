@@ -106,10 +106,10 @@ class Runner:
         self.stop_level = 0
         self.signals = 0
         self.stop_since: float | None = None
-        self.beat_every = max(0.2, min(opts.lease / 3, 10.0))
+        self.beat_every = max(0.2, min(opts.lease / 4, 10.0))
         # The watchdog stops our jobs when we have not beaten for this long: see layout.py.
         self.fence = opts.lease - rn.fence_margin(opts.lease)
-        self.beat_ok = 0.0  # time.monotonic() of the last heartbeat written
+        self.beat_ok = 0.0  # _boottime() of the last heartbeat written
         self.runner_lock: rn.RunnerLock | None = None
         self.short_of: float | None = None  # when a resource ran out (see _short_of)
         self.scope = rn.lock_scope(spool)
@@ -151,7 +151,6 @@ class Runner:
         if self._should_exit():
             return True
         self._wait(self._timeout())
-        self._check_fence()
         self._on_signals()
         self._on_changes()
         self._on_timers()
@@ -317,6 +316,7 @@ class Runner:
             events = self.sel.select(timeout)
         except InterruptedError:
             return
+        self._check_fence()  # before any job's end is handled: a fenced job's end is not its own
         for key, _ in events:
             key.data()
 
@@ -657,7 +657,7 @@ class Runner:
 
     def _fresh(self) -> bool:
         """Did we beat recently enough to start a job (well before the fence)?"""
-        return time.monotonic() - self.beat_ok <= self.beat_every
+        return _boottime() - self.beat_ok <= self.beat_every
 
     def _still_mine_after_beat(self, a: Active) -> bool:
         """We were held up between the claim and the start: beat, and start the job only
@@ -681,9 +681,9 @@ class Runner:
     def _check_fence(self) -> None:
         """After a freeze longer than the fence our watchdog has killed our jobs: say so,
         and give them back as lost (before the next beat makes us look alive again)."""
-        if not self.jobs or time.monotonic() - self.beat_ok <= self.fence:
+        gap = _boottime() - self.beat_ok
+        if not self.jobs or gap <= self.fence:
             return
-        gap = time.monotonic() - self.beat_ok
         self.log(f"this runner did not beat for {gap:.1f}s (frozen or stuck; fence {self.fence:g}s): its "
                  f"watchdog stopped its {len(self.jobs)} job(s); they go back to their queues")
         for a in self.jobs.values():
@@ -708,7 +708,7 @@ class Runner:
                          f"{o.lease:g}s): {exc}")
             self.beat_failing = True
             return
-        self.beat_ok = time.monotonic()
+        self.beat_ok = _boottime()
         self._tell_reaper("b")
         if self.beat_failing:
             self.log("heartbeat written again")
@@ -758,3 +758,10 @@ class Runner:
             self.log("the watchdog is gone: jobs would outlive a killed runner")
             self.reaper = None
 
+
+def _boottime() -> float:
+    """Seconds on a clock that also runs while the host is suspended (as the watchdog's)."""
+    return time.clock_gettime(_CLOCK)
+
+
+_CLOCK = getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC)

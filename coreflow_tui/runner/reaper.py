@@ -33,13 +33,16 @@ def main() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)
     fence = float(sys.argv[1]) if len(sys.argv) > 1 else 0.0
+    # CLOCK_BOOTTIME counts a suspend too (other hosts' clocks ran on meanwhile); waits are
+    # kept short because a select() timeout does not.
+    clock = getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC)
     groups: set[int] = set()
     fenced: set[int] = set()  # groups killed for a missed beat (the runner reaps them later)
     pending = b""
-    last_beat = time.monotonic()
+    last_beat = time.clock_gettime(clock)
     while True:
         alive = groups - fenced
-        wait = None if not fence or not alive else max(0.0, last_beat + fence - time.monotonic())
+        wait = None if not fence or not alive else min(0.5, max(0.0, last_beat + fence - time.clock_gettime(clock)))
         try:
             ready, _, _ = select.select([0], [], [], wait)
         except InterruptedError:
@@ -52,13 +55,13 @@ def main() -> None:
             *lines, pending = pending.split(b"\n")
             for line in lines:
                 if line == b"b":
-                    last_beat = time.monotonic()
+                    last_beat = time.clock_gettime(clock)
                 elif line[:1] == b"+" and line[1:].isdigit():
                     groups.add(int(line[1:]))
                 elif line[:1] == b"-" and line[1:].isdigit():
                     groups.discard(int(line[1:]))
                     fenced.discard(int(line[1:]))
-        if fence and time.monotonic() - last_beat > fence and groups - fenced:
+        if fence and time.clock_gettime(clock) - last_beat > fence and groups - fenced:
             kill_all(groups - fenced)  # the runner has not beaten for too long
             fenced |= groups
     kill_all(groups)

@@ -94,6 +94,25 @@ def test_a_frozen_runners_job_is_dead_before_another_runner_starts_it(spool: Spo
     a.stop()
 
 
+def test_a_runner_frozen_past_its_fence_gives_its_job_back(spool: Spool, tmp_path: Path, start_runner) -> None:
+    """Frozen past lease - margin with nobody to take over: the watchdog has killed the
+    job; resumed, the runner queues it again as a lost attempt (not the job's failure)."""
+    rec = tmp_path / "rec"
+    rec.mkdir()
+    (job,) = submit(spool, [JobSpec(command=["sh", "-c", RECORD], env={"REC": str(rec), "N": "10"})])
+    a = start_runner(spool, "--lease", "2", "--slots", "1")
+    wait_for("attempt 1 started", lambda: any(rec.iterdir()))
+    a.signal(signal.SIGSTOP)
+    time.sleep(2.2)  # past the fence (1.5 s), short of a takeover by anyone
+    a.signal(signal.SIGCONT)
+    wait_for("the job succeeded", lambda: state_of(spool, job) == "succeeded", timeout=30)
+    done = job_of(spool, job)
+    assert done.attempt == 2 and done.history[0].reason == "runner-lost" and done.lost == 1
+    (one, two) = runs_of(rec)[job]
+    assert one[1] < two[0]
+    assert "did not beat" in a.stderr
+
+
 def _unshare_usable() -> str | None:
     if not shutil.which("unshare"):
         return "unshare(1) is not installed"
@@ -125,7 +144,7 @@ def test_a_live_runner_in_another_pid_namespace_is_not_taken_for_dead(spool: Spo
     claims = hb.with_suffix(".claims")
     b = start_runner(spool, "--lease", "1", "--slots", "1")
     wait_for("the second runner is up", lambda: len(list(spool.layout.runners.glob("*.json"))) == 2)
-    time.sleep(1.5)  # the second runner looks for lost runners every 1/3 s
+    time.sleep(1.5)  # the second runner looks for lost runners every 1/4 s
     assert state_of(spool, job) == "running" and job_of(spool, job).attempt == 1
     assert hb.exists() and claims.exists()
     assert len(list(rec.iterdir())) == 1
