@@ -228,6 +228,7 @@ class Runner:
             self.log(f"{locks}: with runners on other hosts a queue may run more jobs than its slots for a "
                      "moment; a job still never runs twice at once")
         self._recover()
+        self._bury_dead()
         self.feed_thread = threading.Thread(target=self._follow, name="coreflow-feed", daemon=True)
         self.feed_thread.start()
         now = time.monotonic()
@@ -734,6 +735,20 @@ class Runner:
                 rn.bury(self.spool, runner_id)  # only if nobody holds its lock: proven dead
             except SpoolError as exc:
                 self.log(f"cannot remove the heartbeat of dead runner {runner_id}: {exc}")
+
+    def _bury_dead(self) -> None:
+        """Remove the files of runners proven dead (nobody holds their lock) that left no
+        jobs behind: else `doctor` and people would see them as lost for ever."""
+        try:
+            states = rn.runners(self.spool)
+        except (SpoolError, OSError):
+            return
+        for r in states:
+            if r.locked is False and r.beat.id != self.id:
+                try:
+                    rn.bury(self.spool, r.beat.id)
+                except SpoolError as exc:
+                    self.log(f"cannot remove the heartbeat of dead runner {r.beat.id}: {exc}")
 
     def _append_log(self, job_id: str, text: str) -> None:
         append_note(self.spool.layout.log(job_id), text, self.spool.quarantine)

@@ -15,6 +15,8 @@ import pytest
 from store import JobSpec, Spool, submit
 from store.atomic import commit_rename
 from store.layout import RUNNING_RE, running_name
+from store.model import Heartbeat
+from store.runners import RunnerLock, beat, lock_scope
 from tests.conftest import TWO_HOSTS, run_cf
 from tests.runner.conftest import RECORD, job_of, peak, pid_gone, runs_of, state_of, wait_for
 
@@ -111,6 +113,26 @@ def test_a_runner_frozen_past_its_fence_gives_its_job_back(spool: Spool, tmp_pat
     (one, two) = runs_of(rec)[job]
     assert one[1] < two[0]
     assert "did not beat" in a.stderr
+
+
+def test_a_dead_runners_files_are_removed_only_when_its_lock_is_free(spool: Spool, start_runner) -> None:
+    """A runner starting up removes the files of runners proven dead (same lock scope,
+    lock not held), and never those of a runner that holds its lock, whatever its pid."""
+    lay = spool.layout
+    scope = lock_scope(spool)
+    for rid in ("dead-1", "live-1"):
+        beat(spool, Heartbeat(id=rid, host="elsewhere", pid=4_000_000, queues=["default"], slots=1, scope=scope))
+        lay.runner_claims(rid).write_bytes(b"")
+    lay.runner_lock("dead-1").write_bytes(b"")
+    live = RunnerLock(spool, "live-1")
+    try:
+        r = start_runner(spool, "--slots", "1")
+        wait_for("the dead runner's files removed", lambda: not lay.runner("dead-1").exists())
+        assert not lay.runner_claims("dead-1").exists() and not lay.runner_lock("dead-1").exists()
+        assert lay.runner("live-1").exists() and lay.runner_claims("live-1").exists()
+        r.stop()
+    finally:
+        live.close()
 
 
 def _unshare_usable() -> str | None:
