@@ -88,3 +88,7 @@ class NotRegularFile(UnsafeFile):
 
 class FileTooLarge(UnsafeFile):
     pass
+
+
+class FileUnreadable(StorageError):
+    """A spool file this user may not read (another user's 0600 file, say)."""

@@ -82,6 +82,24 @@ Protocol:
     directory is fsynced. No reader ever sees a half-written file.
   * Names that do not match the grammar (NFS's .nfsXXXX, editors' droppings) are
     ignored by every listing.
+  * A rank with no room left before a new job is made by respacing a window of jobs
+    around the spot (doubling until the gaps fit, a few dozen renames), never the
+    whole queue; run order holds after every one of those renames.
+
+Files are read one way (store/safeio.py): opened without following a symlink and
+without blocking (a FIFO is refused at once), checked to be a regular file no larger
+than its limit (store/limits.py: job 4 MiB, spool.json/queue.json 64 KiB, TOML 1 MiB
+nested at most 8 deep), then read. Anything else is skipped or moved to corrupt/ with
+the reason, never waited on; so is a job file this user may not read. Only the top
+directory and corrupt/ may be world-writable (and then sticky); every other
+directory, runners/ logs/ audit/ tmp/ included, is refused by the runner, the trigger
+daemon and `doctor`. An audit trail is shown only if the spool's owner (or root) owns
+it and nobody else may write it; otherwise one line says why.
+
+Housekeeping: a runner sweeps tmp/ hourly, removing what writers that died left
+there (at once if the writer was on this host and its pid is gone, else after 36 h by
+the filesystem's clock). `prune` ages finished jobs by their done files' mtimes
+against the filesystem's clock, never by this host's clock or the STAMP in names.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ import os
 import stat
 from pathlib import Path
 
-from .errors import FileTooLarge, NotRegularFile, StorageError
+from .errors import FileTooLarge, FileUnreadable, NotRegularFile, StorageError
 
 _FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _CHUNK = 1 << 16
@@ -46,6 +46,8 @@ def open_regular(path: str | Path, what: str = "") -> tuple[int, os.stat_result]
                                  "remove it", path) from None
         if exc.errno == errno.ENXIO:  # a socket cannot be opened at all
             raise NotRegularFile(f"{shown} is a socket, not a regular file: remove it", path) from None
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            raise FileUnreadable(f"{shown} cannot be read by this user ({_owner(path)})") from None
         raise StorageError.wrap(exc, f"cannot read {shown}") from exc
     try:
         st = os.fstat(fd)
@@ -66,7 +68,7 @@ def read_file(path: str | Path, limit: int, what: str = "") -> bytes:
         if st.st_size > limit:
             raise FileTooLarge(f"{shown} is {st.st_size} bytes, more than the limit of {limit}: "
                                "shorten or remove it", path)
-        data = read_fd(fd, limit + 1, shown)
+        data = read_fd(fd, limit + 1, shown, st.st_size)
     finally:
         os.close(fd)
     if len(data) > limit:
@@ -74,14 +76,20 @@ def read_file(path: str | Path, limit: int, what: str = "") -> bytes:
     return data
 
 
-def read_fd(fd: int, limit: int, shown: str) -> bytes:
-    """Up to `limit` bytes from `fd`'s position, reading on after a short read (NFS)."""
+def read_fd(fd: int, limit: int, shown: str, size: int | None = None) -> bytes:
+    """Up to `limit` bytes from `fd`'s position, reading on after a short read (NFS);
+    given the file's `size` (fstat's), the read ends once that many have come."""
     chunks = []
-    size = 0
+    got = 0
     try:
-        while size < limit and (chunk := os.read(fd, min(_CHUNK, limit - size))):
+        while got < limit:
+            chunk = os.read(fd, min(_CHUNK, limit - got))
+            if not chunk:
+                break
             chunks.append(chunk)
-            size += len(chunk)
+            got += len(chunk)
+            if got == size:
+                break
     except OSError as exc:
         raise StorageError.wrap(exc, f"cannot read {shown}") from exc
     return b"".join(chunks)
@@ -124,3 +132,11 @@ def list_dir(path: str | Path, what: str = "") -> list[str]:
         raise StorageError.wrap(exc, f"cannot list {shown}") from exc
     finally:
         os.close(fd)
+
+
+def _owner(path: str | Path) -> str:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return "permission denied"
+    return f"owned by uid {st.st_uid}, mode {stat.S_IMODE(st.st_mode):o}"

@@ -11,17 +11,19 @@ import errno
 import os
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
 
-from . import atomic, safeio
+from . import atomic, auditlog, safeio
 from .errors import (
     AmbiguousJob,
+    ConfigError,
     CorruptJob,
+    FileUnreadable,
     FormatError,
     JobNotFound,
     QueueExists,
@@ -43,12 +45,13 @@ from .layout import (
     parse_pending,
     sorted_pending,
 )
+from .limits import MAX_JOB_BYTES, MAX_META_BYTES, check_queue_config, check_slots
 from .locks import DEFAULT_TIMEOUT, locked
 from .model import Audit, Job, QueueConfig, SpoolMeta, actor, decode, decode_job, encode
 from .names import check_name
 
 DEFAULT_QUEUE = "default"
-MAX_JOB_BYTES = 4 * 1024 * 1024  # a job file larger than this is not a job
+TMP_CLEAN_EVERY = 3600.0  # seconds between a runner's sweeps of tmp/ (files go after 36 h)
 
 
 @dataclass(slots=True)
@@ -88,6 +91,7 @@ class Spool:
         self.layout = Layout(self.root)
         self._cache: dict[str, tuple[int, int, Job]] = {}
         self.lock_timeout = DEFAULT_TIMEOUT
+        self._tmp_cleaned_at = -TMP_CLEAN_EVERY
 
     # -- opening -------------------------------------------------------------------
 
@@ -95,7 +99,7 @@ class Spool:
     def open(cls, root: str | os.PathLike[str]) -> Spool:
         spool = cls(root)
         try:
-            data = spool.layout.meta.read_bytes()
+            data = safeio.read_file(spool.layout.meta, MAX_META_BYTES)
         except FileNotFoundError:
             raise SpoolNotFound(
                 f"no spool at {spool.root}: run `coreflow init` (or pass --spool / set COREFLOW_SPOOL)"
@@ -167,40 +171,62 @@ class Spool:
         return name
 
     def queue_config(self, name: str) -> QueueConfig:
-        self.check_queue(name)
+        """The queue's settings; defaults if queue.json is missing or invalid (a broken
+        queue.json must not stop the queue: `doctor` names the file and the value)."""
         try:
-            data = _read_nofollow(self.layout.queue_meta(name))
-        except FileNotFoundError:
-            return QueueConfig()
-        try:
-            return decode(data, QueueConfig, f"queue.json of queue {name}")
-        except CorruptJob:
-            # A broken queue.json must not stop the queue: run with defaults, say so in doctor.
+            return self.read_queue_config(name)
+        except ConfigError:
             return QueueConfig()
 
+    def read_queue_config(self, name: str) -> QueueConfig:
+        """The queue's settings, each value checked; ConfigError names the file and value."""
+        self.check_queue(name)
+        path = self.layout.queue_meta(name)
+        where = f"queues/{name}/queue.json"
+        try:
+            data = safeio.read_file(path, MAX_META_BYTES, where)
+        except FileNotFoundError:
+            return QueueConfig()
+        except UnsafeFile as exc:
+            raise ConfigError(str(exc)) from None
+        return QueueConfig(**check_queue_config(data, where))
+
     def add_queue(self, name: str, slots: int = 4, description: str = "") -> None:
+        """Create a queue whole or not at all: its directories and queue.json are made in
+        tmp/ and renamed into queues/ in one step (a full disk leaves nothing behind)."""
         check_name(name, "queue name")
-        if slots < 1:
-            raise SpoolError(f"cannot add queue {name}: slots must be at least 1, not {slots}")
+        check_slots(slots, f"cannot add queue {name}")
         lay = self.layout
         path = lay.queue(name)
+        if os.path.lexists(path):
+            raise QueueExists(f"queue {name!r} already exists")
+        cfg = QueueConfig(slots=slots, description=description, created_at=time.time())
+        staging = Path(atomic.tmp_name(lay.tmp, f"queue.{name}"))
         try:
-            path.mkdir(mode=0o755)
-        except FileExistsError:
-            raise QueueExists(f"queue {name!r} already exists") from None
+            staging.mkdir(mode=0o755)
         except OSError as exc:
             raise StorageError.wrap(exc, f"cannot add queue {name}") from exc
-        for d in lay.state_dirs(name):
-            d.mkdir(exist_ok=True, mode=0o755)
-        cfg = QueueConfig(slots=slots, description=description, created_at=time.time())
-        atomic.publish(lay.tmp, lay.queue_meta(name), encode(cfg))
+        try:
+            for d in ("pending", "running", "done"):
+                (staging / d).mkdir(mode=0o755)
+            atomic.publish(lay.tmp, staging / "queue.json", encode(cfg), sync_dir=False)
+            atomic.fsync_dir(staging)
+            os.rename(staging, path)  # fails if a queue of that name appeared meanwhile
+        except OSError as exc:
+            _remove_tree(staging)
+            if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                raise QueueExists(f"queue {name!r} already exists") from None
+            raise StorageError.wrap(exc, f"cannot add queue {name}") from exc
+        except SpoolError:
+            _remove_tree(staging)
+            raise
         atomic.fsync_dir(lay.queues)
 
     def update_queue(self, name: str, action: str, **changes: object) -> QueueConfig:
         """Change queue.json fields under the lock, and record who did it."""
         self.check_queue(name)
-        if "slots" in changes and int(changes["slots"]) < 1:  # type: ignore[call-overload]
-            raise SpoolError(f"cannot set slots of queue {name}: must be at least 1")
+        if "slots" in changes:
+            check_slots(changes["slots"], f"cannot set slots of queue {name}")
         with self.lock(name):
             cfg = msgspec.structs.replace(self.queue_config(name), **changes)
             atomic.publish(self.layout.tmp, self.layout.queue_meta(name), encode(cfg))
@@ -393,13 +419,12 @@ class Spool:
         else:
             try:
                 data = _read_nofollow(path)
-            except FileNotFoundError:
-                raise JobNotFound(f"{what} is gone (it just changed)") from None
-            try:
                 job = decode_job(data, what)
                 if job.id != job_id:
                     raise CorruptJob(f"{what} holds job {job.id!r}, not {job_id}")
-            except CorruptJob as exc:
+            except FileNotFoundError:
+                raise JobNotFound(f"{what} is gone (it just changed)") from None
+            except (CorruptJob, FileUnreadable) as exc:  # unreadable: another user's private file
                 problem = str(exc)
             else:
                 if job.queue != queue:
@@ -416,8 +441,14 @@ class Spool:
     def jobs(self, queue: str | None = None, states: set[str] | frozenset[str] = frozenset(
             {"pending", "held", "running"})) -> tuple[list[JobView], list[str]]:
         """Decoded jobs (running, then run order, then finished) and warnings about bad files."""
-        views: list[JobView] = []
         warnings: list[str] = []
+        return list(self.iter_jobs(queue, states, warnings.append, cache=True)), warnings
+
+    def iter_jobs(self, queue: str | None = None, states: set[str] | frozenset[str] = frozenset(
+            {"pending", "held", "running"}), warn: Callable[[str], None] | None = None,
+            cache: bool = False) -> Iterator[JobView]:
+        """jobs(), one at a time and (by default) uncached: a listing of 50,000 jobs holds
+        one in memory at a time. Each bad file found is passed to `warn`."""
         for q in [self.check_queue(queue)] if queue else self.queue_names():
             position = 0
             for r in self.refs(q, states | ({"pending", "held"} if states & {"pending", "held"} else set())):
@@ -428,12 +459,14 @@ class Spool:
                     if r.state not in states:
                         continue
                 try:
-                    views.append(self.view(r, pos))
+                    job = self.read(r, cache)
                 except CorruptJob as exc:
-                    warnings.append(str(exc))
+                    if warn is not None:
+                        warn(str(exc))
+                    continue
                 except JobNotFound:
                     continue
-        return views, warnings
+                yield JobView(job, r.queue, r.state, pos, r)
 
     def show(self, ref: str) -> JobView:
         r = self.find(ref)
@@ -450,7 +483,7 @@ class Spool:
         entry = Audit(at=time.time(), actor=who or actor(), action=action, detail=detail)
         try:
             atomic.append_line(self.layout.job_audit(job_id), encode(entry))
-        except StorageError as exc:
+        except (StorageError, UnsafeFile) as exc:
             # Called after the commit: say the change happened, so nobody repeats it.
             raise StorageError(f"{action} of job {job_id} done, but not recorded in its audit trail: {exc}") from None
 
@@ -459,10 +492,17 @@ class Spool:
         atomic.append_line(self.layout.queue_audit(queue), encode(entry))
 
     def audit(self, job_id: str) -> list[Audit]:
-        return _read_audit(self.layout.job_audit(job_id))
+        return auditlog.read(self.layout.job_audit(job_id), self.owner())
 
     def queue_audit(self, queue: str) -> list[Audit]:
-        return _read_audit(self.layout.queue_audit(queue))
+        return auditlog.read(self.layout.queue_audit(queue), self.owner())
+
+    def owner(self) -> int:
+        """The uid that owns the spool (its top directory)."""
+        try:
+            return os.stat(self.root).st_uid
+        except OSError as exc:
+            raise StorageError.wrap(exc, f"cannot read the spool at {self.root}") from exc
 
     # -- corrupt files ---------------------------------------------------------------
 
@@ -493,29 +533,21 @@ class Spool:
         with `tail`, a read from 0 of a longer log starts at its last `limit` bytes. A
         job that has printed nothing has no log file: no bytes."""
         try:
-            with open(self.layout.log(job_id), "rb") as f:
-                if tail and offset == 0:
-                    offset = max(0, os.fstat(f.fileno()).st_size - limit)
-                f.seek(offset)
-                data = f.read(limit)
+            return safeio.read_range(self.layout.log(job_id), offset, limit, tail, f"the log of job {job_id}")
         except FileNotFoundError:
             return b"", offset
-        except OSError as exc:
-            raise StorageError.wrap(exc, f"cannot read the log of job {job_id}") from exc
-        return data, offset + len(data)
 
     def world_writable(self, queues: list[str] | None = None) -> list[str]:
-        """Directories others may write where that lets them choose commands run as the
-        spool's owner (`queues`: all when None). A sticky top directory lets others add
-        files but not replace ours, so it passes; triggers/ and a queue's directories
-        must not be writable by others at all (a new trigger file, or a new pending file,
-        is a new command)."""
+        """Directories others may write (`queues`: all when None), sticky or not, where
+        that lets them choose commands run as the spool's owner (a new trigger or pending
+        file is a new command) or hang or blind its readers (a FIFO as a heartbeat, log or
+        audit file, a forged audit line, a file in tmp/ renamed into place). Only the
+        spool's top directory and corrupt/ may be sticky and world-writable."""
         lay = self.layout
-        strict = [lay.triggers] + [d for q in (self.queue_names() if queues is None else queues)
-                                   for d in (lay.queue(q), *lay.state_dirs(q))]
-        sticky_ok = [lay.root] + [d for d in lay.top_dirs() if d != lay.triggers]
+        strict = [d for d in lay.top_dirs() if d != lay.corrupt] + [
+            d for q in (self.queue_names() if queues is None else queues) for d in (lay.queue(q), *lay.state_dirs(q))]
         loose = []
-        for d, sticky_passes in [(d, False) for d in strict] + [(d, True) for d in sticky_ok]:
+        for d, sticky_passes in [(d, False) for d in strict] + [(lay.root, True), (lay.corrupt, True)]:
             try:
                 mode = os.lstat(d).st_mode
             except FileNotFoundError:
@@ -525,6 +557,15 @@ class Spool:
             if mode & stat.S_IWOTH and not (sticky_passes and mode & stat.S_ISVTX):
                 loose.append(str(d))
         return loose
+
+    def clean_tmp(self, every: float = TMP_CLEAN_EVERY) -> int:
+        """Housekeeping for long-lived processes (the runner calls it at each beat):
+        atomic.clean_tmp, at most once per `every` seconds of this process."""
+        now = time.monotonic()
+        if now - self._tmp_cleaned_at < every:
+            return 0
+        self._tmp_cleaned_at = now
+        return atomic.clean_tmp(self.layout.tmp)
 
     def corrupt_files(self) -> list[Path]:
         return sorted(Path(e.path) for e in _scan(self.layout.corrupt) if not e.name.endswith(".why"))
@@ -562,6 +603,20 @@ def _names(path: str | Path) -> list[str]:
         raise StorageError.wrap(exc, f"cannot list {path}") from exc
 
 
+def _remove_tree(path: Path) -> None:
+    """Remove a queue directory the store staged in tmp/, best effort: the caller is
+    already reporting why it failed, and clean_tmp takes what is left."""
+    try:
+        for sub in (path / "pending", path / "running", path / "done"):
+            if sub.exists():
+                sub.rmdir()
+        for name in _names(path):
+            atomic.unlink_quietly(path / name)
+        path.rmdir()
+    except (OSError, SpoolError):
+        pass
+
+
 def _containing(names: list[str], text: str) -> Iterator[str]:
     """The names that contain `text`: one string search over the listing, not a loop."""
     blob = "\n".join(names)
@@ -582,17 +637,3 @@ def _read_nofollow(path: str | Path) -> bytes:
         return safeio.read_file(path, MAX_JOB_BYTES)
     except UnsafeFile as exc:
         raise CorruptJob(str(exc)) from None
-
-
-def _read_audit(path: Path) -> list[Audit]:
-    try:
-        lines = path.read_bytes().splitlines()
-    except FileNotFoundError:
-        return []
-    out = []
-    for line in lines:
-        try:
-            out.append(msgspec.json.decode(line, type=Audit))
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            continue  # a torn last line from a crash: the rest still tells the story
-    return out

@@ -735,6 +735,10 @@ class Runner:
                 rn.bury(self.spool, runner_id)  # only if nobody holds its lock: proven dead
             except SpoolError as exc:
                 self.log(f"cannot remove the heartbeat of dead runner {runner_id}: {exc}")
+        try:
+            self.spool.clean_tmp()  # at most hourly: what dead writers left in tmp/
+        except SpoolError as exc:
+            self.log(f"cannot clean tmp/: {exc}")
 
     def _bury_dead(self) -> None:
         """Remove the files of runners proven dead (nobody holds their lock) that left no

@@ -7,18 +7,19 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from store import JobSpec, Spool, submit
-from store.atomic import commit_rename
+from store.atomic import clean_tmp, commit_rename
 from store.layout import RUNNING_RE, running_name
 from store.model import Heartbeat
 from store.runners import RunnerLock, beat, lock_scope
 from tests.conftest import TWO_HOSTS, run_cf
-from tests.runner.conftest import RECORD, job_of, peak, pid_gone, runs_of, state_of, wait_for
+from tests.runner.conftest import RECORD, ROOT, job_of, peak, pid_gone, runs_of, state_of, wait_for
 
 
 def test_a_claim_renames_to_the_claimers_own_name(spool: Spool) -> None:
@@ -127,8 +128,8 @@ def test_a_dead_runners_files_are_removed_only_when_its_lock_is_free(spool: Spoo
     live = RunnerLock(spool, "live-1")
     try:
         r = start_runner(spool, "--slots", "1")
-        wait_for("the dead runner's files removed", lambda: not lay.runner("dead-1").exists())
-        assert not lay.runner_claims("dead-1").exists() and not lay.runner_lock("dead-1").exists()
+        wait_for("the dead runner's files removed", lambda: not any(
+            p.exists() for p in (lay.runner("dead-1"), lay.runner_claims("dead-1"), lay.runner_lock("dead-1"))))
         assert lay.runner("live-1").exists() and lay.runner_claims("live-1").exists()
         r.stop()
     finally:
@@ -174,7 +175,7 @@ def test_a_live_runner_in_another_pid_namespace_is_not_taken_for_dead(spool: Spo
     a.proc.wait()
     wait_for("the job taken over at once (nobody holds the dead runner's lock)",
              lambda: job_of(spool, job).attempt == 2, timeout=10)
-    assert not hb.exists()  # buried: proven dead
+    wait_for("the dead runner's files removed (proven dead)", lambda: not hb.exists() and not claims.exists())
     b.stop()
 
 
@@ -192,3 +193,26 @@ def test_jobs_run_in_a_session_of_their_own(spool: Spool, start_runner) -> None:
     wait_for("cancelled", lambda: state_of(spool, job) == "cancelled", timeout=10)
     left = subprocess.run(["pgrep", "-s", pid], capture_output=True, text=True).stdout.split()
     wait_for("nothing left of the job's session", lambda: all(pid_gone(int(p)) for p in left), timeout=5)
+
+
+def test_tmp_cleaning_never_takes_a_live_writer_of_another_pid_namespace(spool: Spool) -> None:
+    """A file a live process of another PID namespace (same hostname) is staging in tmp/
+    is not taken for a dead writer's leftover: its pid means nothing here."""
+    why = _unshare_usable()
+    if why:
+        pytest.skip(why)
+    code = ("import sys, time; from store.atomic import stage; print(stage(sys.argv[1], b'x', 'w'), flush=True); "
+            "time.sleep(30)")
+    writer = subprocess.Popen(
+        ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child=KILL", "sh", "-c",
+         'echo 99999 > /proc/sys/kernel/ns_last_pid 2>/dev/null; "$@"', "sh", sys.executable, "-c", code,
+         str(spool.layout.tmp)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert writer.stdout is not None
+        staged = Path(writer.stdout.readline().strip())
+        assert staged.exists()
+        clean_tmp(spool.layout.tmp)
+        assert staged.exists()
+    finally:
+        writer.kill()
+        writer.wait()
