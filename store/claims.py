@@ -49,6 +49,7 @@ from .queuelock import QueueLocks
 from .spool import JobRef, Spool, _names, _read_nofollow
 
 SYNC_EVERY = 0.1  # seconds between directory fsyncs of a busy runner
+HELD_UP = 0.5  # seconds: a state change that took longer may have raced a takeover (see _unless_taken)
 MAX_LOST = 3  # times a job is given back after lost runners before it fails `runner-lost`
 INFRA_REASONS = frozenset({"runner-lost", "runner-stopped"})
 
@@ -181,11 +182,13 @@ class Claims:
         is no longer ours.
         """
         src = self._mine_path(job)
+        since = _boottime()
         with self.lock(job.queue):
             original = self._own(job, src)
             if original is None:
                 return  # the file turned corrupt and was moved aside: finish() records our copy
             self._mine[job.id] = (self._rewrite(src, encode_job(job, original), (os.path.dirname(src),)), original)
+            self._unless_taken(job, src, since)
 
     # -- finish ----------------------------------------------------------------------
 
@@ -205,15 +208,16 @@ class Claims:
             mine = self._mine.get(job.id)
             data = encode_job(msgspec.structs.replace(job, result=result), mine[1] if mine else None)
             staged = str(atomic.stage(self._tmp, data, job.id))
+        since = _boottime()
         try:
             with self.lock(queue):
                 original = self._own(job, src)
                 if retried:
-                    self._to_pending(job, original, src, result, at_old_place=False)
+                    self._unless_taken(job, self._to_pending(job, original, src, result, at_old_place=False), since)
                     self._forget_mine(job.id)
                     return "pending"
                 staged, placing = None, staged
-                self._to_done(job, original, src, result, placing)
+                self._unless_taken(job, self._to_done(job, original, src, result, placing), since)
                 self._forget_mine(job.id)  # not before: a finish that failed is tried again
             return result.state
         finally:
@@ -225,15 +229,18 @@ class Claims:
         attempt (`result`, reason runner-stopped, goes into its history). A cancel asked
         for meanwhile wins: then the job ends cancelled. Returns the new state."""
         src = self._mine_path(job)
+        since = _boottime()
         with self.lock(job.queue):
             original = self._own(job, src)
             req = self.cancel_request(job.queue, job.id)
             if req is not None:
-                state = self._to_done(job, original, src, msgspec.structs.replace(
+                state = "cancelled"
+                placed = self._to_done(job, original, src, msgspec.structs.replace(
                     result, state="cancelled", reason="cancelled", by=req.by))
             else:
-                self._to_pending(job, original, src, result, at_old_place=True)
+                placed = self._to_pending(job, original, src, result, at_old_place=True)
                 state = "pending"
+            self._unless_taken(job, placed, since)
             self._forget_mine(job.id)
         return state
 
@@ -493,7 +500,8 @@ class Claims:
     # -- transitions (the caller holds the queue's lock) ---------------------------------
 
     def _to_done(self, job: Job, original: bytes | None, src: str, result: Result, staged: str | None = None) -> str:
-        """running -> done with `result`; `staged`: the new file, already written and fsynced."""
+        """running -> done with `result`; `staged`: the new file, already written and fsynced.
+        Returns the done file's path."""
         _, run_dir, done_dir = self._qdirs(job.queue)
         dest = f"{done_dir}/{done_name(job.id, result.state, result.finished_at)}"
         if staged is None:
@@ -509,10 +517,10 @@ class Claims:
                 raise ClaimLost(f"job {job.id} left running/ meanwhile")
             self._dirty_dirs.update((done_dir, run_dir))
         self._drop_cancel_request(job.queue, job.id)
-        return result.state
+        return dest
 
-    def _to_pending(self, job: Job, original: bytes | None, src: str, result: Result, at_old_place: bool) -> None:
-        """running -> pending as the next attempt.
+    def _to_pending(self, job: Job, original: bytes | None, src: str, result: Result, at_old_place: bool) -> str:
+        """running -> pending as the next attempt; returns the pending file's path.
 
         At its old place for a job its runner gave up (the rank it was claimed from; the
         top if unknown), behind the jobs of its priority for a retry of its own failure.
@@ -545,6 +553,23 @@ class Claims:
         self._place(staged, dest, (pend_dir, run_dir))  # the new content (or, for a corrupt file, the job)
         self._forget_listing(queue)  # a name we added: re-list rather than track it
         self._drop_cancel_request(queue, job.id)
+        return dest
+
+    def _unless_taken(self, job: Job, placed: str, since: float) -> None:
+        """After a change that took long (we were frozen or stuck between the check that
+        the job is ours and our rename), make sure nobody took it over meanwhile: where
+        locks do not exclude other hosts, a taker may have. If the job is also anywhere
+        else, what we placed is stale: remove it, and the job stays the taker's."""
+        if _boottime() - since < HELD_UP:
+            return
+        elsewhere = [f"{d}/{n}" for d in self._qdirs(job.queue) for n in _names(d)
+                     if job.id in n and f"{d}/{n}" != placed and not n.endswith(".cancel")]
+        if not elsewhere:
+            return
+        atomic.unlink_quietly(placed)
+        self._forget_mine(job.id)
+        raise ClaimLost(f"job {job.id} was taken over while this runner was held up "
+                        f"({os.path.basename(elsewhere[0])}); what it wrote meanwhile was removed")
 
 
 # -- module functions --------------------------------------------------------------
@@ -590,6 +615,13 @@ def check_labels(labels: list[str]) -> frozenset[str]:
 
 def _idle(names: list[str]) -> str:
     return "ineligible" if any(n[-5:] == ".held" for n in names) else "empty"
+
+
+def _boottime() -> float:
+    return time.clock_gettime(_CLOCK)
+
+
+_CLOCK = getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC)
 
 
 def _owner(r: JobRef) -> str | None:

@@ -77,6 +77,10 @@ Protocol:
   * Without locks that exclude other hosts, the slot limit of a queue may be
     exceeded for a moment (two hosts count running/ at once); a job still never
     runs twice at once. `doctor` and the runner say which case a spool is in.
+    There a taker may also act while a frozen runner is between its "still mine?"
+    check and its rename: a runner whose change took longer than HELD_UP (0.5 s)
+    looks for the job elsewhere afterwards, and if it is, removes what it just
+    wrote (the job stays the taker's).
     The fence assumes attribute caches (NFS actimeo) shorter than the margin.
   * New files are written in tmp/ (O_EXCL), fsynced, then renamed into place, and the
     directory is fsynced. No reader ever sees a half-written file.

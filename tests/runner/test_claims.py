@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 
@@ -393,3 +394,48 @@ def test_renames_not_yet_durable_say_when_they_will_be(spool: Spool) -> None:
     assert c.sync_due() is not None  # the runner's loop wakes for it
     c.sync(force=True)
     assert c.sync_due() is None
+
+
+class _FrozenAfterItsCheck(Claims):
+    """A runner frozen (SIGSTOP, a VM pause) right after checking that a job is still its
+    own, while another host, whose locks do not exclude ours, takes the job over."""
+
+    meanwhile: Claims
+
+    def _own(self, job: Job, src: str) -> bytes | None:
+        got = super()._own(job, src)
+        assert [r.outcome for r in self.meanwhile.recover_lost(grace=-1)] == ["pending"]
+        return got
+
+
+class _OtherHostNoLock(Claims):
+    """A runner on another host of a `nolock` mount: its queue lock excludes nobody here."""
+
+    def lock(self, queue: str) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
+
+
+@pytest.mark.parametrize("what", ["finish", "give_back", "record_claim"])
+def test_a_change_made_after_a_freeze_never_leaves_the_job_in_two_places(
+        spool: Spool, monkeypatch: pytest.MonkeyPatch, what: str) -> None:
+    """The takeover won while we were frozen: what we write afterwards is removed again and
+    we are told the job is no longer ours; the job is only where the taker put it. (A
+    give-back puts the job at the very place the taker did: one file, nothing to undo.)"""
+    import store.claims
+
+    monkeypatch.setattr(store.claims, "HELD_UP", 0.0)  # as if every change took longer than it
+    (job_id,) = submit(spool, [JobSpec(command=["true"])])
+    frozen = _FrozenAfterItsCheck(spool, Claimant("frozen", "hosta", 1))
+    frozen.meanwhile = _OtherHostNoLock(spool, Claimant("taker", "hostb", 1))
+    job = frozen.claim_next("default").job
+    assert job is not None
+    with pytest.raises(ClaimLost) if what != "give_back" else contextlib.nullcontext():
+        if what == "finish":
+            frozen.finish(job, _result())
+        elif what == "give_back":
+            frozen.give_back(job, _result("failed", "runner-stopped", None))
+        else:
+            frozen.record_claim(job)
+    places = [n for d in spool.layout.state_dirs("default") for n in os.listdir(d) if job_id in n]
+    assert len(places) == 1 and _order(spool) == [job_id]
+    assert spool.read(spool.find(job_id)).attempt == 2
