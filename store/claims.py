@@ -6,15 +6,15 @@ not a new FileLock each time), queue.json is re-read only when it was replaced, 
 sorted listing of pending/ is kept valid by inotify on local filesystems, and the
 directory fsyncs of a turn of the runner's loop are done once for all its renames.
 
-  claim_next     pending -> running: the first eligible job, under the queue's slot
-                 limit counted across every host (the running/ directory is shared)
+  claim_next     pending -> running/ID.US.job: the first eligible job, under the queue's
+                 slot limit counted across every host (the running/ directory is shared)
   finish         running -> done with a Result; or, for a failure with attempts left,
                  running -> pending as the next attempt
   give_back      running -> pending at the place it was claimed from (attempt + 1):
                  what a stopping runner does with --requeue-on-stop
-  recover_lost   the running jobs of lost runners (any host): back to their place, at
-                 most MAX_LOST times, then failed `runner-lost`; cancelled if a cancel
-                 was asked meanwhile
+  recover_lost   the running jobs of lost runners (any host): renamed to our own name
+                 first, then back to their place, at most MAX_LOST times, then failed
+                 `runner-lost`; cancelled if a cancel was asked meanwhile
 
 Each follows the protocol of layout.py: the commit is one rename under the queue's
 lock, and the new content (the claim, the result) is staged and fsynced in tmp/ and
@@ -42,9 +42,10 @@ from .feed import filesystem_type, needs_polling
 from .errors import CorruptJob, JobNotFound, JobStateError, SpoolError, StorageError
 from .layout import RUNNING_RE, cancel_name, done_name, parse_pending, pending_name, running_name
 from .model import CancelRequest, Claim, Job, QueueConfig, Result, decode, encode_job
-from .names import RANK_WIDTH, check_name, format_rank, rank_between
+from .names import RANK_WIDTH, format_rank, rank_between
 from .runners import ClaimsJournal, RunnerState, fs_now, journaled_claims, runners
 from .pending_cache import PendingCache
+from .preflight import UnsafeSpool, check_labels, check_safe
 from .queuelock import QueueLocks
 from .spool import JobRef, Spool, _names, _read_nofollow
 
@@ -56,10 +57,6 @@ INFRA_REASONS = frozenset({"runner-lost", "runner-stopped"})
 
 class ClaimLost(JobStateError):
     """The running job is no longer this runner's (another runner took it over)."""
-
-
-class UnsafeSpool(SpoolError):
-    """The spool is writable by anyone: a runner must not take commands from it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -593,21 +590,6 @@ def cancel_request(spool: Spool, queue: str, job_id: str) -> CancelRequest | Non
         return decode(data, CancelRequest, f"cancel request of job {job_id}")  # type: ignore[no-any-return]
     except CorruptJob:
         return CancelRequest(by="unknown", at=0.0)  # a torn request still asks to stop
-
-
-def check_safe(spool: Spool, queues: list[str], refusing: str = "to run jobs") -> None:
-    """Refuse a spool whose directories anyone may write (Spool.world_writable): whoever
-    can put a file in pending/ or triggers/ chooses the commands that run."""
-    loose = spool.world_writable(queues)
-    if loose:
-        more = f" (and {len(loose) - 1} more)" if len(loose) > 1 else ""
-        raise UnsafeSpool(
-            f"refusing {refusing}: {loose[0]}{more} is world-writable, so anyone could queue commands "
-            f"that run as you; fix it with `chmod -R o-w {spool.root}` and start again")
-
-
-def check_labels(labels: list[str]) -> frozenset[str]:
-    return frozenset(check_name(label, "runner label") for label in labels)
 
 
 # -- helpers -------------------------------------------------------------------------
