@@ -74,7 +74,7 @@ def _filesystem(spool: Spool) -> list[Finding]:
     locks = lock_warning(spool.layout.meta)
     if locks:
         out.append(Finding(
-            "warn", f"{locks}: runners on two hosts may together exceed a queue's slots for a moment "
+            "warn", f"{locks}; runners on two hosts may together exceed a queue's slots for a moment "
                     "(a job still never runs twice at once: each claim renames to its runner's own name)",
             "remount with working locks (NFS without nolock/local_lock, with a lock manager), "
             "or run runners on one host"))

@@ -225,7 +225,7 @@ class Runner:
                  f"change feed {self.feed.describe()}{', draining' if o.drain else ''}")
         locks = lock_warning(self.spool.layout.meta)
         if locks:
-            self.log(f"{locks}: with runners on other hosts a queue may run more jobs than its slots for a "
+            self.log(f"{locks}; with runners on other hosts a queue may run more jobs than its slots for a "
                      "moment; a job still never runs twice at once")
         self._recover()
         self._bury_dead()
