@@ -69,7 +69,7 @@ Protocol:
     lease/4. Its watchdog (a separate process, so a frozen or SIGSTOPped runner does
     not stop it) SIGKILLs the runner's jobs when the runner has not beaten for
     lease - margin; another runner takes its jobs over only when the heartbeat is
-    older than lease + margin (by the filesystem's clock), margin = lease/4 (0.5 s to
+    older than lease + margin (by the filesystem's clock), margin = lease/4 (at most
     15 s). So the old attempt is dead before the new one starts. A runner starts a
     job only right after a beat. On the same kernel (boot id) a runner is also lost
     as soon as nobody holds its runners/RUNNERID.lock; a bare pid is never trusted

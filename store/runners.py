@@ -42,7 +42,7 @@ _Entry = tuple[str, int, Claim]  # job id, attempt, claim
 def fence_margin(lease: float) -> float:
     """The margin on each side of a lease: a runner's watchdog stops its jobs when it has
     not beaten for lease - margin, others take them over at lease + margin."""
-    return min(max(lease * 0.25, 0.5), 15.0)
+    return min(lease * 0.25, 15.0)
 
 
 @cache
