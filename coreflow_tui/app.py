@@ -8,12 +8,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import ClassVar
 
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
+from textual.binding import Binding, BindingType
+from textual.driver import Driver
 from textual.screen import Screen
 
 from store import Spool
 
+from .keyorder import KeysInOrder
 from .screens.help_screen import KEYMAP
 from .screens.main_screen import MainScreen
 
@@ -33,10 +37,13 @@ class Settings:
         return self.clock() if self.clock else time.time()
 
 
-class CoreflowApp(App[None]):
+class CoreflowApp(KeysInOrder):
     CSS_PATH = "coreflow.tcss"
     TITLE = "CoreFlow"
     ENABLE_COMMAND_PALETTE = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+c", "quit", "quit", show=False, priority=True),  # as in every other terminal tool
+    ]
 
     def __init__(self, spool: Spool, settings: Settings) -> None:
         super().__init__()
@@ -45,6 +52,12 @@ class CoreflowApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(MainScreen(self.spool, self.settings))
+
+    def get_driver_class(self) -> type[Driver]:
+        # Glyphs this terminal can draw: ASCII on a non-UTF-8 output, CP437 on the Linux console.
+        from .glyphs import driver_class
+
+        return driver_class(super().get_driver_class())
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

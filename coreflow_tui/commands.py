@@ -14,10 +14,13 @@ import store
 from store import JobSpec, Spool, SpoolError, Where
 from store.views import job_json, queue_json, write_json_list
 
-from .fmt import age, duration, short_id, table, when
+from . import wording
+from .fmt import age, duration, fancy_ok, short_id, table, when
+from .safetext import inert
 
 if TYPE_CHECKING:
-    from store.waiting import QueueContext
+    from store.history import History, TypeStats
+    from store.waiting import QueueContext, Waiting
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -39,7 +42,11 @@ def _dump(obj: Any) -> None:
 
 
 def _err(msg: str) -> None:
-    print(f"coreflow: {msg}", file=sys.stderr)
+    print(f"coreflow: {inert(msg)}", file=sys.stderr)
+
+
+def _dash() -> str:
+    return "—" if fancy_ok() else "-"
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -83,16 +90,6 @@ def cmd_queue(args: argparse.Namespace) -> int:
 # -- submit ------------------------------------------------------------------------
 
 
-def _kv(items: list[str], what: str) -> dict[str, str]:
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise SpoolError(f"{what} {item!r} must be KEY=VALUE")
-        out[key] = value
-    return out
-
-
 def cmd_submit(args: argparse.Namespace) -> int:
     spool = _open(args)
     if args.jsonl:
@@ -106,8 +103,8 @@ def cmd_submit(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     spec = JobSpec(
         command=" ".join(argv) if args.shell else argv, queue=args.queue, type=args.type, name=args.name or "",
-        priority=args.priority, labels=_kv(args.label, "--label"), requires=args.requires, timeout=args.timeout,
-        retries=args.retries, cwd=os.path.abspath(args.cwd) if args.cwd else None, env=_kv(args.env, "--env"),
+        priority=args.priority, labels=dict(args.label), requires=args.requires, timeout=args.timeout,
+        retries=args.retries, cwd=os.path.abspath(args.cwd) if args.cwd else None, env=dict(args.env),
         shell=args.shell,
     )
     (job_id,) = store.submit(spool, [spec])
@@ -148,17 +145,15 @@ def _submit_jsonl(spool: Spool, source: str) -> int:
 # -- listing -----------------------------------------------------------------------
 
 
-def _contexts(spool: Spool, queues: set[str], history: bool = True) -> dict[str, QueueContext]:
+def _contexts(spool: Spool, queues: set[str], history: History | None) -> dict[str, QueueContext]:
     """Why jobs of these queues wait; `history` adds when they should start (it reads
     recent finished jobs of every queue: only for what shows it)."""
     # imported here: only listings need them, and every command's start-up counts
-    from store.history import type_stats
     from store.runners import runners
     from store.waiting import QueueContext
 
     live = runners(spool)
-    stats = type_stats(spool) if history else None
-    return {q: QueueContext.load(spool, q, live, stats) for q in queues}
+    return {q: QueueContext.load(spool, q, live, history) for q in queues}
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -167,12 +162,17 @@ def cmd_ls(args: argparse.Namespace) -> int:
     # Streamed, one job in memory at a time (50,000 jobs: the text keeps only its cells).
     views = spool.iter_jobs(args.queue, states, warn=lambda w: _err(f"warning: {w}"))
     ctx: dict[str, QueueContext] = {}
+    history: list[History] = []  # read at the first waiting job, only for --json: text shows no eta
 
     def why(v: store.JobView) -> Any:
         if v.position is None:
             return None
-        if v.queue not in ctx:  # text shows no eta: history is read only for --json
-            ctx[v.queue] = _contexts(spool, {v.queue}, history=args.json)[v.queue]
+        if v.queue not in ctx:
+            if args.json and not history:
+                from store.history import type_stats
+
+                history.append(type_stats(spool))
+            ctx[v.queue] = _contexts(spool, {v.queue}, history[0] if history else None)[v.queue]
         return ctx[v.queue].why(v.job, v.state == "held")
 
     if args.json:
@@ -204,23 +204,28 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     spool = _open(args)
+    from store.history import type_stats
+
     v = spool.show(args.id)
+    history = type_stats(spool)
     wait = None
     if v.position is not None:
-        wait = _contexts(spool, {v.queue})[v.queue].why(v.job, v.state == "held")
+        wait = _contexts(spool, {v.queue}, history)[v.queue].why(v.job, v.state == "held")
     if args.json:
         out = job_json(v, wait)
         out["audit"] = [msgspec.to_builtins(a) for a in spool.audit(v.job.id)]
         out["history"] = [msgspec.to_builtins(h) for h in v.job.history]
         _dump(out)
         return EXIT_OK
-    print(_show_text(spool, v, wait))
+    print(_show_text(spool, v, wait, history.of(v.job)))
     return EXIT_OK
 
 
-def _show_text(spool: Spool, v: store.JobView, wait: Any) -> str:
-    j = v.job
+def _show_text(spool: Spool, v: store.JobView, wait: Waiting | None, stats: TypeStats | None) -> str:
     from store.jobtypes import load_types
+
+    j = v.job
+    now = time.time()
 
     try:
         jt = load_types(spool.layout.types).get(j.type or "")
@@ -229,7 +234,11 @@ def _show_text(spool: Spool, v: store.JobView, wait: Any) -> str:
     lines = [
         ("id", j.id), ("name", j.name), ("queue", v.queue),
         ("state", v.state + (f" (position {v.position})" if v.position else "")),
-        ("type", (j.type or "-") + (f" — {jt.description}" if jt and jt.description else "")),
+        ("type", (j.type or "-") + (f" {_dash()} {jt.description}" if jt and jt.description else "")),
+    ]
+    if stats is not None:
+        lines.append(("history", wording.history(stats)))
+    lines += [
         ("priority", str(j.priority)),
         ("command", ("sh -c " if j.shell else "") + " ".join(_quote(a) for a in j.command)),
     ]
@@ -243,15 +252,15 @@ def _show_text(spool: Spool, v: store.JobView, wait: Any) -> str:
         lines.append(("requires", ",".join(j.requires)))
     lines += [
         ("timeout", duration(j.timeout) if j.timeout else "none"),
-        ("attempt", f"{j.attempt} of {j.max_attempts}"),
+        ("attempt", wording.attempt(j)),
         ("submitted", f"{when(j.submitted_at)} by {j.submitted_by}"),
     ]
     if j.trigger:
         t = j.trigger
         lines.append(("trigger", f"{t.name} ({t.kind})" + (f": {t.detail}" if t.detail else "")))
     if wait is not None:
-        lines.append(("waiting", wait.reason + (f"; expected to start in ~{duration(wait.eta)}"
-                                                if wait.eta is not None else "")))
+        lines.append(("waiting", wait.reason))
+        lines.append(("expected", wording.expected(wait, now)))
     if j.claim and v.state == "running":
         c = j.claim
         lines.append(("running", f"on {c.host} (runner {c.runner}, pid {c.pid}) since {when(c.claimed_at)}"))
@@ -259,50 +268,26 @@ def _show_text(spool: Spool, v: store.JobView, wait: Any) -> str:
             lines.append(("cancel", "requested; the runner is stopping it"))
     if j.result:
         r = j.result
-        code = f"exit {r.exit_code}" if r.exit_code is not None else (f"signal {r.signal}" if r.signal else "")
-        lines.append(("result", f"{r.state} ({r.reason}{', ' + code if code else ''})"
-                                + (f" by {r.by}" if r.by else "")))
+        lines.append(("result", wording.outcome(r)))
         if r.started_at:
             lines.append(("ran", f"{when(r.started_at)} for {duration((r.finished_at or r.started_at) - r.started_at)}"
                                  + (f" on {r.host}" if r.host else "")))
         if r.message:
             lines.append(("message", r.message))
     for h in j.history:
-        lines.append(("earlier", f"attempt {h.attempt}: {h.state} ({h.reason}) at {when(h.finished_at)}"))
+        lines.append(("earlier", f"attempt {h.attempt}: {wording.outcome(h)} at {when(h.finished_at)}"))
     audit = spool.audit(j.id)
     for a in audit:
         lines.append(("audit", f"{when(a.at)}  {a.actor}  {a.action}" + (f"  {a.detail}" if a.detail else "")))
     width = max(len(k) for k, _ in lines)
-    return "\n".join(f"{k.ljust(width)}  {val}" for k, val in lines)
+    # Every value inert: names, commands, labels, env and messages are other people's text.
+    return "\n".join(f"{k.ljust(width)}  {inert(val)}" for k, val in lines)
 
 
 def _quote(arg: str) -> str:
     import shlex
 
     return shlex.quote(arg)
-
-
-def cmd_logs(args: argparse.Namespace) -> int:
-    spool = _open(args)
-    r = spool.find(args.id)
-    out = sys.stdout.buffer
-    pos, ended = 0, False
-    while True:
-        chunk, pos = spool.read_log(r.id, pos)  # a MiB at a time, however long the log
-        if chunk:
-            out.write(chunk)
-            out.flush()
-            continue
-        if not args.follow:
-            if pos == 0 and r.state in ("pending", "held") and not spool.layout.log(r.id).exists():
-                raise SpoolError(f"job {r.id} has not started yet; no log")
-            return EXIT_OK
-        if ended:
-            return EXIT_OK
-        if spool.find(r.id).state in ("succeeded", "failed", "cancelled"):
-            ended = True  # one more read: the runner may have written its last lines just before
-            continue
-        time.sleep(0.2)
 
 
 # -- changes -----------------------------------------------------------------------
@@ -347,7 +332,7 @@ def cmd_change(args: argparse.Namespace) -> int:
             _err(str(exc))
             rc = EXIT_FAIL
             continue
-        print(f"{ref}: {msg}", file=sys.stderr)
+        print(f"{inert(ref)}: {msg}", file=sys.stderr)
     return rc
 
 
@@ -362,12 +347,10 @@ def cmd_prune(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from store.doctor import diagnose
+    from store.doctor import diagnose, needs_attention
 
     findings = diagnose(args.spool)
-    worst = EXIT_OK
     for f in findings:
-        print(f"{f.level:5}  {f.what}" + (f"\n       -> {f.advice}" if f.advice else ""))
-        if f.level == "error":
-            worst = EXIT_FAIL
-    return worst
+        print(f"{f.level:5}  {inert(f.what)}" + (f"\n       -> {inert(f.advice)}" if f.advice else ""))
+    # A script trusts the exit status: 0 only when every check is ok.
+    return EXIT_FAIL if needs_attention(findings) else EXIT_OK

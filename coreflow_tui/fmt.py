@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 import time
 from collections.abc import Sequence
+from typing import TextIO
+
+from .safetext import inert
 
 SHORT_ID = 8  # the random tail of a job id: unique in practice, and `find` accepts it
 
@@ -42,11 +47,30 @@ def when(t: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
 
 
+def unicode_ok(stream: TextIO | None = None) -> bool:
+    """Whether `stream` (stdout) can encode the glyphs we draw: not under LC_ALL=C."""
+    encoding = getattr(stream or sys.stdout, "encoding", None) or "ascii"
+    try:
+        "…─█░▶".encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def fancy_ok() -> bool:
+    """Whether stdout shows the few glyphs the CLI prints (… —): not on an ASCII output,
+    nor on the Linux console, whose VGA font lacks them."""
+    return unicode_ok() and os.environ.get("TERM") != "linux"
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], flex: Sequence[int] = (),
           right: Sequence[int] = (), width: int | None = None) -> str:
     """Aligned columns that fit `width` (the terminal, 80 when not one): the columns
-    listed in `flex` are shortened (with …) when the rest leave too little room."""
+    listed in `flex` are shortened (with …) when the rest leave too little room. Cells are
+    shown inert: names, commands and labels are chosen by whoever submits."""
     width = width or shutil.get_terminal_size((80, 24)).columns
+    cut = "…" if fancy_ok() else "~"
+    rows = [[inert(c) for c in r] for r in rows]
     cols = len(headers)
     widths = [max([len(headers[i])] + [len(r[i]) for r in rows]) for i in range(cols)]
     over = sum(widths) + 2 * (cols - 1) - width
@@ -63,7 +87,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], flex: Sequence[
         cells = []
         for i, cell in enumerate(row):
             if len(cell) > widths[i]:
-                cell = cell[: widths[i] - 1] + "…"
+                cell = cell[: widths[i] - 1] + cut
             cells.append(cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]))
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)

@@ -60,12 +60,13 @@ class DetailLoaded(Message):
 
 @dataclass
 class LogRead(Message):
-    """New bytes of a job's log, from `offset`; `done` once the job has finished."""
+    """A job's log from `offset` to `end`; `ended` says how the job ended, once it has."""
 
     job_id: str
     text: str
     offset: int
-    done: bool
+    end: int
+    ended: str | None
 
 
 @dataclass

@@ -24,6 +24,8 @@ from tests.tui.sample import NOW, build
 SHOTS: dict[str, tuple[tuple[int, int], tuple[str, ...], dict[str, bool]]] = {
     "main": ((120, 40), (), {}),
     "main-80x24": ((80, 24), (), {}),
+    "main-60x20": ((60, 20), (), {}),
+    "edit": ((80, 24), ("e",), {}),
     "detail-80x24": ((80, 24), ("enter",), {}),
     "log": ((120, 40), ("home", "l"), {}),
     "cancel": ((120, 40), ("space", "space", "c"), {}),

@@ -5,7 +5,7 @@ Headless by rule: no Textual, no Rich, no subprocesses.
 
 from __future__ import annotations
 
-from .changes import JobSpec, Where, build_job, cancel, hold, move, place, prune, release, retry, submit
+from .changes import Edit, JobSpec, Where, build_job, cancel, edit, hold, move, place, prune, release, retry, submit
 from .errors import (
     AmbiguousJob,
     ConfigError,
@@ -27,7 +27,7 @@ from .model import Audit, Claim, Heartbeat, Job, QueueConfig, Result, Trigger, a
 from .spool import DEFAULT_QUEUE, JobRef, JobView, QueueInfo, Spool
 
 __all__ = [
-    "AmbiguousJob", "Audit", "Claim", "ConfigError", "CorruptJob", "DEFAULT_QUEUE", "FormatError",
+    "AmbiguousJob", "Audit", "Edit", "edit", "Claim", "ConfigError", "CorruptJob", "DEFAULT_QUEUE", "FormatError",
     "Heartbeat", "InvalidName", "Job", "JobAlreadyStarted", "JobNotFound", "JobRef", "JobSpec",
     "JobStateError", "JobView", "LockTimeout", "QueueConfig", "QueueExists", "QueueInfo",
     "QueueNotEmpty", "QueueNotFound", "Result", "Spool", "SpoolError", "SpoolNotFound", "StorageError",

@@ -123,12 +123,12 @@ def append_line(path: Path, line: bytes) -> None:
                      FILE_MODE)
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.ENXIO):  # a symlink; a FIFO without a reader, or a socket
-            raise NotRegularFile(f"{path} is {_kind_at(path)}, not a regular file: remove it", path) from None
+            raise NotRegularFile(f"{path} is {_kind_at(path)}, not a regular file", path) from None
         raise StorageError.wrap(exc, "cannot record the change") from exc
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise NotRegularFile(f"{path} is {kind(mode)}, not a regular file: remove it", path)
+            raise NotRegularFile(f"{path} is {kind(mode)}, not a regular file", path)
         os.write(fd, line if line.endswith(b"\n") else line + b"\n")
     except OSError as exc:
         raise StorageError.wrap(exc, "cannot record the change") from exc

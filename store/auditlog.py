@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import stat
+import time
 from pathlib import Path
 
 import msgspec
@@ -29,7 +30,7 @@ def read(path: Path, owner: int) -> list[Audit]:
     except FileNotFoundError:
         return []
     except NotRegularFile as exc:
-        return [_notice(0.0, str(exc))]
+        return [_notice(time.time(), str(exc))]
     try:
         why = untrusted(st, owner)
         if why:

@@ -481,32 +481,41 @@ def retry(spool: Spool, ref: str) -> int:
 def prune(spool: Spool, older_than: float | None = None, keep: int | None = None,
           now: float | None = None) -> int:
     """Delete finished jobs (and their logs and audit) older than `older_than` seconds,
-    keeping at least the `keep` newest of each queue. Returns how many were deleted.
-
-    Age and order are judged by the filesystem's clock, as leases are: a done file's
-    mtime is when it was written (every finish writes it), `now` the filesystem's now;
-    neither this host's clock nor the stamps in done/ names (each host's own) count."""
+    keeping at least the `keep` newest of each queue, by the filesystem's clock (see
+    prunable; `now`: fs_now by default). Returns how many were deleted."""
     now = fs_now(spool) if now is None else now
     lay = spool.layout
     removed = 0
     for q in spool.queue_names():
         with spool.lock(q):
-            aged = []
-            for r in spool.done_refs(q):
-                try:
-                    aged.append((os.lstat(r.path).st_mtime, r.path.name, r))
-                except FileNotFoundError:
-                    continue
-            aged.sort(key=lambda a: a[:2])
-            candidates = aged[: max(0, len(aged) - keep)] if keep is not None else aged
-            for mtime, _, r in candidates:
-                if older_than is not None and now - mtime < older_than:
-                    continue
-                for path in (r.path, lay.log(r.id), lay.job_audit(r.id)):
+            for r in prunable(spool, q, older_than, keep, now):
+                for path in pruned_files(spool, r):
                     atomic.unlink_quietly(path)
                 removed += 1
         atomic.fsync_dir(lay.done(q))
     return removed
+
+
+def prunable(spool: Spool, queue: str, older_than: float | None, keep: int | None, now: float) -> list[JobRef]:
+    """The finished jobs of a queue that `prune` would delete (doctor asks without deleting).
+
+    Aged and ordered by the filesystem's clock, as leases are: a done file's mtime is
+    when it was written (every finish writes it), `now` the filesystem's now; neither a
+    host's clock nor the STAMP in done/ names (each host's own) counts."""
+    aged = []
+    for r in spool.done_refs(queue):
+        try:
+            aged.append((os.lstat(r.file).st_mtime, r.file, r))
+        except FileNotFoundError:
+            continue
+    aged.sort(key=lambda a: a[:2])
+    candidates = aged[: max(0, len(aged) - keep)] if keep is not None else aged
+    return [r for mtime, _, r in candidates if older_than is None or now - mtime >= older_than]
+
+
+def pruned_files(spool: Spool, r: JobRef) -> tuple[Path, ...]:
+    """What pruning a finished job deletes: its file, its log and its audit trail."""
+    return (r.path, spool.layout.log(r.id), spool.layout.job_audit(r.id))
 
 
 # -- helpers ---------------------------------------------------------------------
@@ -579,3 +588,75 @@ def _commit_rewritten(spool: Spool, r: JobRef, what: str, src: Path, dest: Path,
         atomic.unlink_quietly(staged)
 
 
+
+
+# -- edit (`coreflow set`, the TUI's `e`) -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Edit:
+    """What to change of a waiting job; None leaves a field as it is. Labels are merged
+    into the job's (an empty value removes that label); `requires` replaces the list."""
+
+    priority: int | str | None = None
+    name: str | None = None
+    labels: dict[str, str] | None = None
+    requires: list[str] | None = None
+    timeout: float | None = None
+
+
+def edit(spool: Spool, ref: str, change: Edit) -> int:
+    """Change a pending or held job, recorded in its audit trail. A new priority places it
+    behind every waiting job of the same or higher priority, as a submit would. Returns its
+    new 1-based position; a running or finished job is refused (JobAlreadyStarted/JobStateError)."""
+    r = _pending_ref(spool, ref, "edit")
+    fields = _edit_fields(change)
+    d = spool.layout.pending(r.queue)
+    with spool.lock(r.queue):
+        order = spool.pending(r.queue)
+        me = _locate(order, r)
+        if me is None:
+            raise _gone(spool, r, "edit")
+        p = order[me]
+        job, original = spool.load(d / p.name, p.id, r.queue, p.state)
+        if "labels" in fields:
+            merged = {**job.labels, **fields["labels"]}
+            fields["labels"] = {k: v for k, v in merged.items() if v != ""}
+        said = [f"{k}: {getattr(job, k)!r} -> {v!r}" for k, v in fields.items() if getattr(job, k) != v]
+        if not said:
+            return me + 1
+        new = msgspec.structs.replace(job, **fields)
+        dest = d / p.name
+        if new.priority != job.priority:
+            rest = order[:me] + order[me + 1:]
+            dest = d / pending_name(_insert_rank(spool, r.queue, rest, new.priority), new.priority, p.id, p.held)
+            _commit_rewritten(spool, r, "edit", d / p.name, dest, encode_job(new, original))
+        else:
+            atomic.publish(spool.layout.tmp, dest, encode_job(new, original))
+        atomic.fsync_dir(d)
+        spool.record(r.id, "set", "; ".join(said))
+    return (_index(spool.pending(r.queue), r.id) or 0) + 1
+
+
+def _edit_fields(change: Edit) -> dict[str, object]:
+    """The fields an edit sets, checked as a submit checks them."""
+    fields: dict[str, object] = {}
+    if change.priority is not None:
+        fields["priority"] = parse_priority(change.priority)
+    if change.name is not None:
+        if not change.name.strip() or len(change.name) > 200 or "\n" in change.name:
+            raise SpoolError("name must be one line of 1 to 200 characters")
+        fields["name"] = change.name
+    if change.labels is not None:
+        for key in change.labels:
+            check_name(key, "label")
+        fields["labels"] = dict(change.labels)
+    if change.requires is not None:
+        for label in change.requires:
+            check_name(label, "label")
+        fields["requires"] = list(change.requires)
+    if change.timeout is not None:
+        if change.timeout <= 0:
+            raise SpoolError(f"timeout must be positive, not {change.timeout}")
+        fields["timeout"] = change.timeout
+    return fields

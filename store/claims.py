@@ -288,7 +288,7 @@ class Claims:
             state = states.get(owner or "")
             if owner != self.me.runner and state is not None and not state.lost:
                 continue
-            path = str(r.path)
+            path = r.file
             try:
                 st = os.lstat(path)
                 job, _ = spool.load(path, r.id, r.queue, "running")
@@ -322,7 +322,7 @@ class Claims:
         queue = r.queue
         path = f"{self._qdirs(queue)[1]}/{running_name(r.id, self.me.runner)}"
         with self.lock(queue):
-            if not commit_rename(r.path, path):
+            if not commit_rename(r.file, path):
                 return None  # another runner took it over first, or it moved on
             self._dirty_dirs.add(self._qdirs(queue)[1])
             try:
@@ -608,7 +608,7 @@ _CLOCK = getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC)
 
 def _owner(r: JobRef) -> str | None:
     """The runner a running file's name says holds it (None for an older runner's ID.job)."""
-    m = RUNNING_RE.fullmatch(r.path.name)
+    m = RUNNING_RE.fullmatch(os.path.basename(r.file))
     return m["runner"] if m else None
 
 

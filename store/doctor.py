@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from .feed import choose_mode
 from .jobtypes import load_types
 from .locks import locked
 from .mounts import lock_warning, mount_of
-from .runners import clock_offset, runners
+from .runners import RunnerState, clock_offset, runners
 from .spool import Spool
 
 CLOCK_WARN_SECONDS = 2.0
@@ -23,11 +24,12 @@ TMP_CLEAN_SLACK = 2 * 3600.0  # a runner sweeps hourly: older than grace + this 
 MIN_FREE_SHARE = 0.05
 MIN_FREE_BYTES = 100 * 1024 * 1024
 MIN_FREE_INODES = 1000
+LABEL_SCAN = 1000  # waiting jobs per queue whose required labels doctor reads
 
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    level: str  # ok | warn | error
+    level: str  # ok | info | warn | error: anything but ok and info needs attention
     what: str
     advice: str = ""
 
@@ -39,15 +41,89 @@ def diagnose(root: Path, *, lock_timeout: float = 2.0) -> list[Finding]:
     except SpoolError as exc:
         return [Finding("error", str(exc), "create it with `coreflow init`, or point --spool at the right place")]
     out.append(Finding("ok", f"spool {spool.root}, format 1"))
-    out += _permissions(spool)
+    read_only = _read_only(spool)
+    out += read_only
+    # On a read-only filesystem the checks that write would each blame something else.
+    out += [] if read_only else _permissions(spool)
     out += _filesystem(spool)
     out += _space(spool)
     out += _config(spool)
-    out += _locks(spool, lock_timeout)
+    out += _triggers(spool)
+    out += [] if read_only else _locks(spool, lock_timeout)
     out += _runners(spool)
+    out += _unserved(spool)
     out += _leftovers(spool)
-    out += _clock(spool)
+    out += [] if read_only else _clock(spool)
+    out += _disk_usage(spool)
     return out
+
+
+def needs_attention(findings: list[Finding]) -> bool:
+    return any(f.level not in ("ok", "info") for f in findings)
+
+
+def _read_only(spool: Spool) -> list[Finding]:
+    try:
+        ro = bool(os.statvfs(spool.root).f_flag & os.ST_RDONLY)
+    except OSError:
+        return []
+    if not ro:
+        return []
+    return [Finding("error", f"the filesystem of {spool.root} is mounted read-only: nothing can be queued, "
+                             "claimed or recorded, and its locks cannot be taken",
+                    f"remount {mount_of(spool.root).point or 'it'} read-write")]
+
+
+def _triggers(spool: Spool) -> list[Finding]:
+    from .triggers import load_triggers
+
+    try:
+        loaded = load_triggers(spool)
+    except SpoolError as exc:
+        return [Finding("error", str(exc), "check the permissions of triggers/")]
+    out = [Finding("error", f"trigger {name}: {why}", "fix the file; until then the trigger never fires")
+           for name, why in loaded.errors.items()]
+    if loaded.triggers or not out:
+        out.insert(0, Finding("ok", f"triggers: {len(loaded.triggers)} valid"))
+    return out
+
+
+def _unserved(spool: Spool) -> list[Finding]:
+    """Queues whose waiting jobs no live runner will ever take."""
+    live = [r for r in runners(spool) if not r.lost and not r.beat.stopping]
+    out = []
+    for q in spool.queue_names():
+        try:
+            info = spool.queue_info(q)
+        except SpoolError:
+            continue  # removed while we looked
+        if not info.pending or info.config.paused:
+            continue
+        serving = [r for r in live if r.serves(q)]
+        if not serving:
+            out.append(Finding("warn", f"queue {q} has {info.pending} waiting job(s) and no live runner serves it",
+                               f"start one: `coreflow runner --queues {q}`, or `coreflow serve`"))
+            continue
+        out += _unmet_labels(spool, q, serving)
+    return out
+
+
+def _unmet_labels(spool: Spool, queue: str, serving: list[RunnerState]) -> list[Finding]:
+    """Waiting jobs (the first LABEL_SCAN of the queue) needing labels no runner of it has."""
+    have = [set(r.beat.labels) for r in serving]
+    unmet: dict[str, int] = {}
+    for p in [p for p in spool.pending(queue) if not p.held][:LABEL_SCAN]:
+        try:
+            need = spool.read(spool.pending_ref(queue, p), cache=False).requires
+        except SpoolError:
+            continue  # started or quarantined meanwhile
+        if need and not any(set(need) <= h for h in have):
+            key = ",".join(sorted(need))
+            unmet[key] = unmet.get(key, 0) + 1
+    return [Finding("warn", f"queue {queue}: {n} waiting job(s) require label{'s' if ',' in key else ''} {key}, "
+                            "which no live runner serving it has",
+                    f"start one: `coreflow runner --queues {queue} --labels {key}`")
+            for key, n in sorted(unmet.items())]
 
 
 def _permissions(spool: Spool) -> list[Finding]:
@@ -85,7 +161,11 @@ def _config(spool: Spool) -> list[Finding]:
     out = []
     try:
         types = load_types(spool.layout.types)
-        out.append(Finding("ok", f"types.toml: {len(types)} job type(s)"))
+        if spool.layout.types.exists():
+            out.append(Finding("ok", f"types.toml: {len(types)} job type(s)"))
+        else:
+            out.append(Finding("info", "no types.toml: jobs have no types (optional; define some to give "
+                                       "jobs a description, owner, default queue and timeout)"))
     except ConfigError as exc:
         out.append(Finding("error", str(exc), "fix the file; until then submits that name a type fail"))
     out += _queue_configs(spool)
@@ -116,7 +196,7 @@ def _locks(spool: Spool, timeout: float) -> list[Finding]:
             with locked(spool.layout.queue_lock(q), f"queue {q}", timeout):
                 pass
         except SpoolError as exc:
-            out.append(Finding("error", str(exc), "find the process holding it (`fuser` on the .lock file)"))
+            out.append(Finding("error", str(exc), _lock_advice(exc)))
             continue
         ms = (time.perf_counter() - t) * 1000
         if ms > 500:
@@ -124,6 +204,19 @@ def _locks(spool: Spool, timeout: float) -> list[Finding]:
     if not out:
         out.append(Finding("ok", "locks: every queue's lock can be taken and released"))
     return out
+
+
+def _lock_advice(exc: SpoolError) -> str:
+    """What to do about a lock that could not be taken: only a held lock calls for `fuser`."""
+    cause = exc.__cause__
+    code = cause.errno if isinstance(cause, OSError) else None
+    if code == errno.EROFS:
+        return "the filesystem refuses writes (read-only): remount it read-write"
+    if code in (errno.EACCES, errno.EPERM):
+        return "run as the spool's owner, or fix the permissions of the .lock file"
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        return "free space (or inodes) on the spool's filesystem"
+    return "find the process holding it (`fuser` on the .lock file)"
 
 
 def _runners(spool: Spool) -> list[Finding]:
@@ -223,3 +316,11 @@ def _clock(spool: Spool) -> list[Finding]:
                         "run NTP on every host; coreflow judges leases by filesystem time, but ages shown "
                         "to people use this host's clock")]
     return [Finding("ok", f"clock: {offset:+.2f}s from the filesystem's")]
+
+
+def _disk_usage(spool: Spool) -> list[Finding]:
+    """The spool's size, its largest logs, what prune would free (issue 13)."""
+    from .usage import describe, usage
+
+    what, advice = describe(usage(spool))
+    return [Finding("ok", what, advice)]

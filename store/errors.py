@@ -77,8 +77,9 @@ class UnsafeFile(SpoolError):
     """A spool file that is not what the store expects there (store/safeio.py): a FIFO,
     a symlink, a device, a directory, or one larger than its limit. `path` names it."""
 
-    def __init__(self, message: str, path: object = None) -> None:
-        super().__init__(message)
+    def __init__(self, what: str, path: object = None, fix: str = "remove it") -> None:
+        super().__init__(f"{what}: {fix}" if fix else what)
+        self.what = what  # the finding without the fix, for callers that apply their own
         self.path = path
 
 

@@ -1,7 +1,9 @@
 """The on-disk layout of a spool (format 1): the operator's manual.
 
     SPOOL/
-      spool.json                    {"format": 1, "created_at": ..., "created_by": ...}
+      spool.json                    {"format": 1, "created_at": ..., "created_by": ...,
+                                     "settings": {...}} (housekeeping: see store/settings.py)
+      .spool.lock                   held while spool.json's settings change
       types.toml                    job types, one table each: [build] description=...
       triggers/NAME.toml            trigger definitions
       triggers/.state/NAME.json     when each trigger last fired and its last job
@@ -206,6 +208,7 @@ class Layout:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.meta = root / "spool.json"
+        self.meta_lock = root / ".spool.lock"
         self.types = root / "types.toml"
         self.queues = root / "queues"
         self.triggers = root / "triggers"

@@ -35,24 +35,24 @@ def kind(mode: int) -> str:
 def open_regular(path: str | Path, what: str = "") -> tuple[int, os.stat_result]:
     """Open a regular file for reading, safely; returns the fd (the caller closes it) and
     its stat. Raises NotRegularFile, FileNotFoundError or StorageError."""
-    shown = what or str(path)
+    shown = what or path  # formatted only in a message
     try:
         fd = os.open(path, _FLAGS)
     except FileNotFoundError:
         raise
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise NotRegularFile(f"{shown} is a symlink, and symlinks in a spool are never followed: "
-                                 "remove it", path) from None
+            raise NotRegularFile(f"{shown} is a symlink, and symlinks in a spool are never followed",
+                                 path) from None
         if exc.errno == errno.ENXIO:  # a socket cannot be opened at all
-            raise NotRegularFile(f"{shown} is a socket, not a regular file: remove it", path) from None
+            raise NotRegularFile(f"{shown} is a socket, not a regular file", path) from None
         if exc.errno in (errno.EACCES, errno.EPERM):
             raise FileUnreadable(f"{shown} cannot be read by this user ({_owner(path)})") from None
         raise StorageError.wrap(exc, f"cannot read {shown}") from exc
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise NotRegularFile(f"{shown} is {kind(st.st_mode)}, not a regular file: remove it", path)
+            raise NotRegularFile(f"{shown} is {kind(st.st_mode)}, not a regular file", path)
     except BaseException:
         os.close(fd)
         raise
@@ -62,21 +62,22 @@ def open_regular(path: str | Path, what: str = "") -> tuple[int, os.stat_result]
 def read_file(path: str | Path, limit: int, what: str = "") -> bytes:
     """A regular file's bytes, all of them, refusing one larger than `limit` bytes
     (judged by fstat and again by what the read returns, in case it grows)."""
-    shown = what or str(path)
+    shown = what or path  # formatted only in a message
     fd, st = open_regular(path, what)
     try:
         if st.st_size > limit:
-            raise FileTooLarge(f"{shown} is {st.st_size} bytes, more than the limit of {limit}: "
-                               "shorten or remove it", path)
+            raise FileTooLarge(f"{shown} is {st.st_size} bytes, more than the limit of {limit}", path,
+                               "shorten or remove it")
         data = read_fd(fd, limit + 1, shown, st.st_size)
     finally:
         os.close(fd)
     if len(data) > limit:
-        raise FileTooLarge(f"{shown} grew past the limit of {limit} bytes while being read", path)
+        raise FileTooLarge(f"{shown} grew past the limit of {limit} bytes while being read", path,
+                           "shorten or remove it")
     return data
 
 
-def read_fd(fd: int, limit: int, shown: str, size: int | None = None) -> bytes:
+def read_fd(fd: int, limit: int, shown: object, size: int | None = None) -> bytes:
     """Up to `limit` bytes from `fd`'s position, reading on after a short read (NFS);
     given the file's `size` (fstat's), the read ends once that many have come."""
     chunks = []
@@ -104,7 +105,7 @@ def read_range(path: str | Path, offset: int, limit: int, tail: bool = False, wh
         if tail and offset == 0:
             offset = max(0, st.st_size - limit)
         os.lseek(fd, offset, os.SEEK_SET)
-        data = read_fd(fd, limit, what or str(path))
+        data = read_fd(fd, limit, what or path)
     finally:
         os.close(fd)
     return data, offset + len(data)
@@ -113,7 +114,7 @@ def read_range(path: str | Path, offset: int, limit: int, tail: bool = False, wh
 def list_dir(path: str | Path, what: str = "") -> list[str]:
     """The names in a directory, refusing a symlink in its place (it could lead anywhere).
     A missing directory is an empty one."""
-    shown = what or str(path)
+    shown = what or path  # formatted only in a message
     try:
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except FileNotFoundError:
@@ -124,7 +125,7 @@ def list_dir(path: str | Path, what: str = "") -> list[str]:
                 mode = os.lstat(path).st_mode
             except OSError:
                 mode = 0
-            raise NotRegularFile(f"{shown} is {kind(mode)}, not a directory: remove it", path) from None
+            raise NotRegularFile(f"{shown} is {kind(mode)}, not a directory", path) from None
         raise StorageError.wrap(exc, f"cannot list {shown}") from exc
     try:
         return os.listdir(fd)

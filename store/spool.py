@@ -61,8 +61,12 @@ class JobRef:
     id: str
     queue: str
     state: str
-    path: Path
+    file: str  # its path; a str: a listing of 50,000 jobs makes no Path objects
     pending: PendingName | None = None  # the parsed name while pending or held
+
+    @property
+    def path(self) -> Path:
+        return Path(self.file)
 
 
 @dataclass(slots=True)
@@ -237,7 +241,7 @@ class Spool:
     def remove_queue(self, name: str, force: bool = False) -> int:
         """Remove a queue and every job file in it; returns how many jobs went with it.
 
-        Refuses a queue with pending or held jobs unless forced, and always refuses
+        Refuses a queue with pending, held or finished jobs unless forced, and always refuses
         one with running jobs (a runner is writing their results).
         """
         self.check_queue(name)
@@ -256,6 +260,11 @@ class Spool:
             if live and not force:
                 raise QueueNotEmpty(
                     f"queue {name} has {live} pending/held/running job(s): move or cancel them, or use --force"
+                )
+            finished = 0 if force else len(self.done_refs(name))
+            if finished:  # their results and logs are the queue's history: not lost unasked
+                raise QueueNotEmpty(
+                    f"queue {name} has {finished} finished job(s): prune them, or use --force to remove them too"
                 )
             # Rename the whole queue aside first: one atomic step, then delete at leisure.
             grave = lay.tmp / f"removed-queue.{name}.{os.getpid()}.{time.time_ns()}"
@@ -303,7 +312,7 @@ class Spool:
         """Running jobs of a queue by id; each file's name says which runner holds it."""
         d = self.layout.running(queue)
         found = sorted((m["id"], e.name) for e in _scan(d) if (m := RUNNING_RE.fullmatch(e.name)))
-        return [JobRef(i, queue, "running", d / name) for i, name in found]
+        return [JobRef(i, queue, "running", f"{d}/{name}") for i, name in found]
 
     def cancel_requested(self, queue: str, job_id: str) -> bool:
         return self.layout.running(queue).joinpath(cancel_name(job_id)).exists()
@@ -320,7 +329,7 @@ class Spool:
         for n in names[-last:] if last else names:
             m = DONE_RE.fullmatch(n)
             assert m is not None
-            out.append(JobRef(m["id"], queue, m["st"], d / n))
+            out.append(JobRef(m["id"], queue, m["st"], f"{d}/{n}"))
         return out
 
     def refs(self, queue: str, states: frozenset[str] | set[str]) -> list[JobRef]:
@@ -330,7 +339,7 @@ class Spool:
             out += self.running_refs(queue)
         if states & {"pending", "held"}:
             d = self.layout.pending(queue)
-            out += [JobRef(p.id, queue, p.state, d / p.name, p) for p in self.pending(queue) if p.state in states]
+            out += [JobRef(p.id, queue, p.state, f"{d}/{p.name}", p) for p in self.pending(queue) if p.state in states]
         if states & {"succeeded", "failed", "cancelled"}:
             out += [r for r in self.done_refs(queue) if r.state in states]
         return out
@@ -360,17 +369,17 @@ class Spool:
         for q in self.queue_names():
             for name in _containing(_names(lay.running(q)), text):
                 if m := RUNNING_RE.fullmatch(name):
-                    yield JobRef(m["id"], q, "running", lay.running(q) / name)
+                    yield JobRef(m["id"], q, "running", f"{lay.running(q)}/{name}")
             for name in _containing(_names(lay.pending(q)), text):
                 if (p := parse_pending(name)) is not None:
                     yield self.pending_ref(q, p)
             for name in _containing(_names(lay.done(q)), text):
                 if m := DONE_RE.fullmatch(name):
-                    yield JobRef(m["id"], q, m["st"], lay.done(q) / name)
+                    yield JobRef(m["id"], q, m["st"], f"{lay.done(q)}/{name}")
 
     def pending_ref(self, queue: str, p: PendingName) -> JobRef:
         """The ref of one entry of `pending(queue)`, for callers that keep the names only."""
-        return JobRef(p.id, queue, p.state, self.layout.pending(queue) / p.name, p)
+        return JobRef(p.id, queue, p.state, f"{self.layout.pending(queue)}/{p.name}", p)
 
     def refresh(self, r: JobRef) -> JobRef:
         """Where is this job now? (It may have moved since it was found.)"""
@@ -387,13 +396,13 @@ class Spool:
         A file that cannot be decoded is moved to corrupt/ and CorruptJob raised.
         """
         try:
-            st = os.lstat(r.path)
+            st = os.lstat(r.file)
         except FileNotFoundError:
             raise JobNotFound(f"job {r.id} ({r.queue}/{r.state}) is gone (it just changed)") from None
         hit = self._cache.get(r.id)
         if hit is not None and hit[0] == st.st_mtime_ns and hit[1] == st.st_size:
             return hit[2]
-        job, _ = self.load(r.path, r.id, r.queue, r.state, st)
+        job, _ = self.load(r.file, r.id, r.queue, r.state, st)
         if cache:
             self._cache[r.id] = (st.st_mtime_ns, st.st_size, job)
         return job
@@ -406,32 +415,22 @@ class Spool:
         one more such reason (a runner about to run it: anyone could have changed it)."""
         what = f"job {job_id} ({queue}/{state})"
         try:
-            st = os.lstat(path) if st is None else st
+            if refuse_world_writable and (os.lstat(path) if st is None else st).st_mode & stat.S_IWOTH:
+                raise CorruptJob(f"{what} is world-writable: anyone could have changed its command")
+            data = _read_nofollow(path)  # safeio: a regular file, not a link, at most MAX_JOB_BYTES
+            job = decode_job(data, what)
+            if job.id != job_id:
+                raise CorruptJob(f"{what} holds job {job.id!r}, not {job_id}")
         except FileNotFoundError:
             raise JobNotFound(f"{what} is gone (it just changed)") from None
-        problem = None
-        if not stat.S_ISREG(st.st_mode):
-            problem = f"{what} is not a regular file (a symlink?)"
-        elif st.st_size > MAX_JOB_BYTES:
-            problem = f"{what} is {st.st_size} bytes, larger than any job"
-        elif refuse_world_writable and st.st_mode & stat.S_IWOTH:
-            problem = f"{what} is world-writable: anyone could have changed its command"
+        except (CorruptJob, FileUnreadable) as exc:  # unreadable: another user's private file
+            problem = str(exc)
         else:
-            try:
-                data = _read_nofollow(path)
-                job = decode_job(data, what)
-                if job.id != job_id:
-                    raise CorruptJob(f"{what} holds job {job.id!r}, not {job_id}")
-            except FileNotFoundError:
-                raise JobNotFound(f"{what} is gone (it just changed)") from None
-            except (CorruptJob, FileUnreadable) as exc:  # unreadable: another user's private file
-                problem = str(exc)
-            else:
-                if job.queue != queue:
-                    # The directory is the truth: a crash between a move's rename and its
-                    # rewrite leaves the old queue in the file.
-                    job = msgspec.structs.replace(job, queue=queue)
-                return job, data
+            if job.queue != queue:
+                # The directory is the truth: a crash between a move's rename and its
+                # rewrite leaves the old queue in the file.
+                job = msgspec.structs.replace(job, queue=queue)
+            return job, data
         self.quarantine(Path(path), problem)
         raise CorruptJob(f"{problem}; moved to corrupt/")
 
@@ -459,7 +458,7 @@ class Spool:
                     if r.state not in states:
                         continue
                 try:
-                    job = self.read(r, cache)
+                    job = self.read(r) if cache else self.load(r.file, r.id, r.queue, r.state)[0]
                 except CorruptJob as exc:
                     if warn is not None:
                         warn(str(exc))
@@ -636,4 +635,4 @@ def _read_nofollow(path: str | Path) -> bytes:
     try:
         return safeio.read_file(path, MAX_JOB_BYTES)
     except UnsafeFile as exc:
-        raise CorruptJob(str(exc)) from None
+        raise CorruptJob(exc.what) from None  # the fix is the caller's: corrupt/

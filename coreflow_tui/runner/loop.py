@@ -32,6 +32,7 @@ from store.feed import Change, Feed
 from store.mounts import lock_warning
 from store.model import Heartbeat
 
+from ..ops.journal import log_line
 from .process import JobProcess, SpawnError, append_note
 
 CANCEL_GRACE_MAX = 1.0  # a cancel stops the job within 2 s, so its TERM grace is short
@@ -61,6 +62,7 @@ class Options:
     stop_grace: float = 10.0
     log_limit: int = 100 << 20
     poll_interval: float = 0.5
+    every_queue: bool = False  # serve each queue of the spool, found again at each change of queues/
 
 
 @dataclass(slots=True)
@@ -168,9 +170,8 @@ class Runner:
         time.sleep(0.05)  # whatever failed may fail again at once: do not spin
 
     def log(self, text: str) -> None:
-        stamp = time.strftime("%H:%M:%S")
         try:
-            self.err.write(f"{stamp} coreflow runner: {text}\n")
+            self.err.write(log_line("coreflow runner", text, stamp="%H:%M:%S") + "\n")
             self.err.flush()
         except (OSError, ValueError):
             pass  # stderr gone (closed terminal): the spool still records everything
@@ -373,6 +374,8 @@ class Runner:
             change, self.changes = self.changes, None
         if change is None:
             return
+        if self.opts.every_queue and (change.full or change.queues - set(self.opts.queues)):
+            self._discover_queues()
         served = set(self.opts.queues)
         touched = served if change.full else (change.queues & served)
         self.dirty |= touched
@@ -406,11 +409,34 @@ class Runner:
             self._check_cancels({a.job.queue for a in self.jobs.values()})
         if now >= self.t.claim:
             self.t.claim = now + CLAIM_SAFETY
+            if self.opts.every_queue:
+                self._discover_queues()
             self.dirty |= set(self.opts.queues)
         if self.unrecorded and now >= self.t.record:
             self.t.record = now + RETRY_RECORD
             for a in list(self.unrecorded):
                 self._record(a)
+
+    def _discover_queues(self) -> None:
+        """Serving every queue: take on queues added since we looked, drop removed ones."""
+        try:
+            names = self.spool.queue_names()
+        except SpoolError as exc:
+            self.log(f"cannot list the queues: {exc}")
+            return
+        new = [q for q in names if q not in self.opts.queues]
+        for q in new:
+            try:
+                cl.check_safe(self.spool, [q])
+            except SpoolError as exc:
+                self._queue_problem(q, "unsafe", exc)
+                names.remove(q)
+                continue
+            self.log(f"serving queue {q} (added)")
+        if new or len(names) != len(self.opts.queues):
+            self.opts.queues = names
+            self.dirty |= set(new)
+            self.t.beat = 0.0  # say at once which queues we serve: "why it waits" reads it
 
     # -- claiming and starting -----------------------------------------------------
 

@@ -3,7 +3,8 @@
 Environment knobs (no option, rarely changed):
   COREFLOW_STOP_GRACE   seconds between TERM and KILL when a job is stopped (default 10;
                         a cancel uses at most 1 s of it, so it ends within 2 s)
-  COREFLOW_LOG_LIMIT    bytes of output kept per job log, e.g. 100M (default), 2G
+  COREFLOW_LOG_LIMIT    bytes of output kept per job log, e.g. 100M, 2G (default: the spool's
+                        max-log-size setting, `coreflow spool set`, else 100M)
   COREFLOW_WATCH        poll | inotify | auto: how the change feed watches the spool
 """
 
@@ -11,31 +12,32 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 
 from store import Spool, SpoolError
 from store import claims as cl
 from store.names import check_name
+from store.settings import load_settings, parse_size
 
 from .loop import Options, Runner
-
-_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?", re.I)
 
 
 def cmd_runner(args: argparse.Namespace) -> int:
     spool = Spool.open(args.spool)
     queues: list[str] = []
-    for q in (part.strip() for part in args.queues.split(",")):
+    every = args.queues is None  # every queue, and each queue added while we run
+    for q in (part.strip() for part in (args.queues or "").split(",")):
         if q and q not in queues:
             queues.append(spool.check_queue(check_name(q, "queue name")))
-    if not queues:
-        raise SpoolError("--queues is empty: name at least one queue to serve")
+    if every:
+        queues = spool.queue_names()
+    elif not queues:
+        raise SpoolError("--queues is empty: name at least one queue to serve, or leave it out to serve every queue")
     labels = cl.check_labels([part.strip() for part in args.labels.split(",") if part.strip()])
     slots = args.slots or len(os.sched_getaffinity(0)) or 1
     cl.check_safe(spool, queues)
-    opts = Options(queues=queues, slots=slots, labels=labels, lease=args.lease, drain=args.drain,
+    opts = Options(queues=queues, every_queue=every, slots=slots, labels=labels, lease=args.lease, drain=args.drain,
                    requeue_on_stop=args.requeue_on_stop, stop_grace=_env_seconds("COREFLOW_STOP_GRACE", 10.0),
-                   log_limit=_env_size("COREFLOW_LOG_LIMIT", 100 << 20))
+                   log_limit=_env_size("COREFLOW_LOG_LIMIT", load_settings(spool).max_log_size or 100 << 20))
     return Runner(spool, opts).run()
 
 
@@ -56,8 +58,7 @@ def _env_size(name: str, default: int) -> int:
     text = os.environ.get(name, "").strip()
     if not text:
         return default
-    m = _SIZE.fullmatch(text)
-    if not m:
-        raise SpoolError(f"{name}={text!r} is not a size: unset it or give e.g. {name}=100M")
-    unit = (m[2] or "b")[0].lower()
-    return max(1, int(float(m[1]) * {"b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[unit]))
+    try:
+        return max(1, parse_size(text, name))
+    except ValueError:
+        raise SpoolError(f"{name}={text!r} is not a size: unset it or give e.g. {name}=100M") from None

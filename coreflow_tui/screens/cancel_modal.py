@@ -11,6 +11,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from ..safetext import inert
+
 SHOWN = 8
 
 
@@ -20,18 +22,25 @@ class CancelModal(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "Keep them"),
     ]
 
-    def __init__(self, jobs: list[tuple[str, str, str]]) -> None:
-        """`jobs`: (short id, name, state) of each job to cancel."""
+    def __init__(self, jobs: list[tuple[str, str, str, str]]) -> None:
+        """`jobs`: (short id, name, state now, state when marked) of each job to cancel."""
         super().__init__()
         self.jobs = jobs
 
     def compose(self) -> ComposeResult:
         n = len(self.jobs)
         text = Text(f"Cancel {'this job' if n == 1 else f'these {n} jobs'}?\n\n", style="bold")
-        for sid, name, state in self.jobs[:SHOWN]:
+        started = sum(1 for *_x, now, was in self.jobs if now == "running" and was != "running")
+        if started:
+            text.append(f"{started} of them started since you marked {'it' if n == 1 else 'them'}: "
+                        f"{'its runner' if started == 1 else 'their runners'} will stop "
+                        f"{'it' if started == 1 else 'them'}.\n\n", "bold")
+        for sid, name, state, was in self.jobs[:SHOWN]:
             text.append(f"  {sid}  ", "bold")
-            text.append(name)
-            if state == "running":
+            text.append(inert(name))
+            if state == "running" and was != "running":
+                text.append("  (started since marked: its runner will stop it)", "bold italic")
+            elif state == "running":
                 text.append("  (running: its runner will stop it)", "italic")
             elif state == "held":
                 text.append("  (held)", "dim")

@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING
 from textual import work
 
 import store
-from store import JobSpec, SpoolError, Where
+from store import Edit, JobSpec, SpoolError, Where
 
 from ..fmt import short_id
+from ..safetext import inert
 from ..messages import ChangeRefused, JobsChanged
 from ..widgets.job_list import JobList
 from .cancel_modal import CancelModal
+from .edit_modal import EditModal
 from .queue_modal import QueueModal
 from .snapshot import QueueRows
 from .submit_modal import SubmitModal
@@ -32,22 +34,32 @@ MOVES = {"up", "down", "top", "bottom"}
 
 class ChangesMixin(_Base):
     def on_job_list_change_requested(self, message: JobList.ChangeRequested) -> None:
+        try:
+            self._change_requested(message)
+        finally:
+            self.app.release_keys(message)  # a dialog it opened holds the keys on its own
+
+    def _change_requested(self, message: JobList.ChangeRequested) -> None:
         ids, states, action = message.job_ids, message.states, message.action
         if action == "cancel":
-            named = [(short_id(k), self._job_name(k), s) for k, s in zip(ids, states)]
+            was = self.jobs.marked
+            named = [(short_id(k), self._job_name(k), s, was.get(k) or s) for k, s in zip(ids, states)]
             self.app.push_screen(CancelModal(named), lambda yes: yes and self.change("cancel", ids))
+        elif action == "edit":
+            self.open_edit(ids[0])
         elif action == "hold":
-            waiting = [k for k, s in zip(ids, states) if s == "pending"]
-            if waiting:
-                self.change("hold", waiting)
-            else:
+            if all(s == "held" for s in states):
                 self.change("release", ids)
+            else:
+                self.change("hold", [k for k, s in zip(ids, states) if s != "held"])
         elif action in MOVES:
             rows = self.jobs.rows
-            positions = [rows.position(i) or 0 if (i := rows.index_of(k)) is not None else 0 for k in ids] \
-                if rows is not None else [0] * len(ids)
+            waiting = [k for k, s in zip(ids, states) if s in ("pending", "held")]
+            positions = [rows.position(i) or 0 if (i := rows.index_of(k)) is not None else 0 for k in waiting] \
+                if rows is not None else [0] * len(waiting)
             total = len(self.base.order) if isinstance(self.base, QueueRows) else 0
-            self.change(action, _move_order(action, ids, positions, total))
+            others = [k for k in ids if k not in waiting]  # the store says why not ("already started on HOST")
+            self.change(action, _move_order(action, waiting, positions, total) + others)
         else:
             self.change(action, ids)
 
@@ -90,11 +102,11 @@ class ChangesMixin(_Base):
             self.base.moved(message.job_id, message.position)
             self.jobs.set_rows(self.base, keep=keep, hold_screen=False)
         else:  # a single move shows itself; everything else says what it did
-            self.notify(message.text, timeout=3)
+            self.notify(message.text, timeout=3, markup=False)
         self.request_load("jobs", "overview")
 
     def on_change_refused(self, message: ChangeRefused) -> None:
-        self.notify(message.text, severity="warning", timeout=6)
+        self.notify(inert(message.text), severity="warning", timeout=6, markup=False)
         self.request_load("jobs", "overview")
 
     def action_pause(self) -> None:
@@ -122,8 +134,27 @@ class ChangesMixin(_Base):
             return
         self.post_message(JobsChanged(f"submitted {short_id(job_id)} to {spec.queue or 'its queue'}"))
 
+    def open_edit(self, job_id: str) -> None:
+        rows = self.jobs.rows
+        i = rows.index_of(job_id) if rows is not None else None
+        job = self.jobs.job(i) if i is not None else None
+        if job is None or rows is None or rows.state(i) not in ("pending", "held"):  # type: ignore[arg-type]
+            self.edit_job(job_id, Edit())  # the store says why not (already started on HOST, finished)
+            return
+        self.app.push_screen(EditModal(job), lambda change: change and self.edit_job(job_id, change))
+
+    @work(thread=True, group="change", exit_on_error=False)
+    def edit_job(self, job_id: str, change: Edit) -> None:
+        try:
+            position = store.edit(self.spool, job_id, change)
+        except SpoolError as exc:
+            self.post_message(ChangeRefused(str(exc)))
+            return
+        self.post_message(JobsChanged(f"{short_id(job_id)} changed; position {position}"))
+
     def action_add_queue(self) -> None:
-        self.app.push_screen(QueueModal(), lambda answer: answer and self.add_queue(*answer))
+        names = [q.name for q in self.overview.queues] if self.overview else []
+        self.app.push_screen(QueueModal(names), lambda answer: answer and self.add_queue(*answer))
 
     @work(thread=True, group="change", exit_on_error=False)
     def add_queue(self, name: str, slots: int) -> None:

@@ -12,26 +12,24 @@ import threading
 import time
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, OptionList
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.widgets import OptionList
+from textual.worker import Worker, WorkerState
 
 import store
 from store import Spool, SpoolError
 from store.feed import Feed
 from store.runners import runners
 
-from ..fmt import short_id
+from ..safetext import inert
 from ..messages import (
-    DetailLoaded,
-    FilterMatched,
     JobsLoaded,
     LoadFinished,
-    LogRead,
     OverviewLoaded,
     RunnersLoaded,
     SpoolChanged,
@@ -39,30 +37,31 @@ from ..messages import (
 from ..widgets.detail_pane import DetailPane
 from ..widgets.filter_bar import FilterBar
 from ..widgets.job_list import EMPTY, JobList
+from ..widgets.key_footer import KeyFooter
 from ..widgets.log_pane import LogPane
 from ..widgets.queue_list import QueueList
 from ..widgets.runner_list import RunnerList
 from ..widgets.spool_header import SpoolHeader
 from .help_screen import HelpScreen
 from .main_changes import ChangesMixin
+from .main_filter import FilterMixin
+from .main_panes import PanesMixin
 from .snapshot import (
-    FINISHED,
     FilteredRows,
     FinishedRows,
     Overview,
     QueueRows,
-    load_detail,
     load_finished,
     load_overview,
     load_queue,
-    matches,
     serving,
+    shown_runners,
 )
 
 if TYPE_CHECKING:
     from ..app import Settings
 
-class MainScreen(ChangesMixin, Screen[None]):
+class MainScreen(ChangesMixin, PanesMixin, FilterMixin, Screen[None]):
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (100, "-wide")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "filter", key_display="/"),
@@ -71,6 +70,7 @@ class MainScreen(ChangesMixin, Screen[None]):
         Binding("p", "pause", "pause"),
         Binding("s", "submit", "submit", show=False),
         Binding("n", "add_queue", "new queue", show=False),
+        Binding("colon", "app.command_palette", "commands", show=False, key_display=":"),
         Binding("escape", "back", "back", show=False),
         Binding("question_mark", "help", "help", key_display="?"),
         Binding("q", "app.quit", "quit"),
@@ -104,7 +104,7 @@ class MainScreen(ChangesMixin, Screen[None]):
                     yield FilterBar(placeholder="filter: name, type, label, trigger, id", id="filter")
                 yield DetailPane(id="detail")
                 yield LogPane(id="log")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter(compact=True, show_command_palette=False)
 
     @property
     def jobs(self) -> JobList:
@@ -117,7 +117,7 @@ class MainScreen(ChangesMixin, Screen[None]):
         self.query_one("#log").border_title = "Log"
         self._title()
         self._header()
-        self.jobs.focus()
+        self.set_focus(self.jobs)
         self.request_load("jobs", "overview")
         if self.settings.follow:
             self.follow_spool()
@@ -199,22 +199,42 @@ class MainScreen(ChangesMixin, Screen[None]):
             self.notify(f"queue {self.queue} is gone; showing {names[0]}", severity="warning")
             self._switch(names[0])
         self.query_one(QueueList).show(ov.queues, self.queue)
-        self.query_one(RunnerList).show(ov.runners)
+        self._runners()
         self._header()
         self._title()
+        self._balance()
+
+    def on_resize(self) -> None:
+        self._balance()
+
+    def _balance(self) -> None:
+        """Give the queues the rows they need, the runners theirs, and neither more than its share."""
+        ov = self.overview
+        queues, runners = self.query_one(QueueList), self.query_one(RunnerList)
+        need_q = len(ov.queues) + 2 if ov else 3
+        need_r = runners.lines_needed() + 2
+        body = max(6, self.size.height - 2)  # header and footer
+        if self.has_class("-narrow"):  # side by side above the jobs: one height for both
+            height = min(max(need_q, need_r), max(5, body // 2))
+            self.query_one("#side").styles.height = height
+            queues.styles.height = runners.styles.height = height
+        else:  # stacked: the queues first, the runners keep a few rows, then take the rest
+            self.query_one("#side").styles.height = "100%"
+            queues.styles.height = min(need_q, max(3, body - min(need_r, 5)))
+            runners.styles.height = "1fr"
 
     def on_runners_loaded(self, message: RunnersLoaded) -> None:
         if self.overview is None:
             return
         self.overview = dataclasses.replace(self.overview, runners=message.runners, loaded_at=message.at)
-        self.query_one(RunnerList).show(message.runners)
+        self._runners()
         self._header()
 
     def _header(self) -> None:
         ov = self.overview
         self.query_one(SpoolHeader).show(
             self.settings.spool_label or str(self.spool.root), self.settings.host or socket.gethostname(),
-            self.feed.describe(), ov.corrupt if ov else 0, sum(r.lost for r in ov.runners) if ov else 0)
+            self.feed.describe(), ov.corrupt if ov else 0, sum(r.lost for r in shown_runners(ov)) if ov else 0)
 
     def _title(self) -> None:
         pane = self.query_one("#jobs-pane")
@@ -228,12 +248,14 @@ class MainScreen(ChangesMixin, Screen[None]):
                 title += f" — {info.running} running of {info.config.slots}, {info.pending:,} waiting"
                 title += f", {info.held:,} held" if info.held else ""
                 title += "  ‖ PAUSED (p resumes)" if info.config.paused else ""
+        if self.jobs.marked:
+            title += f"  [{len(self.jobs.marked)} marked, U clears]"
         rows = self.jobs.rows
         if self.filter_text and isinstance(rows, FilteredRows) and rows.text == self.filter_text:
             title += f"  [filter {self.filter_text!r}: {len(rows):,} match]"
         elif self.filter_text:
             title += f"  [filter {self.filter_text!r}: searching…]"
-        pane.border_title = title
+        pane.border_title = Text(title)  # text, never markup: the filter is typed
         pane.set_class(bool(info and info.config.paused), "-paused")
         self.set_class(self.finished, "-finished")
 
@@ -242,7 +264,15 @@ class MainScreen(ChangesMixin, Screen[None]):
         if isinstance(rows, (QueueRows, FilteredRows)) and getattr(rows, "running", None):
             self.jobs.refresh()
         if self.overview and self.overview.runners and self.settings.clock is None:
-            self.query_one(RunnerList).show(self.overview.runners, time.time() - self.overview.loaded_at)
+            self._runners(time.time() - self.overview.loaded_at)
+
+    def _runners(self, since_load: float = 0.0) -> None:
+        ov = self.overview
+        assert ov is not None
+        self.query_one(RunnerList).show(shown_runners(ov), ov.orphans, since_load)
+        self.jobs.runners = {r.beat.id: r for r in ov.runners}
+        self.jobs.runners_at = ov.loaded_at
+        self.jobs.refresh()
 
     # -- queues --------------------------------------------------------------------
 
@@ -250,8 +280,8 @@ class MainScreen(ChangesMixin, Screen[None]):
         if event.option.id and event.option.id != self.queue:
             self._switch(event.option.id)
 
-    def on_option_list_option_selected(self, _event: OptionList.OptionSelected) -> None:
-        self.jobs.focus()
+    def action_show_jobs(self) -> None:
+        self.set_focus(self.jobs)
 
     def _switch(self, queue: str) -> None:
         self.queue = queue
@@ -261,150 +291,12 @@ class MainScreen(ChangesMixin, Screen[None]):
         self._title()
         self.request_load("jobs", "overview")
 
-    # -- detail and log ------------------------------------------------------------
-
-    def on_job_list_job_highlighted(self, _message: JobList.JobHighlighted) -> None:
-        self._show_detail()
-
-    def _show_detail(self) -> None:
-        rows = self.jobs.rows
-        log = self.query_one(LogPane)
-        if rows is None or not len(rows):
-            self.query_one(DetailPane).show(None)
-            log.follow(None)
-            return
-        i = self.jobs.cursor
-        base = rows.base if isinstance(rows, FilteredRows) else rows
-        self.detail(rows.ref(i), rows.position(i), base)
-        if self.has_class("-log") and log.job_id != rows.job_id(i):
-            self._follow_log()
-
-    def _follow_log(self) -> None:
-        log = self.query_one(LogPane)
-        jid = self.jobs.current_id
-        log.follow(jid)
-        job = self.jobs.job(self.jobs.cursor) if jid else None
-        log.border_title = f"Log · {short_id(jid)} {job.name if job else ''}" if jid else "Log"
-        self._poll_log()
-
-    @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
-    def detail(self, ref: store.JobRef, position: int | None, base: QueueRows | FinishedRows) -> None:
-        try:
-            self.post_message(DetailLoaded(load_detail(self.spool, ref, position, base, self.settings.now())))
-        except (store.JobNotFound, store.CorruptJob):
-            pass  # it changed under us: the listing this causes shows the detail again
-
-    def on_detail_loaded(self, message: DetailLoaded) -> None:
-        if message.detail.view.job.id == self.jobs.current_id:
-            self.query_one(DetailPane).show(message.detail)
-
-    def on_job_list_detail_requested(self, _message: JobList.DetailRequested) -> None:
-        self.add_class("-detail-open")
-        self.remove_class("-log")
-        self.query_one(DetailPane).focus()
-
-    def _poll_log(self) -> None:
-        log = self.query_one(LogPane)
-        rows = self.jobs.rows
-        if log.job_id is None or rows is None or not len(rows) or log.done:
-            return
-        self.read_log(log.job_id, log.log_offset, rows.state(self.jobs.cursor) in FINISHED)
-
-    @work(thread=True, exclusive=True, group="log", exit_on_error=False)
-    def read_log(self, job_id: str, offset: int, finished: bool) -> None:
-        data, end = self.spool.read_log(job_id, offset, tail=True)
-        self.post_message(LogRead(job_id, data.decode("utf-8", "replace"), end, finished))
-
-    def on_log_read(self, message: LogRead) -> None:
-        log = self.query_one(LogPane)
-        if message.job_id == log.job_id:
-            log.add(message.text, message.offset, message.done)
-
-    def action_log(self) -> None:
-        self.toggle_class("-log")
-        if self.has_class("-log"):
-            self.remove_class("-detail-open")
-            self._follow_log()
-            self._log_timer.resume()
-        else:
-            self._log_timer.pause()
-            self.jobs.focus()
-
-    def action_back(self) -> None:
-        if self.has_class("-detail-open") or self.has_class("-log"):
-            self.remove_class("-detail-open", "-log")
-            self._log_timer.pause()
-        elif self.jobs.marked:
-            self.jobs.clear_marks()
-        elif self.filter_text:
-            self._set_filter("")
-        self.jobs.focus()
-
-    # -- filter --------------------------------------------------------------------
-
-    def action_filter(self) -> None:
-        self.query_one("#jobs-pane").add_class("-filtering")
-        self.query_one(FilterBar).focus()
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if isinstance(event.input, FilterBar):
-            self._set_filter(event.value.strip().lower())
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if isinstance(event.input, FilterBar):
-            self._set_filter(event.value.strip().lower())
-            if not self.filter_text:
-                self.query_one("#jobs-pane").remove_class("-filtering")
-            self.jobs.focus()
-
-    def _set_filter(self, text: str) -> None:
-        if text == self.filter_text:
-            return
-        self.filter_text = text
-        if not text:
-            self.query_one(FilterBar).value = ""
-            self.query_one("#jobs-pane").remove_class("-filtering")
-            if self.base is not None:
-                self.jobs.set_rows(self.base)
-            self._title()
-        elif self.base is not None:
-            self.run_filter(text)
-
-    def run_filter(self, text: str) -> None:
-        self.match_jobs(text, self.base)
-        self._title()
-
-    @work(thread=True, exclusive=True, group="filter", exit_on_error=False)
-    def match_jobs(self, text: str, base: QueueRows | FinishedRows) -> None:
-        worker = get_current_worker()
-        hits = []
-        for i in range(len(base)):
-            if i % 512 == 0 and worker.is_cancelled:
-                return
-            if text in base.job_id(i):
-                hits.append(i)
-                continue
-            try:
-                job = base.known(i) or self.spool.read(base.ref(i), cache=False)
-            except SpoolError:
-                continue
-            if matches(job, text):
-                hits.append(i)
-        self.post_message(FilterMatched(text, hits, base))
-
-    def on_filter_matched(self, message: FilterMatched) -> None:
-        if message.text == self.filter_text and message.base is self.base:
-            rows = FilteredRows(message.base, message.indices, message.text)
-            here = self.jobs.current_id
-            self.jobs.set_rows(rows, first=self._first or here is None or rows.index_of(here) is None)
-            self._first = False
-            self._title()
-
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
             err = event.worker.error
             text = str(err) if isinstance(err, SpoolError) else f"{type(err).__name__}: {err}"
-            self.notify(text, title=f"could not {event.worker.name.replace('_', ' ')}", severity="error", timeout=10)
+            self.notify(inert(text), title=f"could not {event.worker.name.replace('_', ' ')}", severity="error",
+                        timeout=10, markup=False)
 
     # -- screen actions ------------------------------------------------------------
 
@@ -423,5 +315,5 @@ class MainScreen(ChangesMixin, Screen[None]):
     def job_action(self, action: str) -> None:
         """Run a jobs-list action by name (the command palette's way in)."""
         name, _, arg = action.partition(":")
-        self.jobs.focus()
+        self.set_focus(self.jobs)
         self.call_later(self.jobs.run_action, f"{name}({arg!r})" if arg else name)

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 from store import Audit, Job, JobRef, JobView, QueueInfo, Spool, SpoolError
-from store.history import TypeStats, type_stats
+from store.history import History, TypeStats, type_stats
 from store.jobtypes import JobType, load_types
 from store.layout import PendingName
 from store.runners import RunnerState, runners
@@ -29,7 +29,7 @@ class QueueRows:
     running: list[JobView]
     order: list[PendingName]
     ctx: QueueContext
-    stats: dict[str, TypeStats]
+    stats: History
     cancelling: set[str] = field(default_factory=set)
     _ids: dict[str, int] | None = field(default=None, init=False)
 
@@ -84,7 +84,7 @@ class FinishedRows:
     spool: Spool
     queue: str
     done: list[JobRef]
-    stats: dict[str, TypeStats]
+    stats: History
     _ids: dict[str, int] | None = field(default=None, init=False)
 
     def __len__(self) -> int:
@@ -161,6 +161,22 @@ class Overview:
     runners: list[RunnerState]
     corrupt: int
     loaded_at: float
+    orphans: dict[str, int] = field(default_factory=dict)  # lost runner id -> its jobs still running
+
+
+FORGET_AFTER = 3  # leases: a lost runner whose jobs were taken over leaves the panes after this long
+
+
+def silent(r: RunnerState) -> bool:
+    """Its heartbeat is late, lost or not yet: a runner beats every lease/3 (at most 10 s)."""
+    return r.age > max(2.0, min(r.beat.lease / 3, 10.0) + 1.0)
+
+
+def shown_runners(ov: Overview) -> list[RunnerState]:
+    """The runners worth a line: live ones, and lost ones until their jobs are taken over and
+    they have been silent for several leases (`coreflow doctor` still reports those)."""
+    return [r for r in ov.runners
+            if not r.lost or ov.orphans.get(r.beat.id) or r.age < FORGET_AFTER * r.beat.lease]
 
 
 @dataclass
@@ -183,7 +199,7 @@ def load_queue(spool: Spool, queue: str, now: float | None) -> QueueRows:
         except SpoolError:
             continue  # it finished or was quarantined meanwhile; the next listing settles it
     stats = type_stats(spool)
-    ctx = QueueContext.of(spool, queue, order, len(running), runners(spool, now), stats)
+    ctx = QueueContext.of(spool, queue, order, [v.job for v in running], runners(spool, now), stats, now)
     return QueueRows(spool, queue, running, order, ctx, stats, spool.cancel_requests(queue))
 
 
@@ -202,8 +218,25 @@ def load_overview(spool: Spool, now: float | None, known: QueueRows | None = Non
             infos.append(spool.queue_info(name))
         except SpoolError:
             continue  # removed while we looked
-    return Overview(infos, runners(spool, now), len(spool.corrupt_files()),
-                    time.time() if now is None else now)
+    states = runners(spool, now)
+    return Overview(infos, states, len(spool.corrupt_files()), time.time() if now is None else now,
+                    _orphans(spool, [r.beat.id for r in states if r.lost]))
+
+
+def _orphans(spool: Spool, lost: list[str]) -> dict[str, int]:
+    """How many running jobs each lost runner still holds (read only when one is lost)."""
+    out: dict[str, int] = {}
+    if not lost:
+        return out
+    for name in spool.queue_names():
+        for r in spool.refs(name, {"running"}):
+            try:
+                claim = spool.read(r).claim
+            except SpoolError:
+                continue
+            if claim is not None and claim.runner in lost:
+                out[claim.runner] = out.get(claim.runner, 0) + 1
+    return out
 
 
 def serving(live: list[RunnerState]) -> tuple[object, ...]:
@@ -221,7 +254,7 @@ def load_detail(spool: Spool, ref: JobRef, position: int | None, rows: QueueRows
         jobtype = load_types(spool.layout.types).get(job.type or "")
     except SpoolError:
         jobtype = None
-    stats = rows.stats.get(job.type or "") if rows is not None else None
+    stats = rows.stats.of(job) if rows is not None else None
     cancel = view.state == "running" and spool.cancel_requested(view.queue, job.id)
     return JobDetail(view, waiting, jobtype, stats, spool.audit(job.id), cancel, now)
 

@@ -30,13 +30,15 @@ from store.triggers import (
     trigger_files,
 )
 
+from ..ops.journal import log_line
 from .watch import Burst, InotifyWatcher, PollWatcher, Watcher
 
 RETRY_AFTER = 5.0  # seconds before a trigger whose firing failed (or whose file is bad) is tried again
 
 
 def _stderr(msg: str) -> None:
-    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} triggers: {msg}", file=sys.stderr, flush=True)
+    # log_line makes msg inert: it may quote a trigger file, a changed path or a job name
+    print(log_line("triggers", msg), file=sys.stderr, flush=True)
 
 
 @dataclass

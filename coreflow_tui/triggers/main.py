@@ -15,6 +15,7 @@ from store.triggers import fire_by_hand, load_trigger, load_triggers, next_firin
 from store.views import iso
 
 from ..fmt import age, duration, short_id, table
+from ..safetext import inert
 
 EXIT_OK, EXIT_FAIL = 0, 1
 
@@ -97,7 +98,7 @@ def _ls(spool: Spool, as_json: bool) -> int:
         print(_table(rows, now))
     # A broken trigger file makes the listing exit 1 (as `doctor` does): scripts notice.
     for error in bad:
-        print(f"coreflow: {error}", file=sys.stderr)
+        print(f"coreflow: {inert(error)}", file=sys.stderr)
     return EXIT_FAIL if bad else EXIT_OK
 
 

@@ -9,8 +9,8 @@ from textual.widgets import Input
 
 
 class FilterBar(Input):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "clear", "Clear filter")]
-
-    def action_clear(self) -> None:
-        self.value = ""
-        self.post_message(self.Submitted(self, ""))
+    # Priority, and on the screen: the jobs list has the focus back before the next key arrives.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "screen.filter_done", "Keep filter", priority=True),
+        Binding("escape", "screen.filter_clear", "Clear filter", priority=True),
+    ]

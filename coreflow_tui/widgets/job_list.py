@@ -20,11 +20,15 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from store import CorruptJob, Job, JobNotFound, SpoolError
+from store.runners import RunnerState
 
 from ..fmt import age, duration, short_id
-from ..screens.snapshot import FINISHED, FilteredRows, FinishedRows, QueueRows, Rows
-from .job_rows import Columns, job_cells, progress
+from ..screens.snapshot import FilteredRows, FinishedRows, QueueRows, Rows, silent
+from .job_rows import Columns, job_cells, progress, reason
 
+LEAD = Style(meta={"lead": True})  # keeps a row's leading blanks a segment of their own
+DIALOGS = frozenset({"cancel", "edit"})
+REFUSED = {"move": "moved", "cancel": "cancelled", "hold": "held", "edit": "edited", "mark": "marked"}
 CACHE = 4096
 EMPTY = "No jobs waiting. s submits one (so does `coreflow submit -- CMD`)."  # decoded jobs kept; a screenful is ~40
 
@@ -39,9 +43,9 @@ class JobList(ScrollView, can_focus=True):
         Binding("down,j", "cursor(1)", "Down", show=False),
         Binding("pageup", "page(-1)", "Page up", show=False),
         Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "cursor_to(0)", "First", show=False),
-        Binding("end", "cursor_to(-1)", "Last", show=False),
-        Binding("enter", "detail", "detail", show=False),
+        Binding("home,g", "cursor_to(0)", "First", show=False),
+        Binding("end,G", "cursor_to(-1)", "Last", show=False),
+        Binding("enter", "screen.open_detail", "detail", show=False),
         Binding("K,shift+up", "change('up')", "move", key_display="K/J"),
         Binding("J,shift+down", "change('down')", "down one", show=False),
         Binding("t", "change('top')", "top", show=False),
@@ -49,14 +53,27 @@ class JobList(ScrollView, can_focus=True):
         Binding("c,delete", "change('cancel')", "cancel", key_display="c"),
         Binding("h", "change('hold')", "hold"),
         Binding("r", "change('retry')", "retry"),
+        Binding("e", "change('edit')", "edit", show=False),
         Binding("space", "mark", "mark"),
+        Binding("U", "unmark", "unmark all", show=False),
+        # What this view does not offer (check_action hides it) says why instead of nothing.
+        Binding("K,shift+up,J,shift+down,t,b", "refuse('move')", show=False),
+        Binding("c,delete", "refuse('cancel')", show=False),
+        Binding("h", "refuse('hold')", show=False),
+        Binding("r", "refuse('retry')", show=False),
+        Binding("e", "refuse('edit')", show=False),
+        Binding("space", "refuse('mark')", show=False),
     ]
 
     class JobHighlighted(Message):
-        def __init__(self, job_list: JobList, job_id: str | None) -> None:
+        def __init__(self, job_list: JobList, job_id: str | None, by_user: bool = False) -> None:
             super().__init__()
             self.job_list = job_list
             self.job_id = job_id
+            self.by_user = by_user  # the user moved the cursor (not a new listing)
+
+    class MarksChanged(Message):
+        """Jobs were marked or unmarked (the pane's title counts them)."""
 
     class ChangeRequested(Message):
         """The user asked for a change (move, cancel, hold, retry) of these jobs, in row order."""
@@ -67,9 +84,6 @@ class JobList(ScrollView, can_focus=True):
             self.action = action
             self.job_ids = job_ids
             self.states = states
-
-    class DetailRequested(Message):
-        pass
 
     class JobsDecoded(Message):
         def __init__(self, jobs: dict[str, Job], failed: dict[str, str]) -> None:
@@ -82,13 +96,15 @@ class JobList(ScrollView, can_focus=True):
         self.clock = clock
         self.rows: Rows | None = None
         self.cursor = 0
-        self.marked: dict[str, None] = {}
+        self.marked: dict[str, str] = {}  # job id -> its state when it was marked
         self.empty_text = EMPTY
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._bad: dict[str, str] = {}
         self._wanted: set[int] = set()
         self._inflight: set[str] = set()
         self._binding_sig: object = None
+        self.runners: dict[str, RunnerState] = {}  # by id, as last loaded (at runners_at)
+        self.runners_at = 0.0
 
     # -- data in -------------------------------------------------------------------
 
@@ -107,7 +123,7 @@ class JobList(ScrollView, can_focus=True):
             idx = rows.index_of(old) if old is not None else None
             self.cursor = min(self.cursor if idx is None else idx, max(0, n - 1))
         if self.marked:
-            self.marked = {k: None for k in self.marked if rows.index_of(k) is not None}
+            self.marked = {k: v for k, v in self.marked.items() if rows.index_of(k) is not None}
         self.virtual_size = Size(0, n + 1)
         if hold_screen:
             self.scroll_to(y=max(0, self.cursor - max(0, on_screen)), animate=False, immediate=True)
@@ -148,9 +164,6 @@ class JobList(ScrollView, can_focus=True):
     def action_cursor_to(self, index: int) -> None:
         self._move_cursor(index if index >= 0 else len(self.rows or ()) - 1)
 
-    def action_detail(self) -> None:
-        self.post_message(self.DetailRequested())
-
     def action_mark(self) -> None:
         jid = self.current_id
         if jid is None:
@@ -158,42 +171,54 @@ class JobList(ScrollView, can_focus=True):
         if jid in self.marked:
             del self.marked[jid]
         else:
-            self.marked[jid] = None
+            self.marked[jid] = self.rows.state(self.cursor)  # type: ignore[union-attr]
         self._move_cursor(self.cursor + 1)
         self.refresh()
         self._refresh_bindings_if_changed()
+        self.post_message(self.MarksChanged())
 
     def clear_marks(self) -> None:
-        self.marked.clear()
+        if self.marked:
+            self.marked.clear()
+            self.post_message(self.MarksChanged())
         self.refresh()
         self._refresh_bindings_if_changed()
 
     def action_change(self, action: str) -> None:
         ids, states = self.targets()
         if ids:
-            self.post_message(self.ChangeRequested(self, action, ids, states))
+            message = self.ChangeRequested(self, action, ids, states)
+            if action in DIALOGS:  # keys typed after it belong to the dialog: they wait for it
+                self.app.hold_keys(message)  # type: ignore[attr-defined]
+            self.post_message(message)
+
+    def action_unmark(self) -> None:
+        self.clear_marks()
+
+    def action_refuse(self, what: str) -> None:
+        finished_view = isinstance(getattr(self.rows, "base", self.rows), FinishedRows)
+        if what == "retry":
+            why = "r retries a finished job: f shows the finished jobs"
+        elif finished_view:
+            why = (f"finished jobs cannot be {REFUSED[what]}: r queues one again, f goes back to the waiting jobs")
+        else:
+            why = "no job here"
+        self.notify(why, severity="warning", timeout=5)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Hide what this view never offers (retry among waiting jobs, moves among finished
-        ones); grey what the highlighted or marked jobs can't do (cancel a finished job)."""
+        """Hide what this view never offers (retry among waiting jobs; moves, holds, marks and
+        cancels among finished ones: the `refuse` bindings then say why). Among waiting and
+        running jobs every change is tried: the store's refusal ("already started on HOST")
+        is shown, the same line the CLI prints."""
         finished_view = isinstance(getattr(self.rows, "base", self.rows), FinishedRows)
-        if action == "mark":
+        if action in ("mark", "unmark"):
             return not finished_view
         if action != "change":
             return True
         what = parameters[0]
-        if what == "retry" and not finished_view or what not in ("retry", "cancel") and finished_view:
+        if (what == "retry") != finished_view:
             return False
-        _ids, states = self.targets()
-        if not states:
-            return None
-        if what == "retry":
-            ok = all(s in FINISHED for s in states)
-        elif what == "cancel":
-            ok = not any(s in FINISHED for s in states)
-        else:
-            ok = all(s in ("pending", "held") for s in states)
-        return True if ok else None
+        return True if self.targets()[0] else None
 
     def _move_cursor(self, index: int) -> None:
         n = len(self.rows or ())
@@ -204,7 +229,7 @@ class JobList(ScrollView, can_focus=True):
         self._keep_visible()
         self.refresh()
         self._refresh_bindings_if_changed()
-        self.post_message(self.JobHighlighted(self, self.current_id))
+        self.post_message(self.JobHighlighted(self, self.current_id, by_user=True))
 
     def _refresh_bindings_if_changed(self) -> None:
         """The footer is rebuilt on a bindings refresh: only when what is possible changed."""
@@ -277,9 +302,14 @@ class JobList(ScrollView, can_focus=True):
         if state == "running":
             claim = job.claim if job else None
             since = claim.claimed_at if claim else (job.submitted_at if job else now)
-            stats = self.rows.stats.get(job.type or "") if job else None  # type: ignore[union-attr]
+            stats = self.rows.stats.of(job) if job else None  # type: ignore[union-attr]
             info = progress(now - since, stats, cols.info)
-            if claim and cols.info - len(info) > 8:
+            runner = self.runners.get(claim.runner) if claim else None
+            if claim and runner is not None and silent(runner):  # lost, or soon to be: not running for sure
+                quiet = duration(runner.age + now - self.runners_at)
+                info = f"on {claim.host} (runner silent for {quiet})"
+                info = info if len(info) <= cols.info else f"silent {quiet} on {claim.host}"
+            elif claim and cols.info - len(info) > 8:
                 info += f" {claim.host}"
             cancelling = jid in getattr(rows, "cancelling", ())
             cls = "job-list--cancelling" if cancelling else "job-list--running"
@@ -287,7 +317,7 @@ class JobList(ScrollView, can_focus=True):
                              "stopping (cancel requested)" if cancelling else info), cls
         info = "…"
         if job is not None and isinstance(rows.base if hasattr(rows, "base") else rows, QueueRows):
-            info = rows.why(job, state == "held").reason  # type: ignore[union-attr]
+            info = reason(rows.why(job, state == "held").reason, cols.info)  # type: ignore[union-attr]
         if state == "held":
             info = "‖ held"
         return cols.line(mark, str(rows.position(i)), sid, jtype, name, pri,
@@ -298,7 +328,11 @@ class JobList(ScrollView, can_focus=True):
         style: Style = self.rich_style
         for cls in [classes] if isinstance(classes, str) else classes:
             style += self.get_component_rich_style(cls)
-        return Strip([Segment(text, style)]).crop_extend(0, width, style)
+        # Leading blanks in a segment of their own: SVG renderers (librsvg) drop them at the
+        # start of a text element, which shifts the row in screenshots.
+        body = text.lstrip(" ")
+        lead = len(text) - len(body)
+        return Strip([Segment(text[:lead], style + LEAD), Segment(body, style)]).crop_extend(0, width, style)
 
     # -- lazy decoding ---------------------------------------------------------------
     # Decoded jobs are kept by (id, state): a job's file is immutable within a state,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from rich.cells import cell_len, set_cell_size
@@ -9,6 +10,7 @@ from rich.cells import cell_len, set_cell_size
 from store import Job
 from store.history import TypeStats
 
+from ..safetext import inert
 from ..fmt import duration, short_id
 
 BAR = 8
@@ -49,6 +51,7 @@ def fit(text: str, width: int) -> str:
     """Pad or cut `text` to exactly `width` cells, marking a cut with …."""
     if width <= 0:
         return ""
+    text = inert(text)  # names, types, hosts and reasons are other people's text
     if cell_len(text) > width:
         return set_cell_size(text, width - 1) + "…"
     return set_cell_size(text, width)
@@ -59,11 +62,29 @@ def progress(elapsed: float, stats: TypeStats | None, width: int) -> str:
     text = duration(elapsed)
     typical = stats.typical if stats else None
     if not typical or width < 20:
-        return text
+        return f"{text:>6}"  # aligned with the elapsed time of rows that have a bar
     frac = elapsed / typical
     full = min(BAR, int(frac * BAR))
     pct = f"{int(frac * 100)}%" if frac < 10 else ">999%"
-    return f"{text:>5} {'█' * full}{'░' * (BAR - full)} {pct}"
+    return f"{text:>6} {'█' * full}{'░' * (BAR - full)} {pct}"
+
+
+SHORT_REASONS = [
+    (re.compile(r"no live runner serves queue \S+"), "no runner serves it"),
+    (re.compile(r"no runner has labels? (\S+)"), r"needs runner label \1"),
+    (re.compile(r"all \d+ slots busy"), "slots busy"),
+    (re.compile(r"its runners? (is|are all) busy"), "runner busy"),
+    (re.compile(r"queue paused"), "paused"),
+]
+
+
+def reason(text: str, width: int) -> str:
+    """Why a job waits, in its short form where the long one does not fit."""
+    if cell_len(text) <= width:
+        return text
+    for pattern, short in SHORT_REASONS:
+        text = pattern.sub(short, text)
+    return text
 
 
 def job_cells(job: Job | None, job_id: str) -> tuple[str, str, str, str]:

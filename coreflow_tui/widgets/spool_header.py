@@ -5,6 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from ..safetext import inert
+
 
 class SpoolHeader(Static):
     def show(self, path: str, host: str, mode: str, corrupt: int = 0, lost: int = 0) -> None:
@@ -17,6 +19,8 @@ class SpoolHeader(Static):
         if warnings:  # first, so a narrow terminal cuts the path, not the warning
             text.append(f" ⚠ {', '.join(warnings)} ", "bold reverse")
             text.append(" ")
-        text.append_text(Text.assemble(path, ("  on ", "dim"), host, "  ", ("● " if mode == "live" else "◌ "), mode))
+        # Blanks end a span, never start one (librsvg drops leading blanks in screenshots).
+        text.append_text(Text.assemble(inert(path) + "  ", ("on ", "dim"), inert(host) + "  ",
+                                       ("● " if mode == "live" else "◌ "), mode))
         self.set_class(bool(warnings), "-warning")
         self.update(text)

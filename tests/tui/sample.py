@@ -160,7 +160,7 @@ def build(root: Path, *, corrupt: bool = False, lost_runner: bool = False) -> Sp
     spool.update_queue("deploy", "pause", paused=True)
     heartbeat(spool, "build-01", 4242, ["default", "docs"], 2, [r1, r2], ago=3)
     if lost_runner:
-        heartbeat(spool, "build-02", 5151, ["deploy"], 1, [], ago=190)
+        heartbeat(spool, "build-02", 5151, ["deploy"], 1, [], ago=60)  # lost, not yet forgotten
     if corrupt:
         bad = spool.layout.pending("default") / "8000000000000001.+0.01jzzzzzzzzzzzzzzzzzzzzzzz.job"
         bad.write_bytes(b'{"id": "01jzzzzzzzzzzzzzzzzzzzzzzz", "queue": "default", "comm')

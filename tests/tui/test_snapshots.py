@@ -77,3 +77,46 @@ def test_empty_spool(snap_compare, spool: Spool, size) -> None:
 def test_corrupt_file_warning(snap_compare, tmp_path: Path, size) -> None:
     """A corrupt job file moved aside and a lost runner: the header's warning badge names both."""
     assert shoot(snap_compare, build(tmp_path / "spool", corrupt=True, lost_runner=True), size)
+
+
+def test_main_screen_60x20(snap_compare, sample: Spool) -> None:
+    """60x20: each queue on one line with its counts ("default 5 wait 1 held ▶2/2",
+    "deploy 2 wait ▶0/1 PAUSED"), the runner build-01 beside them, the jobs below with short
+    reasons; the footer starts with "? help" and "q quit"."""
+    assert shoot(snap_compare, sample, (60, 20))
+
+
+def test_resized_after_adding_a_queue(snap_compare, sample: Spool) -> None:
+    """120x40, queue nightly added, then 80x24, 60x20 and back to 120x40: all four queues
+    in the queues pane with no scrollbar, the runners pane under it taking the rest."""
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+        sample.add_queue("nightly", slots=1)
+        pilot.app.screen.request_load("overview")
+        await settle(pilot)
+        for size in ((80, 24), (60, 20), (120, 40)):
+            await pilot.resize_terminal(*size)
+            await settle(pilot)
+
+    assert snap_compare(app_on(sample), terminal_size=(120, 40), run_before=run_before)
+
+
+def test_log_with_escape_laden_output(snap_compare, sample: Spool) -> None:
+    """l on a job whose output clears the screen, sets the title, writes the clipboard and
+    rings the bell: header, panes and footer intact; "red" in red, then "end", each once."""
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+        jid = pilot.app.screen.jobs.rows.job_id(0)
+        sample.layout.log(jid).write_text("\x1b[2J\x1b[Hcompiling\n\x1b]0;pwned\x07\x1b]52;c;ZWNobyBoaQ==\x07"
+                                          "\x1bP1$qm\x1b\\\x9b5A\x07\x1b[31mred\x1b[0m\nend\n")
+        for key in ("home", "l"):
+            await pilot.press(key)
+            await settle(pilot)
+
+    assert snap_compare(app_on(sample), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_edit_form(snap_compare, sample: Spool) -> None:
+    """e on the hotfix job: its name, priority 20, no labels, no required labels, timeout
+    1800s, the cursor in the priority field."""
+    assert shoot(snap_compare, sample, (80, 24), ("e",))
