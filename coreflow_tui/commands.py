@@ -12,7 +12,7 @@ import msgspec
 
 import store
 from store import JobSpec, Spool, SpoolError, Where
-from store.views import job_json, queue_json
+from store.views import job_json, queue_json, write_json_list
 
 from . import wording
 from .fmt import age, duration, fancy_ok, short_id, table, when
@@ -159,25 +159,25 @@ def _contexts(spool: Spool, queues: set[str], history: History | None) -> dict[s
 def cmd_ls(args: argparse.Namespace) -> int:
     spool = _open(args)
     states = STATE_SETS.get(args.state) or {args.state}
-    views, warnings = spool.jobs(args.queue, states)
-    for w in warnings:
-        _err(f"warning: {w}")
-    waiting_queues = {v.queue for v in views if v.position is not None}
-    if waiting_queues:
-        from store.history import type_stats
-
-        ctx = _contexts(spool, waiting_queues, type_stats(spool) if args.json else None)  # text shows no eta
-    else:
-        ctx = {}
+    # Streamed, one job in memory at a time (50,000 jobs: the text keeps only its cells).
+    views = spool.iter_jobs(args.queue, states, warn=lambda w: _err(f"warning: {w}"))
+    ctx: dict[str, QueueContext] = {}
+    history: list[History] = []  # read at the first waiting job, only for --json: text shows no eta
 
     def why(v: store.JobView) -> Any:
-        return ctx[v.queue].why(v.job, v.state == "held") if v.position is not None else None
+        if v.position is None:
+            return None
+        if v.queue not in ctx:
+            if args.json and not history:
+                from store.history import type_stats
+
+                history.append(type_stats(spool))
+            ctx[v.queue] = _contexts(spool, {v.queue}, history[0] if history else None)[v.queue]
+        return ctx[v.queue].why(v.job, v.state == "held")
 
     if args.json:
-        _dump([job_json(v, why(v)) for v in views])
-        return EXIT_OK
-    if not views:
-        print("no jobs" + (f" in queue {args.queue}" if args.queue else ""), file=sys.stderr)
+        sys.stdout.flush()
+        write_json_list((job_json(v, why(v)) for v in views), sys.stdout.buffer)
         return EXIT_OK
     rows = []
     now = time.time()
@@ -194,6 +194,9 @@ def cmd_ls(args: argparse.Namespace) -> int:
             info = ""
         rows.append([v.queue, str(v.position or ""), short_id(j.id), v.state, str(j.priority), j.type or "-",
                      j.name, age(j.submitted_at, now), info])
+    if not rows:
+        print("no jobs" + (f" in queue {args.queue}" if args.queue else ""), file=sys.stderr)
+        return EXIT_OK
     print(table(["QUEUE", "POS", "ID", "STATE", "PRI", "TYPE", "NAME", "AGE", "INFO"], rows,
                 flex=[6, 8, 5, 0], right=[1, 4, 7]))
     return EXIT_OK

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import socket
+import stat
 import time
 from pathlib import Path
 
-from .errors import StorageError
+from .errors import NotRegularFile, StorageError
+from .safeio import kind
 
 # Files the store creates are never world-writable, whatever the caller's umask.
 FILE_MODE = 0o644
@@ -29,7 +32,18 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-_HOST = socket.gethostname().replace("/", "_")
+def _pid_scope() -> str:
+    """Where a pid means one process: this host and PID namespace (the same hostname may
+    be another container), so that clean_tmp judges only its own namespace's writers."""
+    try:
+        ns = os.readlink("/proc/self/ns/pid").partition("[")[2].rstrip("]")
+    except OSError:
+        ns = ""
+    host = socket.gethostname().replace("/", "_")
+    return f"{host}~{ns}" if ns.isdigit() else host
+
+
+_HOST = _pid_scope()
 
 
 def tmp_name(tmp_dir: str | Path, hint: str) -> str:
@@ -102,12 +116,19 @@ def commit_rename(src: str | Path, dst: str | Path) -> bool:
 
 
 def append_line(path: Path, line: bytes) -> None:
-    """Append one line (O_APPEND). Callers hold the lock that serialises writers."""
+    """Append one line (O_APPEND). Callers hold the lock that serialises writers, so a
+    FIFO (or anything but a regular file) in its place is refused at once, never waited on."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, FILE_MODE)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                     FILE_MODE)
     except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENXIO):  # a symlink; a FIFO without a reader, or a socket
+            raise NotRegularFile(f"{path} is {_kind_at(path)}, not a regular file", path) from None
         raise StorageError.wrap(exc, "cannot record the change") from exc
     try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(f"{path} is {kind(mode)}, not a regular file", path)
         os.write(fd, line if line.endswith(b"\n") else line + b"\n")
     except OSError as exc:
         raise StorageError.wrap(exc, "cannot record the change") from exc
@@ -115,28 +136,61 @@ def append_line(path: Path, line: bytes) -> None:
         os.close(fd)
 
 
+def fs_now(tmp_dir: str | Path) -> float:
+    """The filesystem's idea of now: the mtime of a file just created in tmp/ (on NFS the
+    server's clock, the one every host's file times share)."""
+    path = tmp_name(tmp_dir, "clock")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise StorageError.wrap(exc, "cannot read the filesystem's clock (a file in tmp/)") from exc
+    try:
+        return os.fstat(fd).st_mtime
+    finally:
+        os.close(fd)
+        unlink_quietly(path)
+
+
 def clean_tmp(tmp_dir: Path, now: float | None = None, grace: float = TMP_GRACE_SECONDS) -> int:
-    """Remove tmp/ files left by dead writers; returns how many were removed.
+    """Remove tmp/ entries left by dead writers; returns how many were removed.
 
     A file staged on this host by a process that is gone goes at once (the name
-    starts with the writer's pid and carries its host); others after `grace`.
+    starts with the writer's pid and carries its host); others after `grace`, judged
+    by their mtime against the filesystem's clock (`now`: fs_now by default). A
+    directory (a queue being added, or one being removed) goes by the same rules.
     """
-    now = time.time() if now is None else now
-    removed = 0
     try:
         entries = list(os.scandir(tmp_dir))
     except FileNotFoundError:
         return 0
+    except OSError as exc:
+        raise StorageError.wrap(exc, f"cannot list {tmp_dir}") from exc
+    if not entries:
+        return 0
+    now = fs_now(tmp_dir) if now is None else now
+    removed = 0
     for entry in entries:
         try:
-            if not entry.is_file(follow_symlinks=False):
+            st = entry.stat(follow_symlinks=False)
+            if not (_writer_gone(entry.name) or now - st.st_mtime > grace):
                 continue
-            if _writer_gone(entry.name) or now - entry.stat(follow_symlinks=False).st_mtime > grace:
+            if stat.S_ISDIR(st.st_mode):
+                shutil.rmtree(entry.path)  # never follows a symlink inside
+            else:
                 os.unlink(entry.path)
-                removed += 1
+            removed += 1
         except FileNotFoundError:
             continue
+        except OSError as exc:
+            raise StorageError.wrap(exc, f"cannot remove {entry.path}") from exc
     return removed
+
+
+def _kind_at(path: Path) -> str:
+    try:
+        return kind(os.lstat(path).st_mode)
+    except OSError:
+        return "not a regular file"
 
 
 def unlink_quietly(path: str | Path) -> None:

@@ -18,9 +18,11 @@ import msgspec
 from . import atomic
 from .errors import JobAlreadyStarted, JobNotFound, JobStateError, SpoolError, StorageError
 from .layout import PendingName, cancel_name, done_name, parse_pending, pending_name, sorted_pending
+from .limits import check_job_bytes, check_job_fields
 from .locks import locked_all
 from .model import CancelRequest, Job, Result, Trigger, actor, encode, encode_job
-from .names import ID_RE, check_name, new_job_id, parse_priority, rank_between, spread_ranks
+from .names import ID_RE, check_name, new_job_id, parse_priority, rank_between, respace_window, spread_ranks
+from .runners import fs_now
 from .spool import DEFAULT_QUEUE, JobRef, Spool, _containing, _names
 
 
@@ -51,10 +53,10 @@ def build_job(spool: Spool, spec: JobSpec, now: float | None = None, who: str | 
     """Validate a spec against the spool (queue, type, names) and make the job it describes."""
     from .jobtypes import load_types  # here, not at the top: listings need no TOML parser
 
-    types = load_types(spool.layout.types)
     jtype = None
-    if spec.type is not None:
+    if spec.type is not None:  # only a typed submit reads types.toml: a broken one stops only those
         check_name(spec.type, "job type")
+        types = load_types(spool.layout.types)
         jtype = types.get(spec.type)
         if jtype is None and types:
             known = ", ".join(sorted(types))
@@ -77,15 +79,14 @@ def build_job(spool: Spool, spec: JobSpec, now: float | None = None, who: str | 
         raise SpoolError(f"timeout must be positive, not {timeout}")
     if spec.retries < 0:
         raise SpoolError(f"retries must be 0 or more, not {spec.retries}")
+    check_job_fields(command, spec.env, spec.name, spec.labels, spec.requires)
     for label in [*spec.labels, *spec.requires]:
         check_name(label, "label")
-    if len(spec.name) > 200 or "\n" in spec.name:
-        raise SpoolError("name must be one line of at most 200 characters")
     for key in spec.env:
         if not key or "=" in key or "\0" in key:
             raise SpoolError(f"invalid environment variable name {key!r}")
     now = time.time() if now is None else now
-    return Job(
+    job = Job(
         id=new_job_id(int(now * 1000)),
         queue=queue,
         command=list(command),
@@ -103,6 +104,8 @@ def build_job(spool: Spool, spec: JobSpec, now: float | None = None, who: str | 
         submitted_by=who or actor(),
         trigger=spec.trigger,
     )
+    check_job_bytes(len(encode_job(job)))  # what the fields add up to, as readers will see it
+    return job
 
 
 def submit(spool: Spool, specs: Sequence[JobSpec]) -> list[str]:
@@ -160,12 +163,12 @@ def _insert_rank(spool: Spool, queue: str, order: list[PendingName], priority: i
 
 
 def _rank_at(spool: Spool, queue: str, order: list[PendingName], idx: int) -> int:
-    """A rank that sorts between order[idx-1] and order[idx]; rebalances if there is none."""
+    """A rank that sorts between order[idx-1] and order[idx]; respaces if there is none."""
     before = order[idx - 1].rank if idx > 0 else None
     after = order[idx].rank if idx < len(order) else None
     rank = rank_between(before, after)
     if rank is None:
-        order[:] = _rebalance(spool, queue, order)
+        order[:] = _respace(spool, queue, order, idx)
         before = order[idx - 1].rank if idx > 0 else None
         after = order[idx].rank if idx < len(order) else None
         rank = rank_between(before, after)
@@ -173,8 +176,35 @@ def _rank_at(spool: Spool, queue: str, order: list[PendingName], idx: int) -> in
     return rank
 
 
+def _respace(spool: Spool, queue: str, order: list[PendingName], idx: int) -> list[PendingName]:
+    """Make room before position `idx` by respacing a window of jobs around it (caller
+    holds the lock): a few dozen renames, not the whole queue (names.respace_window).
+
+    Run order holds after every rename, so a crash half-way leaves a queue in the right
+    order: jobs that move up go first, from the far end inward, then those that move
+    down, from the near end outward; none passes a neighbour's old or new rank.
+    """
+    window = respace_window(lambda i: order[i].rank, len(order), idx)
+    if window is None:
+        return _rebalance(spool, queue, order)
+    lo, ranks = window
+    d = spool.layout.pending(queue)
+    moves = [(order[lo + i], rank) for i, rank in enumerate(ranks) if rank != order[lo + i].rank]
+    ups = [(p, rank) for p, rank in reversed(moves) if rank > p.rank]
+    downs = [(p, rank) for p, rank in moves if rank < p.rank]
+    placed = {p.name: p for p in order[lo:lo + len(ranks)]}
+    for p, rank in ups + downs:
+        name = pending_name(rank, p.priority, p.id, p.held)
+        del placed[p.name]
+        if atomic.commit_rename(d / p.name, d / name):
+            placed[name] = PendingName(name)
+    atomic.fsync_dir(d)
+    return order[:lo] + sorted(placed.values(), key=_name) + order[lo + len(ranks):]
+
+
 def _rebalance(spool: Spool, queue: str, order: list[PendingName]) -> list[PendingName]:
-    """Respace every rank (caller holds the lock). Rare: needs ~32 inserts at one spot.
+    """Respace every rank (caller holds the lock). Only when no window has room (never
+    in practice: it takes ~2**44 jobs).
 
     The new ranks lie wholly above (or below) the old ones and the renames go from
     the far end inward, so run order stays right even if we are killed half-way.
@@ -253,9 +283,9 @@ def move(spool: Spool, ref: str, where: Where) -> int:
             return me + 1
         rank = rank_between(rest[idx - 1].rank if idx else None, rest[idx].rank if idx < len(rest) else None)
         if rank is None:
-            # Respace the whole queue, this job included: a rebalance of the others alone
-            # would carry them past it, and a crash half-way would leave them there.
-            order = _rebalance(spool, r.queue, order)
+            # Respace around the target, this job included if it is near: a respace of the
+            # others alone could carry them past it, and a crash half-way leave them there.
+            order = _respace(spool, r.queue, order, idx if idx < me else idx + 1)
             me = _index(order, r.id)
             if me is None:
                 raise _gone(spool, r, "move")
@@ -412,10 +442,11 @@ def _request_cancel(spool: Spool, r: JobRef) -> str:
     lay = spool.layout
     req = lay.running(r.queue) / cancel_name(r.id)
     atomic.publish(lay.tmp, req, encode(CancelRequest(by=actor(), at=time.time())))
-    if not r.path.exists():  # it finished meanwhile: take the request back
-        atomic.unlink_quietly(req)
+    if not r.path.exists():  # it finished meanwhile (or another runner took it over)
         now = spool.find(r.id)
-        raise JobStateError(f"job {r.id} already finished ({now.state}); nothing to cancel")
+        if now.state != "running":
+            atomic.unlink_quietly(req)
+            raise JobStateError(f"job {r.id} already finished ({now.state}); nothing to cancel")
     spool.record(r.id, "cancel-request", "stop the running job")
     return "requested"
 
@@ -450,8 +481,9 @@ def retry(spool: Spool, ref: str) -> int:
 def prune(spool: Spool, older_than: float | None = None, keep: int | None = None,
           now: float | None = None) -> int:
     """Delete finished jobs (and their logs and audit) older than `older_than` seconds,
-    keeping at least the `keep` newest of each queue. Returns how many were deleted."""
-    now = time.time() if now is None else now
+    keeping at least the `keep` newest of each queue, by the filesystem's clock (see
+    prunable; `now`: fs_now by default). Returns how many were deleted."""
+    now = fs_now(spool) if now is None else now
     lay = spool.layout
     removed = 0
     for q in spool.queue_names():
@@ -465,19 +497,20 @@ def prune(spool: Spool, older_than: float | None = None, keep: int | None = None
 
 
 def prunable(spool: Spool, queue: str, older_than: float | None, keep: int | None, now: float) -> list[JobRef]:
-    """The finished jobs of a queue that `prune` would delete (doctor asks without deleting)."""
-    refs = spool.done_refs(queue)
-    candidates = refs[: max(0, len(refs) - keep)] if keep is not None else refs
-    if older_than is None:
-        return candidates
-    out = []
-    for r in candidates:
+    """The finished jobs of a queue that `prune` would delete (doctor asks without deleting).
+
+    Aged and ordered by the filesystem's clock, as leases are: a done file's mtime is
+    when it was written (every finish writes it), `now` the filesystem's now; neither a
+    host's clock nor the STAMP in done/ names (each host's own) counts."""
+    aged = []
+    for r in spool.done_refs(queue):
         try:
-            if now - os.lstat(r.path).st_mtime >= older_than:
-                out.append(r)
+            aged.append((os.lstat(r.file).st_mtime, r.file, r))
         except FileNotFoundError:
             continue
-    return out
+    aged.sort(key=lambda a: a[:2])
+    candidates = aged[: max(0, len(aged) - keep)] if keep is not None else aged
+    return [r for mtime, _, r in candidates if older_than is None or now - mtime >= older_than]
 
 
 def pruned_files(spool: Spool, r: JobRef) -> tuple[Path, ...]:

@@ -9,17 +9,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import atomic
-from .errors import ConfigError, CorruptJob, SpoolError
+from .errors import ConfigError, SpoolError
 from .feed import choose_mode
 from .jobtypes import load_types
 from .locks import locked
-from .model import QueueConfig, decode
-from .mounts import mount_of
+from .mounts import lock_warning, mount_of
 from .runners import RunnerState, clock_offset, runners
 from .spool import Spool
 
 CLOCK_WARN_SECONDS = 2.0
 TMP_WARN_SECONDS = 3600.0
+TMP_CLEAN_SLACK = 2 * 3600.0  # a runner sweeps hourly: older than grace + this means none did
+# A spool with less free than this (space or inodes) is reported as a failure.
+MIN_FREE_SHARE = 0.05
+MIN_FREE_BYTES = 100 * 1024 * 1024
+MIN_FREE_INODES = 1000
 LABEL_SCAN = 1000  # waiting jobs per queue whose required labels doctor reads
 
 
@@ -42,6 +46,7 @@ def diagnose(root: Path, *, lock_timeout: float = 2.0) -> list[Finding]:
     # On a read-only filesystem the checks that write would each blame something else.
     out += [] if read_only else _permissions(spool)
     out += _filesystem(spool)
+    out += _space(spool)
     out += _config(spool)
     out += _triggers(spool)
     out += [] if read_only else _locks(spool, lock_timeout)
@@ -125,7 +130,8 @@ def _permissions(spool: Spool) -> list[Finding]:
     bad = spool.world_writable()
     if bad:
         return [Finding("error", f"world-writable: {', '.join(bad[:3])}{' ...' if len(bad) > 3 else ''}; "
-                                 "anyone on the host could queue commands for the runner",
+                                 "anyone on the host could queue commands for the runner, or plant files "
+                                 "that hang it or forge its records (sticky or not)",
                         f"chmod -R o-w {spool.root}")]
     if not os.access(spool.root, os.W_OK):
         return [Finding("error", f"spool {spool.root} is not writable by this user",
@@ -135,19 +141,19 @@ def _permissions(spool: Spool) -> list[Finding]:
 
 def _filesystem(spool: Spool) -> list[Finding]:
     m = mount_of(spool.root)
-    mount, fstype, opts = m.point, m.fstype, m.options
+    mount, fstype = m.point, m.fstype
     mode = choose_mode(spool.root)
     kind = "NFS" if fstype.startswith("nfs") else "FUSE" if fstype.startswith("fuse") else (
         "network" if mode == "poll" else "local")
     watch = "live (inotify)" if mode == "inotify" else "polling directory mtimes every 1 s"
     out = [Finding("ok", f"filesystem: {fstype or 'unknown'} ({kind}) at {mount or '?'}; watch mode: {watch}")]
-    if fstype.startswith("nfs"):
-        local_lock = next((o.split("=", 1)[1] for o in opts if o.startswith("local_lock=")), "none")
-        if "nolock" in opts or local_lock in ("flock", "all"):
-            out.append(Finding(
-                "warn", f"NFS mounted with {'nolock' if 'nolock' in opts else 'local_lock=' + local_lock}: "
-                        "queue locks do not exclude other hosts, so two hosts may exceed a queue's slots",
-                "remount without nolock/local_lock (with a running lock manager), or run runners on one host"))
+    locks = lock_warning(spool.layout.meta)
+    if locks:
+        out.append(Finding(
+            "warn", f"{locks}; runners on two hosts may together exceed a queue's slots for a moment "
+                    "(a job still never runs twice at once: each claim renames to its runner's own name)",
+            "remount with working locks (NFS without nolock/local_lock, with a lock manager), "
+            "or run runners on one host"))
     return out
 
 
@@ -162,15 +168,23 @@ def _config(spool: Spool) -> list[Finding]:
                                        "jobs a description, owner, default queue and timeout)"))
     except ConfigError as exc:
         out.append(Finding("error", str(exc), "fix the file; until then submits that name a type fail"))
+    out += _queue_configs(spool)
+    return out
+
+
+def _queue_configs(spool: Spool) -> list[Finding]:
+    """Each queue.json read as the runner reads it: every value checked, named when wrong."""
+    out = []
     for q in spool.queue_names():
-        path = spool.layout.queue_meta(q)
-        try:
-            decode(path.read_bytes(), QueueConfig, f"queue.json of queue {q}")
-        except FileNotFoundError:
+        if not os.path.lexists(spool.layout.queue_meta(q)):
             out.append(Finding("warn", f"queue {q} has no queue.json; defaults apply",
                                f"`coreflow queue set {q} --slots N` writes one"))
-        except CorruptJob as exc:
-            out.append(Finding("error", f"{exc}; defaults apply", f"`coreflow queue set {q} --slots N` rewrites it"))
+            continue
+        try:
+            spool.read_queue_config(q)
+        except ConfigError as exc:
+            out.append(Finding("error", f"{exc}; defaults apply (4 slots, not paused)",
+                               f"`coreflow queue set {q} --slots N` rewrites it"))
     return out
 
 
@@ -223,27 +237,73 @@ def _leftovers(spool: Spool) -> list[Finding]:
     if corrupt:
         out.append(Finding("warn", f"{len(corrupt)} file(s) in corrupt/ (e.g. {corrupt[0].name})",
                            f"read the .why notes in {spool.layout.corrupt}, then delete or repair the files"))
-    now = time.time()
-    old = []
-    try:
-        entries = list(os.scandir(spool.layout.tmp))
-    except FileNotFoundError:
-        entries = []
-        out.append(Finding("error", f"{spool.layout.tmp} is missing: nothing can be written to the spool",
-                           f"mkdir -m 755 {spool.layout.tmp}"))
-    for e in entries:
-        try:
-            if now - e.stat(follow_symlinks=False).st_mtime > TMP_WARN_SECONDS:
-                old.append(e.name)
-        except FileNotFoundError:
-            continue
-    if old:
-        out.append(Finding("warn", f"{len(old)} leftover file(s) in tmp/ older than an hour (writers that died)",
-                           f"they are removed after {atomic.TMP_GRACE_SECONDS // 3600} h; delete them now if "
-                           "no coreflow process is running"))
+    out += _stale_tmp(spool)
     if not out:
         out.append(Finding("ok", "no corrupt files, no leftovers in tmp/"))
     return out
+
+
+def _stale_tmp(spool: Spool) -> list[Finding]:
+    """Leftovers in tmp/, aged by the filesystem's clock, as the runner's sweep ages them."""
+    try:
+        entries = list(os.scandir(spool.layout.tmp))
+    except FileNotFoundError:
+        return [Finding("error", f"{spool.layout.tmp} is missing: nothing can be written to the spool",
+                        f"mkdir -m 755 {spool.layout.tmp}")]
+    if not entries:
+        return []
+    try:
+        now = atomic.fs_now(spool.layout.tmp)
+    except SpoolError:
+        now = time.time()  # a read-only spool: this host's clock is the best we have
+    ages = []
+    for e in entries:
+        try:
+            ages.append(now - e.stat(follow_symlinks=False).st_mtime)
+        except FileNotFoundError:
+            continue
+    old = [a for a in ages if a > TMP_WARN_SECONDS]
+    if not old:
+        return []
+    grace = atomic.TMP_GRACE_SECONDS
+    overdue = sum(1 for a in old if a > grace + TMP_CLEAN_SLACK)
+    if overdue:
+        return [Finding("warn", f"{overdue} leftover file(s) in tmp/ older than {grace // 3600} h: no runner has "
+                                "removed them (a runner sweeps tmp/ hourly)",
+                        f"start a runner, or delete them now if no coreflow process is running: "
+                        f"find {spool.layout.tmp} -mindepth 1 -mmin +{grace // 60} -delete")]
+    return [Finding("warn", f"{len(old)} leftover file(s) in tmp/ older than an hour (writers that died)",
+                    f"a running runner removes them once {grace // 3600} h old; delete them now if no coreflow "
+                    "process is running")]
+
+
+def _space(spool: Spool) -> list[Finding]:
+    """A full spool fails every submit and every finish: say so before it happens."""
+    try:
+        st = os.statvfs(spool.root)
+    except OSError as exc:
+        return [Finding("error", f"cannot read the free space of {spool.root}: {exc.strerror}")]
+    out = []
+    checks = [("space", st.f_bavail * st.f_frsize, st.f_blocks * st.f_frsize, MIN_FREE_BYTES, _bytes)]
+    if st.f_files:  # some filesystems (btrfs, NFS from some servers) report no inode counts
+        checks.append(("inodes", st.f_favail, st.f_files, MIN_FREE_INODES, str))
+    for what, free, total, floor, show in checks:
+        share = free / total if total else 0.0
+        if free < floor or share < MIN_FREE_SHARE:
+            out.append(Finding("error", f"the spool's filesystem is nearly full: {show(free)} {what} free of "
+                                        f"{show(total)} ({share:.1%}); submits and finishes will fail",
+                               "free space (`coreflow prune --older-than 7d`, remove old logs) or move the spool"))
+        else:
+            out.append(Finding("ok", f"free {what}: {show(free)} of {show(total)} ({share:.0%})"))
+    return out
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024:
+            return f"{n:.0f} B" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"
 
 
 def _clock(spool: Spool) -> list[Finding]:

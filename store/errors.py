@@ -71,3 +71,25 @@ class StorageError(SpoolError):
         reason = exc.strerror or str(exc)
         path = exc.filename or ""
         return cls(f"{what}: {reason}" + (f" ({path})" if path else ""))
+
+
+class UnsafeFile(SpoolError):
+    """A spool file that is not what the store expects there (store/safeio.py): a FIFO,
+    a symlink, a device, a directory, or one larger than its limit. `path` names it."""
+
+    def __init__(self, what: str, path: object = None, fix: str = "remove it") -> None:
+        super().__init__(f"{what}: {fix}" if fix else what)
+        self.what = what  # the finding without the fix, for callers that apply their own
+        self.path = path
+
+
+class NotRegularFile(UnsafeFile):
+    pass
+
+
+class FileTooLarge(UnsafeFile):
+    pass
+
+
+class FileUnreadable(StorageError):
+    """A spool file this user may not read (another user's 0600 file, say)."""

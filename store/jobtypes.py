@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import tomllib
+import os
 from pathlib import Path
 
 import msgspec
 
 from .errors import ConfigError, InvalidName
 from .names import check_name, parse_priority
+from .tomlfile import load_toml
 
 EXAMPLE = '''\
 # Job types: one table each. Every key is optional.
@@ -30,24 +31,24 @@ class JobType(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     requires: list[str] = []
 
 
-_cache: dict[Path, tuple[int, dict[str, JobType]]] = {}
+_cache: dict[Path, tuple[tuple[int, int, int], dict[str, JobType]]] = {}
 
 
 def load_types(path: Path) -> dict[str, JobType]:
-    """Parse types.toml (cached by mtime). A missing file means no types."""
+    """Parse types.toml (cached by mtime, size and inode; read with the limits of
+    tomlfile). A missing file means no types."""
     try:
-        mtime = path.stat().st_mtime_ns
+        st = os.lstat(path)
     except FileNotFoundError:
         return {}
+    key = (st.st_mtime_ns, st.st_size, st.st_ino)
     hit = _cache.get(path)
-    if hit and hit[0] == mtime:
+    if hit and hit[0] == key:
         return hit[1]
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}; fix the file (see `coreflow doctor`)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
+        raw = load_toml(path)
+    except FileNotFoundError:
+        return {}
     types: dict[str, JobType] = {}
     for name, table in raw.items():
         try:
@@ -62,5 +63,5 @@ def load_types(path: Path) -> dict[str, JobType]:
                 parse_priority(types[name].priority)  # the same range as a submit's
         except (msgspec.ValidationError, InvalidName) as exc:
             raise ConfigError(f"{path}: [{name}]: {exc}") from None
-    _cache[path] = (mtime, types)
+    _cache[path] = (key, types)
     return types

@@ -10,6 +10,7 @@ import math
 import os
 import re
 import time
+from collections.abc import Callable
 
 from .errors import InvalidName
 
@@ -26,6 +27,9 @@ RANK_WIDTH = 16
 RANK_MAX = 16**RANK_WIDTH - 1
 RANK_START = 1 << 63
 RANK_GAP = 1 << 32
+# A respaced window leaves at least this between neighbours: ~20 more inserts at one
+# spot before the next respace, which then takes a window of a few dozen jobs at most.
+MIN_GAP = 1 << 20
 
 
 def check_name(name: str, what: str = "name") -> str:
@@ -109,6 +113,25 @@ def spread_ranks(count: int) -> list[int]:
     """Evenly spaced ranks for a rebalance of `count` jobs, centred on RANK_START."""
     first = RANK_START - (count // 2) * RANK_GAP
     return [first + i * RANK_GAP for i in range(count)]
+
+
+def respace_window(rank_of: Callable[[int], int], count: int, idx: int) -> tuple[int, list[int]] | None:
+    """Where to respace a run order of `count` ranks (rank_of(i) is the i-th) so that a
+    new one fits before position `idx`: the smallest window around idx (doubling) whose
+    jobs can be spread evenly between its outer neighbours with MIN_GAP to spare.
+    Returns (lo, new ranks of positions lo, lo+1, ...); None if not even the whole
+    order can (then only a full rebalance helps)."""
+    half = 2
+    while True:
+        lo, hi = max(0, idx - half), min(count, idx + half)
+        floor = rank_of(lo - 1) if lo > 0 else -1
+        ceiling = rank_of(hi) if hi < count else RANK_MAX + 1
+        gap = (ceiling - floor) // (hi - lo + 2)  # the window's jobs, and room for one more
+        if gap >= MIN_GAP:
+            return lo, [floor + (i + 1) * gap for i in range(hi - lo)]
+        if lo == 0 and hi == count:
+            return None
+        half *= 2
 
 
 _DURATION_RE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*")

@@ -15,8 +15,9 @@ import re
 
 import msgspec
 
-from . import atomic
+from . import atomic, safeio
 from .errors import ConfigError, CorruptJob, StorageError
+from .limits import MAX_META_BYTES
 from .locks import locked
 from .model import decode, encode
 from .names import parse_duration
@@ -83,7 +84,7 @@ def check_max_log_size(text: str) -> int | None:
 
 def load_settings(spool: Spool) -> Settings:
     try:
-        data = spool.layout.meta.read_bytes()
+        data = safeio.read_file(spool.layout.meta, MAX_META_BYTES)
     except OSError as exc:
         raise StorageError.wrap(exc, f"cannot read {spool.layout.meta}") from exc
     try:
@@ -99,7 +100,7 @@ def update_settings(spool: Spool, keep_finished: object = _UNSET, max_log_size: 
     """Change the given settings (None removes one), keeping the rest of spool.json."""
     lay = spool.layout
     with locked(lay.meta_lock, "spool.json", spool.lock_timeout):
-        raw = msgspec.json.decode(lay.meta.read_bytes())
+        raw = msgspec.json.decode(safeio.read_file(lay.meta, MAX_META_BYTES))
         current = load_settings(spool)
         changes = {k: v for k, v in (("keep_finished", keep_finished), ("max_log_size", max_log_size))
                    if v is not _UNSET}

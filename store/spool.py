@@ -11,17 +11,19 @@ import errno
 import os
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
 
-from . import atomic
+from . import atomic, auditlog, safeio
 from .errors import (
     AmbiguousJob,
+    ConfigError,
     CorruptJob,
+    FileUnreadable,
     FormatError,
     JobNotFound,
     QueueExists,
@@ -30,6 +32,7 @@ from .errors import (
     SpoolError,
     SpoolNotFound,
     StorageError,
+    UnsafeFile,
 )
 from .layout import (
     CANCEL_RE,
@@ -42,12 +45,13 @@ from .layout import (
     parse_pending,
     sorted_pending,
 )
+from .limits import MAX_JOB_BYTES, MAX_META_BYTES, check_queue_config, check_slots
 from .locks import DEFAULT_TIMEOUT, locked
 from .model import Audit, Job, QueueConfig, SpoolMeta, actor, decode, decode_job, encode
 from .names import check_name
 
 DEFAULT_QUEUE = "default"
-MAX_JOB_BYTES = 4 * 1024 * 1024  # a job file larger than this is not a job
+TMP_CLEAN_EVERY = 3600.0  # seconds between a runner's sweeps of tmp/ (files go after 36 h)
 
 
 @dataclass(slots=True)
@@ -57,8 +61,12 @@ class JobRef:
     id: str
     queue: str
     state: str
-    path: Path
+    file: str  # its path; a str: a listing of 50,000 jobs makes no Path objects
     pending: PendingName | None = None  # the parsed name while pending or held
+
+    @property
+    def path(self) -> Path:
+        return Path(self.file)
 
 
 @dataclass(slots=True)
@@ -87,6 +95,7 @@ class Spool:
         self.layout = Layout(self.root)
         self._cache: dict[str, tuple[int, int, Job]] = {}
         self.lock_timeout = DEFAULT_TIMEOUT
+        self._tmp_cleaned_at = -TMP_CLEAN_EVERY
 
     # -- opening -------------------------------------------------------------------
 
@@ -94,7 +103,7 @@ class Spool:
     def open(cls, root: str | os.PathLike[str]) -> Spool:
         spool = cls(root)
         try:
-            data = spool.layout.meta.read_bytes()
+            data = safeio.read_file(spool.layout.meta, MAX_META_BYTES)
         except FileNotFoundError:
             raise SpoolNotFound(
                 f"no spool at {spool.root}: run `coreflow init` (or pass --spool / set COREFLOW_SPOOL)"
@@ -166,40 +175,62 @@ class Spool:
         return name
 
     def queue_config(self, name: str) -> QueueConfig:
-        self.check_queue(name)
+        """The queue's settings; defaults if queue.json is missing or invalid (a broken
+        queue.json must not stop the queue: `doctor` names the file and the value)."""
         try:
-            data = _read_nofollow(self.layout.queue_meta(name))
-        except FileNotFoundError:
-            return QueueConfig()
-        try:
-            return decode(data, QueueConfig, f"queue.json of queue {name}")
-        except CorruptJob:
-            # A broken queue.json must not stop the queue: run with defaults, say so in doctor.
+            return self.read_queue_config(name)
+        except ConfigError:
             return QueueConfig()
 
+    def read_queue_config(self, name: str) -> QueueConfig:
+        """The queue's settings, each value checked; ConfigError names the file and value."""
+        self.check_queue(name)
+        path = self.layout.queue_meta(name)
+        where = f"queues/{name}/queue.json"
+        try:
+            data = safeio.read_file(path, MAX_META_BYTES, where)
+        except FileNotFoundError:
+            return QueueConfig()
+        except UnsafeFile as exc:
+            raise ConfigError(str(exc)) from None
+        return QueueConfig(**check_queue_config(data, where))
+
     def add_queue(self, name: str, slots: int = 4, description: str = "") -> None:
+        """Create a queue whole or not at all: its directories and queue.json are made in
+        tmp/ and renamed into queues/ in one step (a full disk leaves nothing behind)."""
         check_name(name, "queue name")
-        if slots < 1:
-            raise SpoolError(f"cannot add queue {name}: slots must be at least 1, not {slots}")
+        check_slots(slots, f"cannot add queue {name}")
         lay = self.layout
         path = lay.queue(name)
+        if os.path.lexists(path):
+            raise QueueExists(f"queue {name!r} already exists")
+        cfg = QueueConfig(slots=slots, description=description, created_at=time.time())
+        staging = Path(atomic.tmp_name(lay.tmp, f"queue.{name}"))
         try:
-            path.mkdir(mode=0o755)
-        except FileExistsError:
-            raise QueueExists(f"queue {name!r} already exists") from None
+            staging.mkdir(mode=0o755)
         except OSError as exc:
             raise StorageError.wrap(exc, f"cannot add queue {name}") from exc
-        for d in lay.state_dirs(name):
-            d.mkdir(exist_ok=True, mode=0o755)
-        cfg = QueueConfig(slots=slots, description=description, created_at=time.time())
-        atomic.publish(lay.tmp, lay.queue_meta(name), encode(cfg))
+        try:
+            for d in ("pending", "running", "done"):
+                (staging / d).mkdir(mode=0o755)
+            atomic.publish(lay.tmp, staging / "queue.json", encode(cfg), sync_dir=False)
+            atomic.fsync_dir(staging)
+            os.rename(staging, path)  # fails if a queue of that name appeared meanwhile
+        except OSError as exc:
+            _remove_tree(staging)
+            if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                raise QueueExists(f"queue {name!r} already exists") from None
+            raise StorageError.wrap(exc, f"cannot add queue {name}") from exc
+        except SpoolError:
+            _remove_tree(staging)
+            raise
         atomic.fsync_dir(lay.queues)
 
     def update_queue(self, name: str, action: str, **changes: object) -> QueueConfig:
         """Change queue.json fields under the lock, and record who did it."""
         self.check_queue(name)
-        if "slots" in changes and int(changes["slots"]) < 1:  # type: ignore[call-overload]
-            raise SpoolError(f"cannot set slots of queue {name}: must be at least 1")
+        if "slots" in changes:
+            check_slots(changes["slots"], f"cannot set slots of queue {name}")
         with self.lock(name):
             cfg = msgspec.structs.replace(self.queue_config(name), **changes)
             atomic.publish(self.layout.tmp, self.layout.queue_meta(name), encode(cfg))
@@ -275,7 +306,13 @@ class Spool:
         return sorted_pending(_names(self.layout.pending(queue)))
 
     def running_ids(self, queue: str) -> list[str]:
-        return sorted(m["id"] for e in _scan(self.layout.running(queue)) if (m := RUNNING_RE.fullmatch(e.name)))
+        return [r.id for r in self.running_refs(queue)]
+
+    def running_refs(self, queue: str) -> list[JobRef]:
+        """Running jobs of a queue by id; each file's name says which runner holds it."""
+        d = self.layout.running(queue)
+        found = sorted((m["id"], e.name) for e in _scan(d) if (m := RUNNING_RE.fullmatch(e.name)))
+        return [JobRef(i, queue, "running", f"{d}/{name}") for i, name in found]
 
     def cancel_requested(self, queue: str, job_id: str) -> bool:
         return self.layout.running(queue).joinpath(cancel_name(job_id)).exists()
@@ -292,18 +329,17 @@ class Spool:
         for n in names[-last:] if last else names:
             m = DONE_RE.fullmatch(n)
             assert m is not None
-            out.append(JobRef(m["id"], queue, m["st"], d / n))
+            out.append(JobRef(m["id"], queue, m["st"], f"{d}/{n}"))
         return out
 
     def refs(self, queue: str, states: frozenset[str] | set[str]) -> list[JobRef]:
         """Jobs of one queue in the given states: running first, then run order, then done."""
         out: list[JobRef] = []
         if "running" in states:
-            d = self.layout.running(queue)
-            out += [JobRef(i, queue, "running", d / f"{i}.job") for i in self.running_ids(queue)]
+            out += self.running_refs(queue)
         if states & {"pending", "held"}:
             d = self.layout.pending(queue)
-            out += [JobRef(p.id, queue, p.state, d / p.name, p) for p in self.pending(queue) if p.state in states]
+            out += [JobRef(p.id, queue, p.state, f"{d}/{p.name}", p) for p in self.pending(queue) if p.state in states]
         if states & {"succeeded", "failed", "cancelled"}:
             out += [r for r in self.done_refs(queue) if r.state in states]
         return out
@@ -333,17 +369,17 @@ class Spool:
         for q in self.queue_names():
             for name in _containing(_names(lay.running(q)), text):
                 if m := RUNNING_RE.fullmatch(name):
-                    yield JobRef(m["id"], q, "running", lay.running(q) / name)
+                    yield JobRef(m["id"], q, "running", f"{lay.running(q)}/{name}")
             for name in _containing(_names(lay.pending(q)), text):
                 if (p := parse_pending(name)) is not None:
                     yield self.pending_ref(q, p)
             for name in _containing(_names(lay.done(q)), text):
                 if m := DONE_RE.fullmatch(name):
-                    yield JobRef(m["id"], q, m["st"], lay.done(q) / name)
+                    yield JobRef(m["id"], q, m["st"], f"{lay.done(q)}/{name}")
 
     def pending_ref(self, queue: str, p: PendingName) -> JobRef:
         """The ref of one entry of `pending(queue)`, for callers that keep the names only."""
-        return JobRef(p.id, queue, p.state, self.layout.pending(queue) / p.name, p)
+        return JobRef(p.id, queue, p.state, f"{self.layout.pending(queue)}/{p.name}", p)
 
     def refresh(self, r: JobRef) -> JobRef:
         """Where is this job now? (It may have moved since it was found.)"""
@@ -360,13 +396,13 @@ class Spool:
         A file that cannot be decoded is moved to corrupt/ and CorruptJob raised.
         """
         try:
-            st = os.lstat(r.path)
+            st = os.lstat(r.file)
         except FileNotFoundError:
             raise JobNotFound(f"job {r.id} ({r.queue}/{r.state}) is gone (it just changed)") from None
         hit = self._cache.get(r.id)
         if hit is not None and hit[0] == st.st_mtime_ns and hit[1] == st.st_size:
             return hit[2]
-        job, _ = self.load(r.path, r.id, r.queue, r.state, st)
+        job, _ = self.load(r.file, r.id, r.queue, r.state, st)
         if cache:
             self._cache[r.id] = (st.st_mtime_ns, st.st_size, job)
         return job
@@ -379,33 +415,22 @@ class Spool:
         one more such reason (a runner about to run it: anyone could have changed it)."""
         what = f"job {job_id} ({queue}/{state})"
         try:
-            st = os.lstat(path) if st is None else st
+            if refuse_world_writable and (os.lstat(path) if st is None else st).st_mode & stat.S_IWOTH:
+                raise CorruptJob(f"{what} is world-writable: anyone could have changed its command")
+            data = _read_nofollow(path)  # safeio: a regular file, not a link, at most MAX_JOB_BYTES
+            job = decode_job(data, what)
+            if job.id != job_id:
+                raise CorruptJob(f"{what} holds job {job.id!r}, not {job_id}")
         except FileNotFoundError:
             raise JobNotFound(f"{what} is gone (it just changed)") from None
-        problem = None
-        if not stat.S_ISREG(st.st_mode):
-            problem = f"{what} is not a regular file (a symlink?)"
-        elif st.st_size > MAX_JOB_BYTES:
-            problem = f"{what} is {st.st_size} bytes, larger than any job"
-        elif refuse_world_writable and st.st_mode & stat.S_IWOTH:
-            problem = f"{what} is world-writable: anyone could have changed its command"
+        except (CorruptJob, FileUnreadable) as exc:  # unreadable: another user's private file
+            problem = str(exc)
         else:
-            try:
-                data = _read_nofollow(path)
-            except FileNotFoundError:
-                raise JobNotFound(f"{what} is gone (it just changed)") from None
-            try:
-                job = decode_job(data, what)
-                if job.id != job_id:
-                    raise CorruptJob(f"{what} holds job {job.id!r}, not {job_id}")
-            except CorruptJob as exc:
-                problem = str(exc)
-            else:
-                if job.queue != queue:
-                    # The directory is the truth: a crash between a move's rename and its
-                    # rewrite leaves the old queue in the file.
-                    job = msgspec.structs.replace(job, queue=queue)
-                return job, data
+            if job.queue != queue:
+                # The directory is the truth: a crash between a move's rename and its
+                # rewrite leaves the old queue in the file.
+                job = msgspec.structs.replace(job, queue=queue)
+            return job, data
         self.quarantine(Path(path), problem)
         raise CorruptJob(f"{problem}; moved to corrupt/")
 
@@ -415,8 +440,14 @@ class Spool:
     def jobs(self, queue: str | None = None, states: set[str] | frozenset[str] = frozenset(
             {"pending", "held", "running"})) -> tuple[list[JobView], list[str]]:
         """Decoded jobs (running, then run order, then finished) and warnings about bad files."""
-        views: list[JobView] = []
         warnings: list[str] = []
+        return list(self.iter_jobs(queue, states, warnings.append, cache=True)), warnings
+
+    def iter_jobs(self, queue: str | None = None, states: set[str] | frozenset[str] = frozenset(
+            {"pending", "held", "running"}), warn: Callable[[str], None] | None = None,
+            cache: bool = False) -> Iterator[JobView]:
+        """jobs(), one at a time and (by default) uncached: a listing of 50,000 jobs holds
+        one in memory at a time. Each bad file found is passed to `warn`."""
         for q in [self.check_queue(queue)] if queue else self.queue_names():
             position = 0
             for r in self.refs(q, states | ({"pending", "held"} if states & {"pending", "held"} else set())):
@@ -427,12 +458,14 @@ class Spool:
                     if r.state not in states:
                         continue
                 try:
-                    views.append(self.view(r, pos))
+                    job = self.read(r) if cache else self.load(r.file, r.id, r.queue, r.state)[0]
                 except CorruptJob as exc:
-                    warnings.append(str(exc))
+                    if warn is not None:
+                        warn(str(exc))
+                    continue
                 except JobNotFound:
                     continue
-        return views, warnings
+                yield JobView(job, r.queue, r.state, pos, r)
 
     def show(self, ref: str) -> JobView:
         r = self.find(ref)
@@ -449,7 +482,7 @@ class Spool:
         entry = Audit(at=time.time(), actor=who or actor(), action=action, detail=detail)
         try:
             atomic.append_line(self.layout.job_audit(job_id), encode(entry))
-        except StorageError as exc:
+        except (StorageError, UnsafeFile) as exc:
             # Called after the commit: say the change happened, so nobody repeats it.
             raise StorageError(f"{action} of job {job_id} done, but not recorded in its audit trail: {exc}") from None
 
@@ -458,10 +491,17 @@ class Spool:
         atomic.append_line(self.layout.queue_audit(queue), encode(entry))
 
     def audit(self, job_id: str) -> list[Audit]:
-        return _read_audit(self.layout.job_audit(job_id))
+        return auditlog.read(self.layout.job_audit(job_id), self.owner())
 
     def queue_audit(self, queue: str) -> list[Audit]:
-        return _read_audit(self.layout.queue_audit(queue))
+        return auditlog.read(self.layout.queue_audit(queue), self.owner())
+
+    def owner(self) -> int:
+        """The uid that owns the spool (its top directory)."""
+        try:
+            return os.stat(self.root).st_uid
+        except OSError as exc:
+            raise StorageError.wrap(exc, f"cannot read the spool at {self.root}") from exc
 
     # -- corrupt files ---------------------------------------------------------------
 
@@ -492,29 +532,21 @@ class Spool:
         with `tail`, a read from 0 of a longer log starts at its last `limit` bytes. A
         job that has printed nothing has no log file: no bytes."""
         try:
-            with open(self.layout.log(job_id), "rb") as f:
-                if tail and offset == 0:
-                    offset = max(0, os.fstat(f.fileno()).st_size - limit)
-                f.seek(offset)
-                data = f.read(limit)
+            return safeio.read_range(self.layout.log(job_id), offset, limit, tail, f"the log of job {job_id}")
         except FileNotFoundError:
             return b"", offset
-        except OSError as exc:
-            raise StorageError.wrap(exc, f"cannot read the log of job {job_id}") from exc
-        return data, offset + len(data)
 
     def world_writable(self, queues: list[str] | None = None) -> list[str]:
-        """Directories others may write where that lets them choose commands run as the
-        spool's owner (`queues`: all when None). A sticky top directory lets others add
-        files but not replace ours, so it passes; triggers/ and a queue's directories
-        must not be writable by others at all (a new trigger file, or a new pending file,
-        is a new command)."""
+        """Directories others may write (`queues`: all when None), sticky or not, where
+        that lets them choose commands run as the spool's owner (a new trigger or pending
+        file is a new command) or hang or blind its readers (a FIFO as a heartbeat, log or
+        audit file, a forged audit line, a file in tmp/ renamed into place). Only the
+        spool's top directory and corrupt/ may be sticky and world-writable."""
         lay = self.layout
-        strict = [lay.triggers] + [d for q in (self.queue_names() if queues is None else queues)
-                                   for d in (lay.queue(q), *lay.state_dirs(q))]
-        sticky_ok = [lay.root] + [d for d in lay.top_dirs() if d != lay.triggers]
+        strict = [d for d in lay.top_dirs() if d != lay.corrupt] + [
+            d for q in (self.queue_names() if queues is None else queues) for d in (lay.queue(q), *lay.state_dirs(q))]
         loose = []
-        for d, sticky_passes in [(d, False) for d in strict] + [(d, True) for d in sticky_ok]:
+        for d, sticky_passes in [(d, False) for d in strict] + [(lay.root, True), (lay.corrupt, True)]:
             try:
                 mode = os.lstat(d).st_mode
             except FileNotFoundError:
@@ -524,6 +556,15 @@ class Spool:
             if mode & stat.S_IWOTH and not (sticky_passes and mode & stat.S_ISVTX):
                 loose.append(str(d))
         return loose
+
+    def clean_tmp(self, every: float = TMP_CLEAN_EVERY) -> int:
+        """Housekeeping for long-lived processes (the runner calls it at each beat):
+        atomic.clean_tmp, at most once per `every` seconds of this process."""
+        now = time.monotonic()
+        if now - self._tmp_cleaned_at < every:
+            return 0
+        self._tmp_cleaned_at = now
+        return atomic.clean_tmp(self.layout.tmp)
 
     def corrupt_files(self) -> list[Path]:
         return sorted(Path(e.path) for e in _scan(self.layout.corrupt) if not e.name.endswith(".why"))
@@ -561,6 +602,20 @@ def _names(path: str | Path) -> list[str]:
         raise StorageError.wrap(exc, f"cannot list {path}") from exc
 
 
+def _remove_tree(path: Path) -> None:
+    """Remove a queue directory the store staged in tmp/, best effort: the caller is
+    already reporting why it failed, and clean_tmp takes what is left."""
+    try:
+        for sub in (path / "pending", path / "running", path / "done"):
+            if sub.exists():
+                sub.rmdir()
+        for name in _names(path):
+            atomic.unlink_quietly(path / name)
+        path.rmdir()
+    except (OSError, SpoolError):
+        pass
+
+
 def _containing(names: list[str], text: str) -> Iterator[str]:
     """The names that contain `text`: one string search over the listing, not a loop."""
     blob = "\n".join(names)
@@ -574,40 +629,10 @@ def _containing(names: list[str], text: str) -> Iterator[str]:
 
 
 def _read_nofollow(path: str | Path) -> bytes:
-    """A job-sized file's bytes (at most MAX_JOB_BYTES + 1 of them, so the caller can
-    tell one too large), never through a symlink. Plain os calls: the runner reads one
-    of these per claim."""
+    """A job-sized file's bytes (safeio.read_file with the job limit); a file that cannot
+    be one of ours (a FIFO, a symlink, too large) is a CorruptJob, for the callers that
+    quarantine it."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError as exc:
-        name = os.path.basename(path)
-        if exc.errno == errno.ELOOP:
-            raise CorruptJob(f"{name} is a symlink; symlinks in a spool are never followed") from None
-        if isinstance(exc, FileNotFoundError):
-            raise
-        raise StorageError.wrap(exc, f"cannot read {name}") from exc
-    try:
-        chunks = []
-        size = 0
-        while size <= MAX_JOB_BYTES and (chunk := os.read(fd, 65536)):  # NFS may read short: go to the end
-            chunks.append(chunk)
-            size += len(chunk)
-        return b"".join(chunks)[:MAX_JOB_BYTES + 1]
-    except OSError as exc:
-        raise StorageError.wrap(exc, f"cannot read {os.path.basename(path)}") from exc
-    finally:
-        os.close(fd)
-
-
-def _read_audit(path: Path) -> list[Audit]:
-    try:
-        lines = path.read_bytes().splitlines()
-    except FileNotFoundError:
-        return []
-    out = []
-    for line in lines:
-        try:
-            out.append(msgspec.json.decode(line, type=Audit))
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            continue  # a torn last line from a crash: the rest still tells the story
-    return out
+        return safeio.read_file(path, MAX_JOB_BYTES)
+    except UnsafeFile as exc:
+        raise CorruptJob(exc.what) from None  # the fix is the caller's: corrupt/

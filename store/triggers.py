@@ -43,7 +43,6 @@ import math
 import os
 import re
 import time
-import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -53,14 +52,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
-from . import atomic
+from . import atomic, safeio
 from .changes import JobFields, JobSpec, _index, _insert_rank, build_job, place
-from .errors import ConfigError, CorruptJob, JobNotFound, SpoolError, StorageError
+from .errors import ConfigError, CorruptJob, JobNotFound, SpoolError, StorageError, UnsafeFile
 from .layout import done_name, parse_pending, pending_name
+from .limits import MAX_META_BYTES
 from .locks import locked
 from .model import Job, Result, Trigger, actor, decode, encode, encode_job
 from .names import NAME_RE, parse_duration
 from .spool import Spool
+from .tomlfile import parse_toml, read_toml_text
 
 MAX_NAME = 200
 MAX_DETAIL = 500
@@ -193,23 +194,16 @@ def load_trigger(spool: Spool, name: str, path: Path | None = None) -> TriggerDe
         raise ConfigError(f"{path}: the file name must be NAME.toml with NAME of 1-64 of a-z 0-9 . _ - "
                           "starting with a letter or digit")
     try:
-        if os.path.islink(path):
-            raise ConfigError(f"{path}: a symlink; symlinks in a spool are never followed")
-        text = path.read_text(encoding="utf-8")
+        text = read_toml_text(path)
     except FileNotFoundError:
         raise ConfigError(f"no trigger {name!r} ({path} does not exist)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
     return parse_trigger(spool, name, text, path)
 
 
 def parse_trigger(spool: Spool, name: str, text: str, path: Path | None = None) -> TriggerDef:
     """Validate the text of a trigger file (as `path`, by default triggers/NAME.toml)."""
     path = path or spool.layout.trigger(name)
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    raw = parse_toml(text, str(path))
     try:
         spec = msgspec.convert(raw, TriggerFile)
     except msgspec.ValidationError as exc:
@@ -572,14 +566,11 @@ def _fmt_seconds(s: float | None) -> str:
 def read_state(spool: Spool, name: str) -> TriggerState:
     path = spool.layout.trigger_state_file(name)
     try:
-        data = path.read_bytes()
+        data = safeio.read_file(path, MAX_META_BYTES, f"the state of trigger {name}")
+        return decode(data, TriggerState, f"state of trigger {name}")
     except FileNotFoundError:
         return TriggerState()
-    except OSError as exc:
-        raise StorageError.wrap(exc, f"cannot read the state of trigger {name}") from exc
-    try:
-        return decode(data, TriggerState, f"state of trigger {name}")
-    except CorruptJob as exc:
+    except (CorruptJob, UnsafeFile) as exc:
         # A torn or foreign state file must not stop the trigger: set it aside, start afresh.
         spool.quarantine(path, str(exc))
         return TriggerState()

@@ -99,7 +99,7 @@ def test_jsonl_of_100000_jobs_in_one_call(fast_root: Path) -> None:
 def test_types_toml_with_a_syntax_error(spool: Spool) -> None:
     spool.layout.types.write_text("[build\n")
     one_line_error(run(spool.root, "submit", "--type", "build", "--", "true"), "types.toml", "line 1")
-    one_line_error(run(spool.root, "submit", "--", "true"), "types.toml")
+    assert run(spool.root, "submit", "--", "true").returncode == 0  # a job without a type needs no types.toml
 
 
 def test_a_spool_from_a_newer_format(spool: Spool) -> None:

@@ -63,12 +63,19 @@ def test_a_string_command_needs_a_shell_request(spool: Spool) -> None:
 
 
 def test_anyone_who_can_add_a_trigger_or_a_job_makes_the_spool_unsafe(spool: Spool) -> None:
-    """A sticky top directory lets others add files but not replace ours: fine for logs/
-    or tmp/. Not for triggers/: a new trigger file is a new command. The trigger daemon
-    and the runner refuse such a spool, and doctor says why and how to fix it."""
+    """A sticky directory lets others add files but not replace ours: fine for the
+    spool's top directory and corrupt/ only. Not for triggers/ (a new trigger file is a
+    new command), nor runners/, logs/, audit/ or tmp/ (a FIFO or a forged line there
+    hangs or blinds the runner). The trigger daemon and the runner refuse such a spool,
+    and doctor says why and how to fix it."""
     assert spool.world_writable() == []
-    os.chmod(spool.layout.logs, 0o1777)
+    os.chmod(spool.layout.root, 0o1777)
+    os.chmod(spool.layout.corrupt, 0o1777)
     assert spool.world_writable() == []
+    for d in (spool.layout.runners, spool.layout.logs, spool.layout.audit, spool.layout.tmp):
+        os.chmod(d, 0o1777)
+        assert spool.world_writable() == [str(d)]
+        os.chmod(d, 0o755)
     os.chmod(spool.layout.triggers, 0o1777)
     assert spool.world_writable() == [str(spool.layout.triggers)]
     out = run_cf(spool, "triggers", "run")
