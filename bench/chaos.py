@@ -1,18 +1,22 @@
 """Soak and chaos run: two hosts, many parties, SIGKILLs, then the invariants.
 
-    python -m bench.chaos [--seconds 60] [--keep DIR]
+    python -m bench.chaos [--seconds 60] [--nolock] [--keep DIR]
 
 On two NFS-like views of one spool (../shared/tools/two-hosts) it runs, at once: two
 runners per host, a submitter per host, a mover, a canceller, a holder and the
 trigger daemon, while a fault injector SIGKILLs random runners, submitters and the
-trigger daemon (and restarts them), plants corrupt job files, and fills the log
-folder for a moment (a small tmpfs, when we are root). Then it stops everything,
-lets the runners drain, and checks:
+trigger daemon (and restarts them), freezes a runner (SIGSTOP for longer than its
+lease, then SIGCONT), plants corrupt job files, and fills the log folder for a
+moment (a small tmpfs, when we are root). With --nolock the two views' locks do not
+exclude each other (NFS `nolock`). Then it stops everything, lets the runners drain,
+and checks:
 
   * no job lost: every id a submitter saw queued is in exactly one state;
   * no job in two places;
   * no job ran twice at the same time (each attempt records ticks; they must not overlap);
-  * no queue ever ran more jobs at once than its slots (from the same ticks);
+  * no attempt of a job started twice (two runs with the same attempt number);
+  * no queue ever ran more jobs at once than its slots (from the same ticks); with
+    --nolock this is not promised (hosts may exceed it for a moment): reported only;
   * every finished job records its result (exit code, reason, times);
   * no temp file left once dead writers' files are cleaned;
   * every planted corrupt file quarantined.
@@ -42,6 +46,7 @@ TWO_HOSTS = ROOT.parent / "shared" / "tools" / "two-hosts"
 HOSTS = ("hostA", "hostB")
 QUEUES = {"default": 3, "build": 2}
 LEASE = 3.0
+FREEZE = 5.0  # seconds a runner stays SIGSTOPped: longer than LEASE and its margin
 
 # The job: tick every 0.1 s into a file named for the job, its attempt, queue and host.
 JOB_SCRIPT = (
@@ -132,6 +137,8 @@ class Run:
     planted: list[str] = field(default_factory=list)
     log_mount: Path | None = None
     fills: int = 0
+    nolock: bool = False
+    freezes: int = 0
 
     @property
     def backing(self) -> Path:
@@ -158,7 +165,8 @@ class Run:
 
 def setup(run: Run) -> None:
     sys.path.insert(0, str(ROOT))
-    up = subprocess.run(["bash", str(TWO_HOSTS), "up", str(run.base)], capture_output=True, text=True)
+    up = subprocess.run(["bash", str(TWO_HOSTS), "up", str(run.base), *(["--nolock"] if run.nolock else [])],
+                        capture_output=True, text=True)
     if up.returncode != 0:
         raise SystemExit(f"chaos: two-hosts could not start: {up.stderr.strip()}")
     rec = run.backing / "rec"
@@ -204,6 +212,8 @@ def inject(run: Run) -> None:
     deadline = time.monotonic() + run.seconds
     victims = [p for p in run.parties if p.role in ("runner", "submit", "triggers")]
     down: list[tuple[float, Party]] = []
+    frozen: list[tuple[float, Party]] = []
+    next_freeze = time.monotonic() + 4
     next_kill = time.monotonic() + 2
     next_plant = time.monotonic() + 3
     next_fill = time.monotonic() + 5
@@ -214,8 +224,23 @@ def inject(run: Run) -> None:
                 down.remove((t, p))
                 p.restarts += 1
                 run.start(p)
+        for t, p in list(frozen):
+            if now >= t:
+                frozen.remove((t, p))
+                if p.proc and p.proc.poll() is None:
+                    p.proc.send_signal(signal.SIGCONT)
+        if now >= next_freeze and not frozen:
+            up = [p for p in victims if p.role == "runner" and p.proc and p.proc.poll() is None
+                  and all(p is not q for _, q in down)]
+            if up:
+                p = run.rng.choice(up)
+                p.proc.send_signal(signal.SIGSTOP)  # a debugger, a VM pause, a stuck syscall
+                frozen.append((now + FREEZE, p))
+                run.freezes += 1
+            next_freeze = now + run.rng.uniform(8, 14)
         if now >= next_kill:
-            up = [p for p in victims if p.proc and p.proc.poll() is None and all(p is not q for _, q in down)]
+            up = [p for p in victims if p.proc and p.proc.poll() is None and all(p is not q for _, q in down)
+                  and all(p is not q for _, q in frozen)]
             if up:
                 p = run.rng.choice(up)
                 os.killpg(p.proc.pid, signal.SIGKILL) if p.role != "runner" else p.proc.send_signal(signal.SIGKILL)
@@ -233,6 +258,9 @@ def inject(run: Run) -> None:
             if p.proc and p.proc.poll() is not None and all(p is not q for _, q in down):
                 down.append((now + 0.5, p))
         time.sleep(0.1)
+    for _, p in frozen:
+        if p.proc and p.proc.poll() is None:
+            p.proc.send_signal(signal.SIGCONT)
     for _, p in down:
         run.start(p)
 
@@ -348,13 +376,16 @@ def check(run: Run) -> tuple[dict[str, object], dict[str, str | None]]:
     # concurrent intervals must not exceed its slots.
     spans: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
     by_queue: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    attempts: Counter[tuple[str, str]] = Counter()
     for f in (run.backing / "rec" / "ticks").iterdir():
         ticks = [int(t) for t in f.read_text().split() if t.isdigit()]
         if not ticks:
             continue
-        job_id, _attempt, queue = f.name.split(".")[:3]
+        job_id, attempt, queue = f.name.split(".")[:3]
         spans[job_id].append((min(ticks), max(ticks), f.name))
         by_queue[queue].append((min(ticks), max(ticks)))
+        attempts[(job_id, attempt)] += 1
+    started_twice = sorted(f"{j}.{a}" for (j, a), n in attempts.items() if n > 1)
     overlapping = []
     for job_id, ss in spans.items():
         ss.sort()
@@ -362,12 +393,14 @@ def check(run: Run) -> tuple[dict[str, object], dict[str, str | None]]:
             if b[0] <= a[1]:
                 overlapping.append(job_id)
     over_slots = {}
+    peaks = {}
     for queue, ss in by_queue.items():
         events = sorted([(s, 1) for s, _ in ss] + [(e, -1) for _, e in ss], key=lambda x: (x[0], x[1]))
         cur = peak = 0
         for _, d in events:
             cur += d
             peak = max(peak, cur)
+        peaks[queue] = peak
         if peak > QUEUES.get(queue, 0):
             over_slots[queue] = peak
     tmp_left = [p.name for p in (run.backing / "spool" / "tmp").iterdir()]
@@ -386,6 +419,10 @@ def check(run: Run) -> tuple[dict[str, object], dict[str, str | None]]:
         "still pending/held/running": states["pending"] + states["held"] + states["running"],
         "requeued after a lost runner": requeued_lost,
         "attempts recorded by jobs": sum(len(v) for v in spans.values()),
+        "locks across hosts": "none (--nolock)" if run.nolock else "working",
+        **{f"most at once: {q} ({QUEUES.get(q, 0)} slots)": peaks.get(q, 0) for q in QUEUES},
+        "attempts started twice": len(started_twice),
+        "runner freezes (SIGSTOP)": run.freezes,
         "corrupt files planted": len(run.planted),
         "log folder filled": run.fills,
         **{f"SIGKILLs: {role}": sum(p.kills for p in run.parties if p.role == role)
@@ -395,7 +432,8 @@ def check(run: Run) -> tuple[dict[str, object], dict[str, str | None]]:
         "no job lost": f"{len(lost)} lost, e.g. {lost[:3]}" if lost else None,
         "no job in two places": f"{len(doubled)}: {[places[d] for d in doubled[:3]]}" if doubled else None,
         "no job ran twice at the same time": f"{overlapping[:5]}" if overlapping else None,
-        "no queue over its slot limit": f"{over_slots}" if over_slots else None,
+        "no attempt started twice": f"{started_twice[:5]}" if started_twice else None,
+        **({} if run.nolock else {"no queue over its slot limit": f"{over_slots}" if over_slots else None}),
         "every finished job records its result": f"{len(no_result)}: {no_result[:3]}" if no_result else None,
         "no temp file left": f"{len(tmp_left)}: {tmp_left[:3]}" if tmp_left else None,
         "every corrupt file quarantined": f"{not_quarantined[:3]}" if not_quarantined else None,
@@ -410,6 +448,8 @@ def main() -> int:
     ap.add_argument("--drain", type=float, default=60.0, help="how long runners may take to drain at the end")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--keep", action="store_true", help="keep the spool and records for a look")
+    ap.add_argument("--nolock", action="store_true",
+                    help="hosts whose locks do not exclude each other (NFS nolock): the slot limit is not checked")
     ap.add_argument("--role", help=argparse.SUPPRESS)
     ap.add_argument("--view", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--rec", type=Path, help=argparse.SUPPRESS)
@@ -421,7 +461,7 @@ def main() -> int:
         return 2
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     base = Path(tempfile.mkdtemp(prefix="coreflow-chaos-"))
-    run = Run(base, args.seconds, random.Random(seed))
+    run = Run(base, args.seconds, random.Random(seed), nolock=args.nolock)
     print(f"chaos: seed {seed}, {args.seconds:g}s, in {base}", file=sys.stderr)
     try:
         setup(run)

@@ -32,7 +32,18 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-_HOST = socket.gethostname().replace("/", "_")
+def _pid_scope() -> str:
+    """Where a pid means one process: this host and PID namespace (the same hostname may
+    be another container), so that clean_tmp judges only its own namespace's writers."""
+    try:
+        ns = os.readlink("/proc/self/ns/pid").partition("[")[2].rstrip("]")
+    except OSError:
+        ns = ""
+    host = socket.gethostname().replace("/", "_")
+    return f"{host}~{ns}" if ns.isdigit() else host
+
+
+_HOST = _pid_scope()
 
 
 def tmp_name(tmp_dir: str | Path, hint: str) -> str:

@@ -442,10 +442,11 @@ def _request_cancel(spool: Spool, r: JobRef) -> str:
     lay = spool.layout
     req = lay.running(r.queue) / cancel_name(r.id)
     atomic.publish(lay.tmp, req, encode(CancelRequest(by=actor(), at=time.time())))
-    if not r.path.exists():  # it finished meanwhile: take the request back
-        atomic.unlink_quietly(req)
+    if not r.path.exists():  # it finished meanwhile (or another runner took it over)
         now = spool.find(r.id)
-        raise JobStateError(f"job {r.id} already finished ({now.state}); nothing to cancel")
+        if now.state != "running":
+            atomic.unlink_quietly(req)
+            raise JobStateError(f"job {r.id} already finished ({now.state}); nothing to cancel")
     spool.record(r.id, "cancel-request", "stop the running job")
     return "requested"
 

@@ -6,15 +6,15 @@ not a new FileLock each time), queue.json is re-read only when it was replaced, 
 sorted listing of pending/ is kept valid by inotify on local filesystems, and the
 directory fsyncs of a turn of the runner's loop are done once for all its renames.
 
-  claim_next     pending -> running: the first eligible job, under the queue's slot
-                 limit counted across every host (the running/ directory is shared)
+  claim_next     pending -> running/ID.US.job: the first eligible job, under the queue's
+                 slot limit counted across every host (the running/ directory is shared)
   finish         running -> done with a Result; or, for a failure with attempts left,
                  running -> pending as the next attempt
   give_back      running -> pending at the place it was claimed from (attempt + 1):
                  what a stopping runner does with --requeue-on-stop
-  recover_lost   the running jobs of lost runners (any host): back to their place, at
-                 most MAX_LOST times, then failed `runner-lost`; cancelled if a cancel
-                 was asked meanwhile
+  recover_lost   the running jobs of lost runners (any host): renamed to our own name
+                 first, then back to their place, at most MAX_LOST times, then failed
+                 `runner-lost`; cancelled if a cancel was asked meanwhile
 
 Each follows the protocol of layout.py: the commit is one rename under the queue's
 lock, and the new content (the claim, the result) is staged and fsynced in tmp/ and
@@ -27,16 +27,9 @@ here, the runner (coreflow_tui.runner) does that.
 
 from __future__ import annotations
 
-import bisect
-import ctypes
-import errno
-import fcntl
 import os
-import struct
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,24 +39,24 @@ from . import atomic
 from .atomic import commit_rename
 from .changes import _insert_rank
 from .feed import filesystem_type, needs_polling
-from .errors import CorruptJob, JobNotFound, JobStateError, LockTimeout, QueueNotFound, SpoolError, StorageError
+from .errors import CorruptJob, JobNotFound, JobStateError, SpoolError, StorageError
 from .layout import RUNNING_RE, cancel_name, done_name, parse_pending, pending_name, running_name
 from .model import CancelRequest, Claim, Job, QueueConfig, Result, decode, encode_job
-from .names import RANK_WIDTH, check_name, format_rank, rank_between
+from .names import RANK_WIDTH, format_rank, rank_between
 from .runners import ClaimsJournal, RunnerState, fs_now, journaled_claims, runners
-from .spool import Spool, _names, _read_nofollow
+from .pending_cache import PendingCache
+from .preflight import UnsafeSpool, check_labels, check_safe
+from .queuelock import QueueLocks
+from .spool import JobRef, Spool, _names, _read_nofollow
 
 SYNC_EVERY = 0.1  # seconds between directory fsyncs of a busy runner
+HELD_UP = 0.5  # seconds: a state change that took longer may have raced a takeover (see _unless_taken)
 MAX_LOST = 3  # times a job is given back after lost runners before it fails `runner-lost`
 INFRA_REASONS = frozenset({"runner-lost", "runner-stopped"})
 
 
 class ClaimLost(JobStateError):
     """The running job is no longer this runner's (another runner took it over)."""
-
-
-class UnsafeSpool(SpoolError):
-    """The spool is writable by anyone: a runner must not take commands from it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +96,7 @@ class Claims:
     def __init__(self, spool: Spool, me: Claimant) -> None:
         self.spool = spool
         self.me = me
-        self._locks: dict[str, tuple[threading.Lock, int | None]] = {}
-        self._locks_guard = threading.Lock()
+        self._qlocks = QueueLocks(spool)
         self._configs: dict[str, tuple[tuple[int, int, int], QueueConfig]] = {}
         # job id -> (identity of its running file as we placed it, or None once it was
         # moved aside as corrupt; its original bytes):
@@ -113,12 +105,11 @@ class Claims:
         self._dirty_dirs: set[str] = set()
         self._synced = 0.0
         self._dirs: dict[str, tuple[str, str, str]] = {}  # queue -> pending, running, done (str)
-        self._lock_paths: dict[str, str] = {}
         self._meta_paths: dict[str, str] = {}
         self._tmp = str(spool.layout.tmp)
         self._journal = ClaimsJournal(spool, me.runner)
         # Other hosts' changes raise no inotify event: there, list pending/ every time.
-        self._pending = None if needs_polling(filesystem_type(spool.root)) else _PendingCache()
+        self._pending = None if needs_polling(filesystem_type(spool.root)) else PendingCache()
 
     # -- claim -----------------------------------------------------------------------
 
@@ -159,7 +150,7 @@ class Claims:
                 claim = Claim(runner=me.runner, host=me.host, pid=me.pid, rank=format_rank(p.rank),
                               priority=p.priority, claimed_at=time.time() if now is None else now)
                 self._journal.add(job.id, job.attempt, claim)  # before the rename: see layout.py
-                dest = f"{run_dir}/{running_name(p.id)}"
+                dest = f"{run_dir}/{running_name(p.id, me.runner)}"  # ours alone: see layout.py
                 try:
                     claimed = commit_rename(src, dest)
                 except SpoolError:
@@ -187,12 +178,14 @@ class Claims:
         calls this for a job still running a moment later. Raises ClaimLost if the job
         is no longer ours.
         """
-        src = f"{self._qdirs(job.queue)[1]}/{running_name(job.id)}"
+        src = self._mine_path(job)
+        since = _boottime()
         with self.lock(job.queue):
             original = self._own(job, src)
             if original is None:
                 return  # the file turned corrupt and was moved aside: finish() records our copy
             self._mine[job.id] = (self._rewrite(src, encode_job(job, original), (os.path.dirname(src),)), original)
+            self._unless_taken(job, src, since)
 
     # -- finish ----------------------------------------------------------------------
 
@@ -204,23 +197,24 @@ class Claims:
         Raises ClaimLost if the job is no longer ours: the result is then not recorded.
         """
         queue = job.queue
-        src = f"{self._qdirs(queue)[1]}/{running_name(job.id)}"
+        src = self._mine_path(job)
         retried = result.state == "failed" and result.reason not in INFRA_REASONS \
             and own_attempts(job) < job.max_attempts
         staged = None
         if not retried:  # write and fsync the done/ file before taking the lock
             mine = self._mine.get(job.id)
             data = encode_job(msgspec.structs.replace(job, result=result), mine[1] if mine else None)
-            staged = str(atomic.stage(self._tmp, data, running_name(job.id)))
+            staged = str(atomic.stage(self._tmp, data, job.id))
+        since = _boottime()
         try:
             with self.lock(queue):
                 original = self._own(job, src)
                 if retried:
-                    self._to_pending(job, original, src, result, at_old_place=False)
+                    self._unless_taken(job, self._to_pending(job, original, src, result, at_old_place=False), since)
                     self._forget_mine(job.id)
                     return "pending"
                 staged, placing = None, staged
-                self._to_done(job, original, src, result, placing)
+                self._unless_taken(job, self._to_done(job, original, src, result, placing), since)
                 self._forget_mine(job.id)  # not before: a finish that failed is tried again
             return result.state
         finally:
@@ -231,24 +225,30 @@ class Claims:
         """Put a job this runner stopped back where it was claimed from, as its next
         attempt (`result`, reason runner-stopped, goes into its history). A cancel asked
         for meanwhile wins: then the job ends cancelled. Returns the new state."""
-        src = f"{self.spool.layout.running(job.queue)}/{running_name(job.id)}"
+        src = self._mine_path(job)
+        since = _boottime()
         with self.lock(job.queue):
             original = self._own(job, src)
             req = self.cancel_request(job.queue, job.id)
             if req is not None:
-                state = self._to_done(job, original, src, msgspec.structs.replace(
+                state = "cancelled"
+                placed = self._to_done(job, original, src, msgspec.structs.replace(
                     result, state="cancelled", reason="cancelled", by=req.by))
             else:
-                self._to_pending(job, original, src, result, at_old_place=True)
+                placed = self._to_pending(job, original, src, result, at_old_place=True)
                 state = "pending"
+            self._unless_taken(job, placed, since)
             self._forget_mine(job.id)
         return state
 
+    def is_mine(self, job: Job) -> bool:
+        """Do we still count this job as ours (claimed, result not yet recorded)?"""
+        return job.id in self._mine
+
     def still_ours(self, job: Job) -> bool:
         """Is this running job still claimed by us, as this attempt?"""
-        path = f"{self._qdirs(job.queue)[1]}/{running_name(job.id)}"
         try:
-            self._own(job, path)
+            self._own(job, self._mine_path(job))
         except ClaimLost:
             return False
         return True
@@ -258,22 +258,24 @@ class Claims:
     def recover_lost(self, grace: float, queues: list[str] | None = None) -> list[Recovered]:
         """Take back the running jobs of lost runners, on any host.
 
-        A runner is lost when its heartbeat is older than its own lease (by the
-        filesystem's clock), or at once when it ran on this host and its pid is gone. A
-        running job whose runner has no heartbeat, or that has no claim yet, is taken
-        back once it has been in running/ for `grace` seconds (a heartbeat may be slow
-        to show through NFS caches). A job whose file has no claim yet is judged by
-        its runner's claims journal; if no journal names it, it waits out the grace and
-        then comes back as its next attempt, at the top of its queue (its old place is
-        unknown), like any job of a lost runner: it may have started.
+        The running file's name says whose a job is (running/ID.RUNNER.job). That
+        runner is lost when its heartbeat is older than its lease plus the margin (by
+        the filesystem's clock; its watchdog has stopped the job by then), or at once
+        when it ran on this kernel and nobody holds its lock (runners.RunnerState). A
+        job whose runner has no heartbeat at all is taken back once it has been in
+        running/ for `grace` seconds (a heartbeat may be slow to show through NFS
+        caches). A job back from a lost runner is its next attempt, at its old place
+        (from its claim, or its runner's claims journal; else the top of its queue).
+        Our own running files that we do not run (we crashed mid-takeover) count as lost.
         """
         spool = self.spool
-        found: list[tuple[str, str]] = []
+        found: list[JobRef] = []
         for q in queues if queues is not None else spool.queue_names():
             try:
-                found += [(q, i) for i in spool.running_ids(q)]
+                found += spool.running_refs(q)
             except SpoolError:
                 continue
+        found = [r for r in found if r.id not in self._mine or _owner(r) != self.me.runner]
         if not found:
             return []
         # Runners are listed after the jobs: a runner that claimed one of them beat before it.
@@ -281,57 +283,66 @@ class Claims:
         states = {r.beat.id: r for r in runners(spool, now)}
         journal: dict[tuple[str, int], Claim] | None = None
         out = []
-        for q, job_id in found:
-            if job_id in self._mine:
-                continue  # ours, running
-            path = f"{spool.layout.running(q)}/{running_name(job_id)}"
+        for r in found:
+            owner = _owner(r)
+            state = states.get(owner or "")
+            if owner != self.me.runner and state is not None and not state.lost:
+                continue
+            path = r.file
             try:
                 st = os.lstat(path)
-                job, _ = spool.load(path, job_id, q, "running")
+                job, _ = spool.load(path, r.id, r.queue, "running")
             except (JobNotFound, FileNotFoundError, CorruptJob):
                 continue
             claim = job.claim
             if claim is None:  # not written into the file yet: its runner's journal has it
                 if journal is None:
                     journal = journaled_claims(spool)
-                claim = journal.get((job_id, job.attempt))
-            owner = claim.runner if claim else None
-            if owner == self.me.runner:
-                continue
-            state = states.get(owner or "")
-            if state is not None and not state.lost:
-                continue
+                claim = journal.get((r.id, job.attempt))
+            if owner is None:  # an older runner's running/ID.job: only its claim names it
+                owner = claim.runner if claim else None
+                state = states.get(owner or "")
+                if owner == self.me.runner or state is not None and not state.lost:
+                    continue
             # A rename keeps mtime but sets ctime: ctime says when it entered running/.
-            if state is None and now - max(st.st_mtime, st.st_ctime) <= grace:
+            if state is None and owner != self.me.runner and now - max(st.st_mtime, st.st_ctime) <= grace:
                 continue
             try:
-                got = self._recover_one(q, job, path, state, claim)
+                got = self._recover_one(r, owner, state, claim)
             except SpoolError:
                 continue
             if got is not None:
                 out.append(got)
         return out
 
-    def _recover_one(self, queue: str, seen: Job, path: str, state: RunnerState | None,
+    def _recover_one(self, r: JobRef, owner: str | None, state: RunnerState | None,
                      claim: Claim | None) -> Recovered | None:
+        """Take one lost job over: first rename it to our own running name (of two
+        takers, one wins, unambiguously), then requeue or finish it from there."""
+        queue = r.queue
+        path = f"{self._qdirs(queue)[1]}/{running_name(r.id, self.me.runner)}"
         with self.lock(queue):
+            if not commit_rename(r.file, path):
+                return None  # another runner took it over first, or it moved on
+            self._dirty_dirs.add(self._qdirs(queue)[1])
             try:
-                job, original = self.spool.load(path, seen.id, queue, "running")
+                job, original = self.spool.load(path, r.id, queue, "running")
             except (JobNotFound, CorruptJob):
                 return None
-            if not _same_claim(job, seen):
-                return None  # it moved on while we looked
             if job.claim is None and claim is not None:
                 job = msgspec.structs.replace(job, claim=claim)  # as its runner's journal has it
             claim = job.claim
-            runner = claim.runner if claim else "?"
-            host = claim.host if claim else "?"
-            why = (f"runner {runner} on {host} stopped beating (lease {state.beat.lease:g}s)" if state is not None
-                   else f"runner {runner} on {host} left no heartbeat" if claim
+            runner = owner or (claim.runner if claim else "?")
+            host = state.beat.host if state is not None else claim.host if claim else "?"
+            why = (f"runner {runner} on {host} is gone (nobody holds its lock)" if state is not None
+                   and state.locked is False
+                   else f"runner {runner} on {host} stopped beating (lease {state.beat.lease:g}s)"
+                   if state is not None
+                   else f"runner {runner} on {host} left no heartbeat" if runner != "?"
                    else "the runner that claimed it is unknown and gone (it recorded no claim)")
             lost = Result(state="failed", reason="runner-lost", started_at=claim.claimed_at if claim else None,
-                          finished_at=time.time(), host=claim.host if claim else None,
-                          runner=claim.runner if claim else None, attempt=job.attempt, message=why)
+                          finished_at=time.time(), host=None if host == "?" else host,
+                          runner=None if runner == "?" else runner, attempt=job.attempt, message=why)
             req = self.cancel_request(queue, job.id)
             if job.result is not None:  # it had ended; its runner died before moving it on
                 self._to_done(job, original, path, job.result)
@@ -364,6 +375,10 @@ class Claims:
             pass
         except OSError as exc:
             raise StorageError.wrap(exc, f"cannot remove the cancel request of job {job_id}") from exc
+
+    def _mine_path(self, job: Job) -> str:
+        """Where a job we claimed is while it runs: running/ID.US.job."""
+        return f"{self._qdirs(job.queue)[1]}/{running_name(job.id, self.me.runner)}"
 
     def _qdirs(self, queue: str) -> tuple[str, str, str]:
         d = self._dirs.get(queue)
@@ -405,11 +420,7 @@ class Claims:
         self._journal.close()
         if self._pending:
             self._pending.close()
-        with self._locks_guard:
-            for _, fd in self._locks.values():
-                if fd is not None:
-                    os.close(fd)
-            self._locks.clear()
+        self._qlocks.close()
 
     def _rewrite(self, dest: str, data: bytes, dirs: tuple[str, ...]) -> tuple[int, int, int]:
         """Replace the content of `dest`, which we just committed (the queue's lock is
@@ -430,82 +441,9 @@ class Claims:
 
     # -- locks and reads -------------------------------------------------------------
 
-    @contextmanager
-    def lock(self, queue: str) -> Iterator[None]:
-        """The queue's lock: flock on a descriptor kept open, plus a mutex for our threads
-        (on NFS flock is emulated with POSIX locks, which do not exclude threads of one
-        process, and which any close of the file by this process would drop)."""
-        with self._locks_guard:
-            entry = self._locks.get(queue)
-            if entry is None:
-                entry = self._locks[queue] = (threading.Lock(), None)
-        mutex = entry[0]
-        if not mutex.acquire(timeout=self.spool.lock_timeout):
-            raise LockTimeout(f"queue {queue} is locked by another thread of this runner for more than "
-                              f"{self.spool.lock_timeout:g}s; this is a bug: please report it")
-        try:
-            fd = self._lock_fd(queue)
-            if fd is None:  # no flock here (some FUSE filesystems): FileLock's fallback
-                with self.spool.lock(queue):
-                    yield
-                return
-            self._flock(fd, queue)
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            mutex.release()
-
-    def _lock_fd(self, queue: str) -> int | None:
-        path = self._lock_paths.get(queue) or self._lock_paths.setdefault(
-            queue, str(self.spool.layout.queue_lock(queue)))
-        mutex, fd = self._locks[queue]
-        if fd is not None:
-            try:
-                if os.fstat(fd).st_ino == os.stat(path).st_ino:
-                    return fd
-            except FileNotFoundError:
-                pass
-            os.close(fd)  # the queue was removed (and maybe made again): a new lock file
-            fd = None
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-        except FileNotFoundError:
-            self._locks[queue] = (mutex, None)
-            raise QueueNotFound(f"queue {queue} is gone (removed while this runner served it)") from None
-        except OSError as exc:
-            raise StorageError.wrap(exc, f"cannot open the lock of queue {queue}") from exc
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-        except OSError as exc:
-            if exc.errno in (errno.ENOSYS, errno.ENOLCK, errno.EOPNOTSUPP):
-                os.close(fd)
-                self._locks[queue] = (mutex, None)
-                return None
-        self._locks[queue] = (mutex, fd)
-        return fd
-
-    def _flock(self, fd: int, queue: str) -> None:
-        deadline = time.monotonic() + self.spool.lock_timeout
-        pause = 0.0005
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
-                pass
-            except OSError as exc:
-                if exc.errno not in (errno.EACCES, errno.EAGAIN):
-                    raise StorageError.wrap(exc, f"cannot take the lock of queue {queue}") from exc
-            if time.monotonic() > deadline:
-                raise LockTimeout(
-                    f"queue {queue} is locked by another process for more than {self.spool.lock_timeout:g}s "
-                    f"({self.spool.layout.queue_lock(queue)}); retry, and if it persists look for a stuck "
-                    "coreflow process (`coreflow doctor`)")
-            time.sleep(pause)
-            pause = min(pause * 2, 0.02)
+    def lock(self, queue: str) -> AbstractContextManager[None]:
+        """The queue's lock (see store.queuelock.QueueLocks)."""
+        return self._qlocks.lock(queue)
 
     def _config(self, queue: str) -> QueueConfig:
         """queue.json, re-read only when it was replaced (every change is a new inode)."""
@@ -559,7 +497,8 @@ class Claims:
     # -- transitions (the caller holds the queue's lock) ---------------------------------
 
     def _to_done(self, job: Job, original: bytes | None, src: str, result: Result, staged: str | None = None) -> str:
-        """running -> done with `result`; `staged`: the new file, already written and fsynced."""
+        """running -> done with `result`; `staged`: the new file, already written and fsynced.
+        Returns the done file's path."""
         _, run_dir, done_dir = self._qdirs(job.queue)
         dest = f"{done_dir}/{done_name(job.id, result.state, result.finished_at)}"
         if staged is None:
@@ -575,10 +514,10 @@ class Claims:
                 raise ClaimLost(f"job {job.id} left running/ meanwhile")
             self._dirty_dirs.update((done_dir, run_dir))
         self._drop_cancel_request(job.queue, job.id)
-        return result.state
+        return dest
 
-    def _to_pending(self, job: Job, original: bytes | None, src: str, result: Result, at_old_place: bool) -> None:
-        """running -> pending as the next attempt.
+    def _to_pending(self, job: Job, original: bytes | None, src: str, result: Result, at_old_place: bool) -> str:
+        """running -> pending as the next attempt; returns the pending file's path.
 
         At its old place for a job its runner gave up (the rank it was claimed from; the
         top if unknown), behind the jobs of its priority for a retry of its own failure.
@@ -611,101 +550,23 @@ class Claims:
         self._place(staged, dest, (pend_dir, run_dir))  # the new content (or, for a corrupt file, the job)
         self._forget_listing(queue)  # a name we added: re-list rather than track it
         self._drop_cancel_request(queue, job.id)
+        return dest
 
-
-class _PendingCache:
-    """Sorted names of pending/ directories, kept valid by inotify (local filesystems).
-
-    inotify queues an event when the rename happens, so events read while holding a
-    queue's lock include every change made by whoever held it before. Events for
-    names we removed ourselves are expected; any other event means re-list. Where
-    inotify cannot see other hosts (NFS and the like), no cache: list every time.
-    """
-
-    _MASK = 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x800  # moved from/to, create, delete, delete/move self
-    _IGNORED, _OVERFLOW = 0x8000, 0x4000
-
-    def __init__(self) -> None:
-        self.fd = -1
-        self.libc: ctypes.CDLL | None = None
-        self.wds: dict[int, str] = {}
-        self.by_queue: dict[str, tuple[int, str]] = {}  # queue -> (wd, path)
-        self.names: dict[str, list[str]] = {}  # queue -> sorted names (valid ones only)
-        self.expected: dict[str, set[str]] = {}
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
-        except (OSError, AttributeError):
+    def _unless_taken(self, job: Job, placed: str, since: float) -> None:
+        """After a change that took long (we were frozen or stuck between the check that
+        the job is ours and our rename), make sure nobody took it over meanwhile: where
+        locks do not exclude other hosts, a taker may have. If the job is also anywhere
+        else, what we placed is stale: remove it, and the job stays the taker's."""
+        if _boottime() - since < HELD_UP:
             return
-        if fd >= 0:
-            self.fd, self.libc = fd, libc
-
-    def listing(self, queue: str, path: str) -> list[str]:
-        """The names in `path` (sorted); the caller holds the queue's lock."""
-        if self.fd < 0:
-            return sorted(_names(path))
-        self._read_events()
-        cached = self.names.get(queue)
-        if cached is not None:
-            return cached
-        entry = self.by_queue.get(queue)
-        if entry is None or entry[1] != path:
-            assert self.libc is not None
-            wd = self.libc.inotify_add_watch(self.fd, os.fsencode(path), self._MASK)
-            if wd < 0:
-                return sorted(_names(path))
-            self.wds[wd] = queue
-            self.by_queue[queue] = (wd, path)
-        names = sorted(_names(path))
-        self.names[queue] = names
-        self.expected[queue] = set()
-        return names
-
-    def removed(self, queue: str, name: str) -> None:
-        """We renamed `name` out of the queue's pending/ (its event is expected)."""
-        names = self.names.get(queue)
-        if names is None:
+        elsewhere = [f"{d}/{n}" for d in self._qdirs(job.queue) for n in _names(d)
+                     if job.id in n and f"{d}/{n}" != placed and not n.endswith(".cancel")]
+        if not elsewhere:
             return
-        i = bisect.bisect_left(names, name)
-        if i < len(names) and names[i] == name:
-            del names[i]
-        self.expected[queue].add(name)
-
-    def forget(self, queue: str) -> None:
-        self.names.pop(queue, None)
-
-    def _read_events(self) -> None:
-        while True:
-            try:
-                buf = os.read(self.fd, 65536)
-            except BlockingIOError:
-                return
-            off = 0
-            while off + 16 <= len(buf):
-                wd, mask, _cookie, size = struct.unpack_from("iIII", buf, off)
-                name = buf[off + 16:off + 16 + size].split(b"\0", 1)[0].decode(errors="replace")
-                off += 16 + size
-                if mask & self._OVERFLOW:
-                    self.names.clear()
-                    continue
-                queue = self.wds.get(wd)
-                if queue is None:
-                    continue
-                if mask & self._IGNORED:  # the directory went away: watch it again next time
-                    self.wds.pop(wd, None)
-                    self.by_queue.pop(queue, None)
-                    self.names.pop(queue, None)
-                    continue
-                exp = self.expected.get(queue)
-                if exp is not None and mask & 0x40 and name in exp:
-                    exp.discard(name)
-                    continue
-                self.names.pop(queue, None)
-
-    def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
+        atomic.unlink_quietly(placed)
+        self._forget_mine(job.id)
+        raise ClaimLost(f"job {job.id} was taken over while this runner was held up "
+                        f"({os.path.basename(elsewhere[0])}); what it wrote meanwhile was removed")
 
 
 # -- module functions --------------------------------------------------------------
@@ -731,26 +592,24 @@ def cancel_request(spool: Spool, queue: str, job_id: str) -> CancelRequest | Non
         return CancelRequest(by="unknown", at=0.0)  # a torn request still asks to stop
 
 
-def check_safe(spool: Spool, queues: list[str], refusing: str = "to run jobs") -> None:
-    """Refuse a spool whose directories anyone may write (Spool.world_writable): whoever
-    can put a file in pending/ or triggers/ chooses the commands that run."""
-    loose = spool.world_writable(queues)
-    if loose:
-        more = f" (and {len(loose) - 1} more)" if len(loose) > 1 else ""
-        raise UnsafeSpool(
-            f"refusing {refusing}: {loose[0]}{more} is world-writable, so anyone could queue commands "
-            f"that run as you; fix it with `chmod -R o-w {spool.root}` and start again")
-
-
-def check_labels(labels: list[str]) -> frozenset[str]:
-    return frozenset(check_name(label, "runner label") for label in labels)
-
-
 # -- helpers -------------------------------------------------------------------------
 
 
 def _idle(names: list[str]) -> str:
     return "ineligible" if any(n[-5:] == ".held" for n in names) else "empty"
+
+
+def _boottime() -> float:
+    return time.clock_gettime(_CLOCK)
+
+
+_CLOCK = getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC)
+
+
+def _owner(r: JobRef) -> str | None:
+    """The runner a running file's name says holds it (None for an older runner's ID.job)."""
+    m = RUNNING_RE.fullmatch(os.path.basename(r.file))
+    return m["runner"] if m else None
 
 
 def _identity(st: os.stat_result) -> tuple[int, int, int]:

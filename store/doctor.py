@@ -13,7 +13,7 @@ from .errors import ConfigError, SpoolError
 from .feed import choose_mode
 from .jobtypes import load_types
 from .locks import locked
-from .mounts import mount_of
+from .mounts import lock_warning, mount_of
 from .runners import RunnerState, clock_offset, runners
 from .spool import Spool
 
@@ -141,19 +141,19 @@ def _permissions(spool: Spool) -> list[Finding]:
 
 def _filesystem(spool: Spool) -> list[Finding]:
     m = mount_of(spool.root)
-    mount, fstype, opts = m.point, m.fstype, m.options
+    mount, fstype = m.point, m.fstype
     mode = choose_mode(spool.root)
     kind = "NFS" if fstype.startswith("nfs") else "FUSE" if fstype.startswith("fuse") else (
         "network" if mode == "poll" else "local")
     watch = "live (inotify)" if mode == "inotify" else "polling directory mtimes every 1 s"
     out = [Finding("ok", f"filesystem: {fstype or 'unknown'} ({kind}) at {mount or '?'}; watch mode: {watch}")]
-    if fstype.startswith("nfs"):
-        local_lock = next((o.split("=", 1)[1] for o in opts if o.startswith("local_lock=")), "none")
-        if "nolock" in opts or local_lock in ("flock", "all"):
-            out.append(Finding(
-                "warn", f"NFS mounted with {'nolock' if 'nolock' in opts else 'local_lock=' + local_lock}: "
-                        "queue locks do not exclude other hosts, so two hosts may exceed a queue's slots",
-                "remount without nolock/local_lock (with a running lock manager), or run runners on one host"))
+    locks = lock_warning(spool.layout.meta)
+    if locks:
+        out.append(Finding(
+            "warn", f"{locks}; runners on two hosts may together exceed a queue's slots for a moment "
+                    "(a job still never runs twice at once: each claim renames to its runner's own name)",
+            "remount with working locks (NFS without nolock/local_lock, with a lock manager), "
+            "or run runners on one host"))
     return out
 
 

@@ -14,13 +14,18 @@
         audit.jsonl                 who paused/resumed/changed the queue, one JSON a line
         pending/RANK.PRIO.ID.job    a waiting job
         pending/RANK.PRIO.ID.held   a held job: keeps its place, is skipped
-        running/ID.job              a claimed job (once it has run a moment, the content
-                                    names runner, host, pid, and the place it came from)
+        running/ID.RUNNER.job       a claimed job; RUNNER is the id of the runner that holds
+                                    it (once it has run a moment, the content also names
+                                    host, pid, and the place it came from). ID.job (no
+                                    RUNNER) is an older runner's claim: still read.
         running/ID.cancel           a request to stop that running job (who, when)
         done/STAMP.ID.STATE         finished; STATE is succeeded, failed or cancelled
       runners/RUNNERID.json         heartbeat of a runner; its mtime is the beat
       runners/RUNNERID.claims       the runner's claims, one JSON line each ([id, attempt,
                                     claim]), appended before each claim's rename
+      runners/RUNNERID.lock         flock-ed by the runner for its whole life: on the same
+                                    kernel (any PID namespace) a lock nobody holds is proof
+                                    that the runner is dead
       audit/ID.jsonl                what people did to a job after submitting it
       logs/ID.log                   combined stdout/stderr of a job
       corrupt/NAME.REASON...        undecodable files moved aside, with NAME.why beside
@@ -28,6 +33,7 @@
 
 Name grammar (one regex each, pinned by tests):
     RANK   16 lowercase hex digits; sorted names are run order
+    RUNNER a runner id, [a-z0-9][a-z0-9._-]{0,80}: host, pid and randomness, unique
     PRIO   the job's priority, signed decimal ("+0", "-10", "+20"), so a submit can
            find "behind every job of the same or higher priority" without decoding
     ID     26 characters of lowercase Crockford base32, time-ordered (ULID-style)
@@ -43,15 +49,41 @@ Protocol:
     over) under the queue's lock, so nobody else can move the file meanwhile. A
     crash in between leaves the job in exactly one state with the older content;
     readers cope (a done file without a result was cancelled).
+  * A claim is a rename to a name nobody else uses: pending/X -> running/ID.RUNNER.job
+    (RUNNER: the claimer's own id). So the NFS recipe above is unambiguous even where
+    locks do not exclude other hosts (NFS `nolock`, `local_lock=`): if two runners
+    race for X, one rename succeeds, and the loser's "ENOENT, look for the target"
+    looks for its *own* target, which does not exist. (With one shared target name,
+    the loser found the winner's file and believed it had won: both ran the job.)
+    The name is also who runs the job: readers need no content to say so.
+  * Taking over a lost runner's job starts with the same kind of rename,
+    running/ID.LOST.job -> running/ID.TAKER.job; only then does the taker requeue
+    or finish it. Two takers racing: one wins, unambiguously.
   * A claim rewrites nothing, so a short job costs no rewrite. Before its rename
     the runner appends the claim to its runners/RUNNERID.claims (one write, no
     fsync); it writes the claim into the job's file only if the job is still running
-    a moment (50 ms) later. For a running file without a claim, that journal names
-    its runner: if that runner is lost the job is taken back at once, as any of its
-    jobs; a running file nobody's journal names (a power cut ate the line) waits a
-    whole lease. A finish writes the result into the running file, then renames it
-    to done/: killed in between, the job is found in running/ with its result, and
-    is finished with it.
+    a moment (50 ms) later. For a running file without a claim, that journal says
+    where it came from (its place in the queue) and since when; without it (a power
+    cut ate the line) a job taken back goes to the top of its queue. A finish writes
+    the result into the running file, then renames it to done/: killed in between,
+    the job is found in running/ with its result, and is finished with it.
+  * Leases and the fence. A runner beats (rewrites runners/RUNNERID.json) every
+    lease/4. Its watchdog (a separate process, so a frozen or SIGSTOPped runner does
+    not stop it) SIGKILLs the runner's jobs when the runner has not beaten for
+    lease - margin; another runner takes its jobs over only when the heartbeat is
+    older than lease + margin (by the filesystem's clock), margin = lease/4 (at most
+    15 s). So the old attempt is dead before the new one starts. A runner starts a
+    job only right after a beat. On the same kernel (boot id) a runner is also lost
+    as soon as nobody holds its runners/RUNNERID.lock; a bare pid is never trusted
+    (the same hostname may be another PID namespace or container).
+  * Without locks that exclude other hosts, the slot limit of a queue may be
+    exceeded for a moment (two hosts count running/ at once); a job still never
+    runs twice at once. `doctor` and the runner say which case a spool is in.
+    There a taker may also act while a frozen runner is between its "still mine?"
+    check and its rename: a runner whose change took longer than HELD_UP (0.5 s)
+    looks for the job elsewhere afterwards, and if it is, removes what it just
+    wrote (the job stays the taker's).
+    The fence assumes attribute caches (NFS actimeo) shorter than the margin.
   * New files are written in tmp/ (O_EXCL), fsynced, then renamed into place, and the
     directory is fsynced. No reader ever sees a half-written file.
   * Names that do not match the grammar (NFS's .nfsXXXX, editors' droppings) are
@@ -90,7 +122,8 @@ FORMAT = 1
 PENDING_RE = re.compile(
     r"(?P<rank>[0-9a-f]{%d})\.(?P<prio>[+-][0-9]{1,4})\.(?P<id>[0-9a-z]{26})\.(?P<st>job|held)" % RANK_WIDTH
 )
-RUNNING_RE = re.compile(r"(?P<id>[0-9a-z]{26})\.job")
+RUNNER_ID = r"[a-z0-9][a-z0-9._-]{0,80}"
+RUNNING_RE = re.compile(r"(?P<id>[0-9a-z]{26})(?:\.(?P<runner>%s))?\.job" % RUNNER_ID)
 CANCEL_RE = re.compile(r"(?P<id>[0-9a-z]{26})\.cancel")
 DONE_RE = re.compile(r"(?P<stamp>[0-9]{8}T[0-9]{9}Z)\.(?P<id>[0-9a-z]{26})\.(?P<st>succeeded|failed|cancelled)")
 FINAL_STATES = ("succeeded", "failed", "cancelled")
@@ -160,8 +193,9 @@ def done_name(job_id: str, state: str, finished_at: float | None = None) -> str:
     return f"{stamp}.{job_id}.{state}"
 
 
-def running_name(job_id: str) -> str:
-    return f"{job_id}.job"
+def running_name(job_id: str, runner: str | None = None) -> str:
+    """running/ID.RUNNER.job, the claim of `runner`; without one, an older runner's ID.job."""
+    return f"{job_id}.{runner}.job" if runner else f"{job_id}.job"
 
 
 def cancel_name(job_id: str) -> str:
@@ -224,6 +258,9 @@ class Layout:
 
     def runner_claims(self, runner_id: str) -> Path:
         return self.runners / f"{runner_id}.claims"
+
+    def runner_lock(self, runner_id: str) -> Path:
+        return self.runners / f"{runner_id}.lock"
 
     def trigger(self, name: str) -> Path:
         return self.triggers / f"{name}.toml"

@@ -105,6 +105,7 @@ class Heartbeat(msgspec.Struct, omit_defaults=True):
     started_at: float = 0.0
     busy: list[str] = []
     stopping: bool = False
+    scope: str = ""  # boot id/device (runners.lock_scope): with the same one, runners/ID.lock tells liveness
 
 
 class CancelRequest(msgspec.Struct):

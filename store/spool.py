@@ -306,7 +306,13 @@ class Spool:
         return sorted_pending(_names(self.layout.pending(queue)))
 
     def running_ids(self, queue: str) -> list[str]:
-        return sorted(m["id"] for e in _scan(self.layout.running(queue)) if (m := RUNNING_RE.fullmatch(e.name)))
+        return [r.id for r in self.running_refs(queue)]
+
+    def running_refs(self, queue: str) -> list[JobRef]:
+        """Running jobs of a queue by id; each file's name says which runner holds it."""
+        d = self.layout.running(queue)
+        found = sorted((m["id"], e.name) for e in _scan(d) if (m := RUNNING_RE.fullmatch(e.name)))
+        return [JobRef(i, queue, "running", f"{d}/{name}") for i, name in found]
 
     def cancel_requested(self, queue: str, job_id: str) -> bool:
         return self.layout.running(queue).joinpath(cancel_name(job_id)).exists()
@@ -330,8 +336,7 @@ class Spool:
         """Jobs of one queue in the given states: running first, then run order, then done."""
         out: list[JobRef] = []
         if "running" in states:
-            d = self.layout.running(queue)
-            out += [JobRef(i, queue, "running", f"{d}/{i}.job") for i in self.running_ids(queue)]
+            out += self.running_refs(queue)
         if states & {"pending", "held"}:
             d = self.layout.pending(queue)
             out += [JobRef(p.id, queue, p.state, f"{d}/{p.name}", p) for p in self.pending(queue) if p.state in states]

@@ -8,7 +8,9 @@ free slot and a queue it serves has changed, or at once when one of its jobs end
 
 from __future__ import annotations
 
+import errno
 import os
+import resource
 import selectors
 import signal
 import socket
@@ -23,15 +25,15 @@ from typing import TextIO
 import msgspec
 
 from store import Job, Result, Spool, SpoolError
-from store import atomic
 from store import claims as cl
 from store import runners as rn
 from store.errors import QueueNotFound
 from store.feed import Change, Feed
+from store.mounts import lock_warning
 from store.model import Heartbeat
 
 from ..ops.journal import log_line
-from .process import JobProcess, SpawnError, note_line
+from .process import JobProcess, SpawnError, append_note
 
 CANCEL_GRACE_MAX = 1.0  # a cancel stops the job within 2 s, so its TERM grace is short
 CANCEL_CHECK = 1.0  # safety net for a cancel request the feed did not report
@@ -43,6 +45,10 @@ BUSY_BEAT_DELAY = 1.0  # a change of how busy we are reaches the heartbeat withi
 # long after it gets its claim written into its file (who runs it, since when, where
 # it came from). A short job never pays for that rewrite.
 CLAIM_RECORD_AFTER = 0.05
+# Out of files, processes or memory: the runner's trouble, never the job's.
+RESOURCE_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.EAGAIN, errno.ENOMEM})
+FDS_PER_JOB = 4  # output pipe, pidfd, log, and one to spare
+FDS_RESERVED = 48  # the runner's own: listings, staged files, locks, the feed
 
 
 @dataclass(slots=True)
@@ -102,7 +108,13 @@ class Runner:
         self.stop_level = 0
         self.signals = 0
         self.stop_since: float | None = None
-        self.beat_every = max(0.2, min(opts.lease / 3, 10.0))
+        self.beat_every = max(0.2, min(opts.lease / 4, 10.0))
+        # The watchdog stops our jobs when we have not beaten for this long: see layout.py.
+        self.fence = opts.lease - rn.fence_margin(opts.lease)
+        self.beat_ok = 0.0  # _boottime() of the last heartbeat written
+        self.runner_lock: rn.RunnerLock | None = None
+        self.short_of: float | None = None  # when a resource ran out (see _short_of)
+        self.scope = rn.lock_scope(spool)
         self.started = time.time()
         self.t = _Timers()
         self.beat_failing = False
@@ -121,20 +133,41 @@ class Runner:
     # -- public --------------------------------------------------------------------
 
     def run(self) -> int:
-        self._start()
+        self._announce()
         try:
+            self._start()
             while True:
-                self._fill_slots()
-                self._sync()
-                if self._should_exit():
-                    break
-                self._wait(self._timeout())
-                self._on_signals()
-                self._on_changes()
-                self._on_timers()
+                try:
+                    if self._turn():
+                        break
+                except OSError as exc:  # out of files, memory, processes: keep our jobs, say why
+                    self._short_of(exc)
         finally:
             self._shutdown()
         return 0 if not self.unrecorded else 1
+
+    def _turn(self) -> bool:
+        """One turn of the loop; True when it is time to exit."""
+        self._fill_slots()
+        self._sync()
+        if self._should_exit():
+            return True
+        self._wait(self._timeout())
+        self._on_signals()
+        self._on_changes()
+        self._on_timers()
+        return False
+
+    def _short_of(self, exc: OSError) -> None:
+        """A resource ran out (EMFILE, ENFILE, ENOMEM, EAGAIN...): claim nothing more until
+        one of our jobs ends (or a while passes), and say so once."""
+        if self.short_of is None:
+            self.log(f"stopped claiming: {exc.strerror or exc} ({len(self.jobs)} job(s) run on; claiming again "
+                     "when one ends)" + (" - raise the limit (ulimit -n) or use fewer --slots"
+                                         if exc.errno in (errno.EMFILE, errno.ENFILE) else ""))
+        self.short_of = time.monotonic()
+        self.t.claim = self.short_of + CLAIM_SAFETY
+        time.sleep(0.05)  # whatever failed may fail again at once: do not spin
 
     def log(self, text: str) -> None:
         try:
@@ -145,19 +178,58 @@ class Runner:
 
     # -- start and stop ------------------------------------------------------------
 
+    def _announce(self) -> None:
+        """Take our lock and write the first heartbeat, or say why we cannot run."""
+        # Held for our whole life: on this kernel it tells others we are alive (not our pid).
+        self.runner_lock = rn.RunnerLock(self.spool, self.id)
+        self._beat()
+        if not self.beat_ok:
+            self.runner_lock.close()
+            rn.remove(self.spool, self.id)
+            raise SpoolError(f"cannot start a runner: cannot write its heartbeat in {self.spool.layout.runners} "
+                             "(see above); a runner must write the spool: check permissions and free space")
+
+    def _fit_slots(self) -> None:
+        """As many slots as open files allow: raise the soft limit to the hard one, and
+        run fewer jobs at once (saying so) rather than fail with EMFILE half-way."""
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != hard:
+            try:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+                soft = hard
+            except (ValueError, OSError):
+                pass
+        if soft == resource.RLIM_INFINITY:
+            return
+        try:
+            used = len(os.listdir("/proc/self/fd"))
+        except OSError:
+            used = 16
+        fit = max(1, (soft - used - FDS_RESERVED) // FDS_PER_JOB)
+        if self.opts.slots > fit:
+            self.log(f"the open-file limit ({soft}) allows {fit} job(s) at once, not {self.opts.slots}: running at "
+                     f"most {fit} (raise it with `ulimit -n` or LimitNOFILE= to use more slots)")
+            self.opts.slots = fit
+
     def _start(self) -> None:
+        self._fit_slots()
         o = self.opts
         self.sel.register(self.wake_r, selectors.EVENT_READ, self._drain_wake)
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             self.old_handlers[sig] = signal.signal(sig, self._on_signal)
         signal.set_wakeup_fd(self.wake_w, warn_on_full_buffer=False)
         self._start_reaper()
-        self._beat()
+        self._tell_reaper("b")
         self.feed = Feed(self.spool, interval=o.poll_interval)
         self.log(f"{self.id} on {self.host} serving {','.join(o.queues)} with {o.slots} slot(s)"
                  f"{', labels ' + ','.join(sorted(o.labels)) if o.labels else ''}, lease {o.lease:g}s, "
                  f"change feed {self.feed.describe()}{', draining' if o.drain else ''}")
+        locks = lock_warning(self.spool.layout.meta)
+        if locks:
+            self.log(f"{locks}; with runners on other hosts a queue may run more jobs than its slots for a "
+                     "moment; a job still never runs twice at once")
         self._recover()
+        self._bury_dead()
         self.feed_thread = threading.Thread(target=self._follow, name="coreflow-feed", daemon=True)
         self.feed_thread.start()
         now = time.monotonic()
@@ -171,10 +243,16 @@ class Runner:
             a.proc.signal_group(signal.SIGKILL)
             a.proc.close()
         self.claims.close()
-        try:
-            rn.remove(self.spool, self.id)
-        except SpoolError as exc:
-            self.log(f"could not remove the heartbeat: {exc}")
+        left_behind = len(self.jobs) + len(self.unrecorded)
+        if left_behind:  # keep the heartbeat: it says whose they are, and others take them over
+            self.log(f"leaving {left_behind} job(s) claimed; another runner takes them over")
+        else:
+            try:
+                rn.remove(self.spool, self.id)
+            except SpoolError as exc:
+                self.log(f"could not remove the heartbeat: {exc}")
+        if self.runner_lock is not None:
+            self.runner_lock.close()
         if self.reaper is not None and self.reaper.stdin is not None:
             try:
                 self.reaper.stdin.close()
@@ -240,6 +318,7 @@ class Runner:
             events = self.sel.select(timeout)
         except InterruptedError:
             return
+        self._check_fence()  # before any job's end is handled: a fenced job's end is not its own
         for key, _ in events:
             key.data()
 
@@ -362,8 +441,16 @@ class Runner:
     # -- claiming and starting -----------------------------------------------------
 
     def _fill_slots(self) -> None:
-        if self.stop_level:
+        if self.stop_level or len(self.jobs) >= self.opts.slots or not self.dirty:
             return
+        if self.short_of is not None:
+            if self.jobs and time.monotonic() < self.short_of + CLAIM_SAFETY:
+                return
+            self.short_of = None
+        if not self._fresh():
+            self._beat()  # a job starts only right after a beat (the fence counts from it)
+            if not self._fresh():
+                return
         while len(self.jobs) < self.opts.slots and self.dirty:
             claimed = False
             for q in self.opts.queues:
@@ -398,7 +485,7 @@ class Runner:
         self.dirty.discard(q)
 
     def _start_job(self, job: Job) -> None:
-        proc = JobProcess(job, self.spool.layout.log(job.id), self.opts.log_limit)
+        proc = JobProcess(job, self.spool.layout.log(job.id), self.opts.log_limit, self.spool.quarantine)
         a = Active(job, proc)
         self.jobs[job.id] = a
         self._busy_changed()
@@ -408,11 +495,18 @@ class Runner:
         a.started_at = time.time()
         a.started_mono = time.monotonic()
         a.claim_due = a.started_mono + CLAIM_RECORD_AFTER
+        if not self._fresh() and not self._still_mine_after_beat(a):
+            return
         try:
             proc.start(self.env, self.devnull)
         except SpawnError as exc:
-            proc.note(str(exc))
             proc.close()
+            if exc.errno in RESOURCE_ERRORS:  # the runner's trouble, not the job's: give it back
+                a.stop_reason = "requeue"
+                self._ended(a, Result(state="failed", reason="runner-stopped", message=str(exc)))
+                self._short_of(OSError(exc.errno, str(exc)))
+                return
+            proc.note(str(exc))
             self._ended(a, Result(state="failed", reason="spawn-error", message=str(exc)))
             return
         if job.timeout:
@@ -461,6 +555,11 @@ class Runner:
         a.proc.close()
         self._tell_reaper(f"-{a.proc.pid}")
         reason = a.stop_reason
+        if reason == "fenced":
+            self._ended(a, Result(state="failed", reason="runner-lost", exit_code=ex.exit_code, signal=ex.signal,
+                                  message=f"the runner did not beat for more than {self.fence:g}s (frozen?): "
+                                          "its watchdog stopped the job"))
+            return
         if reason == "lost":
             self.jobs.pop(a.job.id, None)
             self._busy_changed()
@@ -489,13 +588,14 @@ class Runner:
         self.jobs.pop(a.job.id, None)
         self._busy_changed()
         self.dirty |= set(self.opts.queues)  # a slot is free: look again at once
+        self.short_of = None
         self._record(a)
 
     def _record(self, a: Active) -> None:
         assert a.result is not None
         r = a.result
         try:
-            if a.stop_reason == "requeue":
+            if a.stop_reason in ("requeue", "fenced"):
                 state = self.claims.give_back(a.job, r)
             else:
                 state = self.claims.finish(a.job, r)
@@ -582,13 +682,51 @@ class Runner:
         we are: people and "why it waits" read it. Not at once: a beat is a file write."""
         self.t.beat = min(self.t.beat, time.monotonic() + BUSY_BEAT_DELAY)
 
+    def _fresh(self) -> bool:
+        """Did we beat recently enough to start a job (well before the fence)?"""
+        return _boottime() - self.beat_ok <= self.beat_every
+
+    def _still_mine_after_beat(self, a: Active) -> bool:
+        """We were held up between the claim and the start: beat, and start the job only
+        if it is still ours (after a freeze another runner may have taken it over)."""
+        self._beat()
+        try:
+            if self._fresh() and self.claims.still_ours(a.job):
+                return True
+        except SpoolError as exc:
+            self.log(f"cannot tell whether {a.job.id} is still ours: {exc}")
+        self.jobs.pop(a.job.id, None)
+        a.proc.close()
+        if self._fresh() and not self.claims.is_mine(a.job):
+            self.log(f"not starting {a.job.id}: another runner took it over while this runner was held up")
+            return False
+        self.log(f"not starting {a.job.id}: giving it back")
+        a.stop_reason = "requeue"
+        self._ended(a, Result(state="failed", reason="runner-stopped", message="the runner could not beat"))
+        return False
+
+    def _check_fence(self) -> None:
+        """After a freeze longer than the fence our watchdog has killed our jobs: say so,
+        and give them back as lost (before the next beat makes us look alive again)."""
+        gap = _boottime() - self.beat_ok
+        if not self.jobs or gap <= self.fence:
+            return
+        self.log(f"this runner did not beat for {gap:.1f}s (frozen or stuck; fence {self.fence:g}s): its "
+                 f"watchdog stopped its {len(self.jobs)} job(s); they go back to their queues")
+        for a in self.jobs.values():
+            if not a.closed and a.stop_reason != "lost":
+                a.stop_reason = "fenced"
+                a.proc.note(f"the runner did not beat for {gap:.1f}s: the job was stopped (fence)")
+                a.proc.signal_group(signal.SIGKILL)
+
     def _beat(self) -> None:
+        self._check_fence()
         now = time.monotonic()
         self.t.beat = now + self.beat_every
         o = self.opts
         hb = Heartbeat(id=self.id, host=self.host, pid=os.getpid(), queues=list(o.queues), slots=o.slots,
                        labels=sorted(o.labels), lease=o.lease, started_at=self.started,
-                       busy=sorted(self.jobs), stopping=bool(self.stop_level))
+                       busy=sorted(self.jobs), stopping=bool(self.stop_level), scope=self.scope)
         try:
             rn.beat(self.spool, hb)
         except SpoolError as exc:
@@ -597,6 +735,8 @@ class Runner:
                          f"{o.lease:g}s): {exc}")
             self.beat_failing = True
             return
+        self.beat_ok = _boottime()
+        self._tell_reaper("b")
         if self.beat_failing:
             self.log("heartbeat written again")
         self.beat_failing = False
@@ -604,22 +744,21 @@ class Runner:
     def _recover(self) -> None:
         try:
             got = self.claims.recover_lost(grace=self.opts.lease)
-        except SpoolError as exc:
+        except (SpoolError, OSError) as exc:
             self.log(f"cannot look for lost runners' jobs: {exc}")
             return
-        dead_here: set[str] = set()
+        dead: set[str] = set()
         for r in got:
             what = {"pending": "queued again at its place", "failed": "failed (runner-lost)",
                     "cancelled": "cancelled (as asked)", "finished": "finished with the result it had"}[r.outcome]
             self.log(f"took over {r.job_id} ({r.queue}) from {r.note}: {what}")
             self._append_log(r.job_id, f"{r.note}; job {what}")
-            if r.host == self.host:
-                dead_here.add(r.runner)
+            dead.add(r.runner)
             if r.queue in self.opts.queues:
                 self.dirty.add(r.queue)
-        for runner_id in dead_here:
+        for runner_id in dead - {self.id}:
             try:
-                rn.remove(self.spool, runner_id)  # its pid is gone on this host: certainly dead
+                rn.bury(self.spool, runner_id)  # only if nobody holds its lock: proven dead
             except SpoolError as exc:
                 self.log(f"cannot remove the heartbeat of dead runner {runner_id}: {exc}")
         try:
@@ -627,18 +766,30 @@ class Runner:
         except SpoolError as exc:
             self.log(f"cannot clean tmp/: {exc}")
 
-    def _append_log(self, job_id: str, text: str) -> None:
+    def _bury_dead(self) -> None:
+        """Remove the files of runners proven dead (nobody holds their lock) that left no
+        jobs behind: else `doctor` and people would see them as lost for ever."""
         try:
-            atomic.append_line(self.spool.layout.log(job_id), note_line(text))
-        except SpoolError:
-            pass  # the log is not writable: the runner's own log line says it
+            states = rn.runners(self.spool)
+        except (SpoolError, OSError):
+            return
+        for r in states:
+            if r.locked is False and r.beat.id != self.id:
+                try:
+                    rn.bury(self.spool, r.beat.id)
+                except SpoolError as exc:
+                    self.log(f"cannot remove the heartbeat of dead runner {r.beat.id}: {exc}")
+
+    def _append_log(self, job_id: str, text: str) -> None:
+        append_note(self.spool.layout.log(job_id), text, self.spool.quarantine)
 
     # -- the reaper --------------------------------------------------------------------
 
     def _start_reaper(self) -> None:
         script = Path(__file__).with_name("reaper.py")
         try:
-            self.reaper = subprocess.Popen([sys.executable, "-I", "-S", str(script)], stdin=subprocess.PIPE,
+            self.reaper = subprocess.Popen([sys.executable, "-I", "-S", str(script), f"{self.fence:g}"],
+                                           stdin=subprocess.PIPE,
                                            stdout=subprocess.DEVNULL, start_new_session=True, close_fds=True)
         except OSError as exc:
             self.log(f"cannot start the watchdog ({exc.strerror}): jobs would outlive a killed runner")
@@ -652,3 +803,10 @@ class Runner:
             self.log("the watchdog is gone: jobs would outlive a killed runner")
             self.reaper = None
 
+
+def _boottime() -> float:
+    """Seconds on a clock that also runs while the host is suspended (as the watchdog's)."""
+    return time.clock_gettime(_CLOCK)
+
+
+_CLOCK = getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC)

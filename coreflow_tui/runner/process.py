@@ -1,4 +1,5 @@
-"""One job's process: started in its own process group, its output streamed to the log.
+"""One job's process: started in a session of its own (no controlling terminal, its own
+process group), its output streamed to the log.
 
 The job's stdout and stderr are one pipe that the runner copies into the job's log as
 data arrives, so the log is readable while the job runs, a job that prints gigabytes
@@ -12,19 +13,27 @@ import errno
 import os
 import shutil
 import signal
+import stat
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from store import Job
+from store import Job, SpoolError
 
 CHUNK = 65536
+LOG_MODE = 0o640  # a job's output may hold secrets: not for every user of the host
+_LOG_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 # Per wake-up, so one chatty job cannot starve the others or the timers.
 MAX_READS_PER_WAKE = 16
 
 
 class SpawnError(Exception):
-    """The command could not be started; the message is the OS's reason."""
+    """The command could not be started; the message is the OS's reason, `errno` its code."""
+
+    def __init__(self, message: str, errno_: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno_
 
 
 @dataclass(slots=True)
@@ -40,9 +49,67 @@ def describe_size(n: int) -> str:
     return f"{n} bytes"
 
 
+SetAside = Callable[[Path, str], object]  # moves a file out of the way (Spool.quarantine)
+
+
+class LogRefused(Exception):
+    """The job's log cannot be made: something that is not ours is in its place."""
+
+
+def open_log_file(path: Path, set_aside: SetAside) -> tuple[int, str]:
+    """A descriptor to append a job's output to, and a note if something was in the way.
+
+    The log is created by us, exclusively. A file already there is appended to only if
+    it is a regular file of ours that nobody else may write (an earlier attempt's log);
+    anything else (a FIFO, a symlink, another user's file) is moved aside to corrupt/
+    and never written to. Never blocks: a FIFO does not hang the runner.
+    """
+    note = ""
+    why = ""
+    for _ in range(2):
+        try:
+            return os.open(path, _LOG_FLAGS | os.O_CREAT | os.O_EXCL, LOG_MODE), note
+        except FileExistsError:
+            pass
+        try:
+            fd = os.open(path, _LOG_FLAGS)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:  # ELOOP: a symlink; ENXIO: a FIFO that nobody reads
+            why = "a symlink" if exc.errno == errno.ELOOP else f"not a file we can write ({exc.strerror})"
+        else:
+            st = os.fstat(fd)
+            if stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & 0o022:
+                return fd, note
+            os.close(fd)
+            why = ("another user's file" if stat.S_ISREG(st.st_mode) and st.st_uid != os.geteuid()
+                   else "writable by others" if stat.S_ISREG(st.st_mode) else "not a regular file")
+        note = f"{path.name} was already there ({why}): moved aside to corrupt/, never written to"
+        try:
+            set_aside(path, f"found in place of a job's log ({why}); the runner made a new one")
+        except SpoolError:
+            break
+    raise LogRefused(f"{path.name} is in the way ({why}) and cannot be moved aside: remove it")
+
+
+def append_note(path: Path, text: str, set_aside: SetAside) -> None:
+    """Add a line of the runner's own to a job's log (safely, as open_log_file)."""
+    try:
+        fd, note = open_log_file(path, set_aside)
+    except (LogRefused, OSError):
+        return  # the runner's own log says what happened
+    try:
+        os.write(fd, (note_line(note) if note else b"") + note_line(text))
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 class JobProcess:
-    def __init__(self, job: Job, log_path: Path, log_limit: int) -> None:
+    def __init__(self, job: Job, log_path: Path, log_limit: int, set_aside: SetAside) -> None:
         self.job = job
+        self.set_aside = set_aside
         self.log_path = log_path
         self.log_limit = log_limit
         self.proc: subprocess.Popen[bytes] | None = None
@@ -66,17 +133,25 @@ class JobProcess:
             return
         self.log_opened = True
         try:
-            self.log_fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW
-                                  | os.O_CLOEXEC, 0o644)
+            self.log_fd, note = open_log_file(self.log_path, self.set_aside)
+        except LogRefused as exc:
+            self.log_problem = f"cannot write the log: {exc}"
+            return
         except OSError as exc:
             self.log_problem = f"cannot write the log {self.log_path}: {exc.strerror}"
+            return
+        if note:
+            self._put(note_line(note))
 
     def start(self, env: dict[str, str], stdin: int) -> None:
         job = self.job
         argv = ["/bin/sh", "-c", job.command[0]] if job.shell else list(job.command)
         env = {**env, **job.env, "COREFLOW_JOB_ID": job.id, "COREFLOW_QUEUE": job.queue,
                "COREFLOW_ATTEMPT": str(job.attempt)}
-        r, w = os.pipe2(os.O_CLOEXEC)
+        try:
+            r, w = os.pipe2(os.O_CLOEXEC)
+        except OSError as exc:
+            raise SpawnError(f"cannot start the job: no pipe for its output: {exc.strerror}", exc.errno) from None
         try:
             if job.cwd is None and "PATH" not in job.env:
                 # posix_spawn: no Python-side fork machinery, a good deal faster than Popen for
@@ -85,11 +160,11 @@ class JobProcess:
                                               (os.POSIX_SPAWN_DUP2, w, 2)])
             else:
                 self.proc = subprocess.Popen(argv, stdin=stdin, stdout=w, stderr=w, cwd=job.cwd or None, env=env,
-                                             process_group=0, close_fds=True)
+                                             start_new_session=True, close_fds=True)
                 self.pid = self.proc.pid
         except (OSError, ValueError) as exc:
             os.close(r)
-            raise SpawnError(_spawn_message(exc, argv, job.cwd)) from None
+            raise SpawnError(_spawn_message(exc, argv, job.cwd), getattr(exc, "errno", None)) from None
         finally:
             os.close(w)
         self.out_fd = r
@@ -230,18 +305,18 @@ def _spawn(argv: list[str], env: dict[str, str], actions: list[tuple[int, int, i
     exec per PATH entry before the right one adds up), looked up again if it moved."""
     prog = argv[0]
     if "/" in prog:
-        return os.posix_spawn(prog, argv, env, setpgroup=0, file_actions=actions)
+        return os.posix_spawn(prog, argv, env, setsid=True, file_actions=actions)
     path = _resolved.get(prog)
     if path is not None:
         try:
-            return os.posix_spawn(path, argv, env, setpgroup=0, file_actions=actions)
+            return os.posix_spawn(path, argv, env, setsid=True, file_actions=actions)
         except (FileNotFoundError, PermissionError):
             del _resolved[prog]
     found = shutil.which(prog)
     if found is None:
-        return os.posix_spawnp(prog, argv, env, setpgroup=0, file_actions=actions)  # for the OS's own error
+        return os.posix_spawnp(prog, argv, env, setsid=True, file_actions=actions)  # for the OS's own error
     _resolved[prog] = found
-    return os.posix_spawn(found, argv, env, setpgroup=0, file_actions=actions)
+    return os.posix_spawn(found, argv, env, setsid=True, file_actions=actions)
 
 
 def _spawn_message(exc: BaseException, argv: list[str], cwd: str | None) -> str:

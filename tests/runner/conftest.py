@@ -91,3 +91,51 @@ def pid_gone(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] == "Z"
     except FileNotFoundError:
         return True
+
+
+@pytest.fixture
+def two_hosts_nolock(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    """Two NFS-like views whose locks do not exclude each other (`two-hosts up --nolock`)."""
+    from tests.conftest import TWO_HOSTS, _fuse_usable
+
+    why = _fuse_usable()
+    if why:
+        pytest.skip(why)
+    base = tmp_path / "hosts"
+    base.mkdir()
+    up = subprocess.run(["bash", str(TWO_HOSTS), "up", str(base), "--nolock"], capture_output=True, text=True)
+    if up.returncode != 0:
+        pytest.skip(f"two-hosts could not mount (FUSE unavailable?): {up.stderr.strip()}")
+    try:
+        yield base / "hostA", base / "hostB"
+    finally:
+        subprocess.run(["bash", str(TWO_HOSTS), "down", str(base)], capture_output=True)
+
+
+def runs_of(rec: Path) -> dict[str, list[tuple[int, int, str]]]:
+    """Job runs recorded by RECORD below: job id -> [(start ns, end ns, file name)], by start."""
+    out: dict[str, list[tuple[int, int, str]]] = {}
+    for f in rec.iterdir():
+        t = [int(x) for x in f.read_text().split()]
+        out.setdefault(f.name.split(".")[0], []).append((t[0], t[-1], f.name))
+    for runs in out.values():
+        runs.sort()
+    return out
+
+
+def peak(runs: dict[str, list[tuple[int, int, str]]]) -> int:
+    """The most runs at once."""
+    events = sorted([(s, 1) for rs in runs.values() for s, _, _ in rs] + [(e, -1) for rs in runs.values()
+                                                                         for _, e, _ in rs])
+    cur = top = 0
+    for _, d in events:
+        cur += d
+        top = max(top, cur)
+    return top
+
+
+# A job that records its run: REC/ID.ATTEMPT.HOST.PID gets a stamp (ns) at start and
+# every TICK seconds, N times, then at the end.
+RECORD = ('f="$REC/$COREFLOW_JOB_ID.$COREFLOW_ATTEMPT.$(hostname).$$"; i=0; date +%s%N >> "$f"; '
+          'while [ $i -lt "${N:-0}" ]; do sleep "${TICK:-0.05}"; date +%s%N >> "$f"; i=$((i+1)); done; '
+          'date +%s%N >> "$f"')

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 
@@ -280,16 +281,17 @@ def test_a_job_whose_runner_died_before_writing_its_claim_is_named_by_its_journa
     assert not ghost.still_ours(job)
 
 
-def test_a_running_job_nobody_can_name_comes_back_after_the_grace(spool: Spool) -> None:
-    """No claim in the file and none in any journal (a power cut ate the line): it waits
-    a whole grace, then comes back as its next attempt, at the top."""
+def test_a_running_job_without_claim_or_journal_comes_back_after_the_grace(spool: Spool) -> None:
+    """No claim in the file and none in any journal (a power cut ate the line): its name
+    still says whose it is; with no heartbeat of that runner it waits a whole grace, then
+    comes back as its next attempt, at the top (its place is unknown)."""
     first, second = submit(spool, [JobSpec(command=["a"]), JobSpec(command=["b"])])
     assert _claims(spool, "dead").claim_next("default").job is not None
     os.unlink(spool.layout.runner_claims("dead"))
     me = _claims(spool, "me")
     assert me.recover_lost(grace=30) == []
     (got,) = me.recover_lost(grace=0)
-    assert got.outcome == "pending" and "recorded no claim" in got.note
+    assert got.outcome == "pending" and got.runner == "dead" and "left no heartbeat" in got.note
     back = spool.read(spool.find(first))
     assert _order(spool) == [first, second]
     assert back.attempt == 2 and back.lost == 1 and back.history[-1].reason == "runner-lost"
@@ -392,3 +394,48 @@ def test_renames_not_yet_durable_say_when_they_will_be(spool: Spool) -> None:
     assert c.sync_due() is not None  # the runner's loop wakes for it
     c.sync(force=True)
     assert c.sync_due() is None
+
+
+class _FrozenAfterItsCheck(Claims):
+    """A runner frozen (SIGSTOP, a VM pause) right after checking that a job is still its
+    own, while another host, whose locks do not exclude ours, takes the job over."""
+
+    meanwhile: Claims
+
+    def _own(self, job: Job, src: str) -> bytes | None:
+        got = super()._own(job, src)
+        assert [r.outcome for r in self.meanwhile.recover_lost(grace=-1)] == ["pending"]
+        return got
+
+
+class _OtherHostNoLock(Claims):
+    """A runner on another host of a `nolock` mount: its queue lock excludes nobody here."""
+
+    def lock(self, queue: str) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
+
+
+@pytest.mark.parametrize("what", ["finish", "give_back", "record_claim"])
+def test_a_change_made_after_a_freeze_never_leaves_the_job_in_two_places(
+        spool: Spool, monkeypatch: pytest.MonkeyPatch, what: str) -> None:
+    """The takeover won while we were frozen: what we write afterwards is removed again and
+    we are told the job is no longer ours; the job is only where the taker put it. (A
+    give-back puts the job at the very place the taker did: one file, nothing to undo.)"""
+    import store.claims
+
+    monkeypatch.setattr(store.claims, "HELD_UP", 0.0)  # as if every change took longer than it
+    (job_id,) = submit(spool, [JobSpec(command=["true"])])
+    frozen = _FrozenAfterItsCheck(spool, Claimant("frozen", "hosta", 1))
+    frozen.meanwhile = _OtherHostNoLock(spool, Claimant("taker", "hostb", 1))
+    job = frozen.claim_next("default").job
+    assert job is not None
+    with pytest.raises(ClaimLost) if what != "give_back" else contextlib.nullcontext():
+        if what == "finish":
+            frozen.finish(job, _result())
+        elif what == "give_back":
+            frozen.give_back(job, _result("failed", "runner-stopped", None))
+        else:
+            frozen.record_claim(job)
+    places = [n for d in spool.layout.state_dirs("default") for n in os.listdir(d) if job_id in n]
+    assert len(places) == 1 and _order(spool) == [job_id]
+    assert spool.read(spool.find(job_id)).attempt == 2

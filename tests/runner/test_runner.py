@@ -221,7 +221,9 @@ def test_an_unknown_queue_is_an_error(spool: Spool) -> None:
 
 def test_a_log_that_cannot_be_written_does_not_stop_the_job(spool: Spool, start_runner) -> None:
     (jid,) = submit(spool, [JobSpec(command=["echo", "hello"])])
-    spool.layout.log(jid).mkdir()  # the log's name is taken by a directory
+    spool.layout.log(jid).mkdir()  # the log's name is taken by a directory...
+    spool.layout.corrupt.rmdir()
+    spool.layout.corrupt.write_text("")  # ...that cannot be moved aside
     r = start_runner(spool, "--drain")
     assert r.wait() == 0
     res = job_of(spool, jid).result

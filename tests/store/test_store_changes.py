@@ -35,7 +35,7 @@ from store import (
 from store.changes import JobSpec
 from store.layout import done_name, running_name
 from store.model import Claim, Result, decode_job, encode_job
-from store.runners import beat, runners
+from store.runners import beat, lock_scope, runners
 from store.waiting import QueueContext
 
 
@@ -466,7 +466,10 @@ def test_busy_or_draining_runners_say_so(spool: Spool) -> None:
 
 def test_a_lost_runner_does_not_count(spool: Spool) -> None:
     (a,) = _submit(spool, 0)
-    _runner(spool, ["default"], pid=2**22 + 12345)  # no such process on this host
+    _runner(spool, ["default"], pid=2**22 + 12345)  # a pid alone proves nothing (PID namespaces)
+    assert _why(spool, a) == "starting"
+    beat(spool, Heartbeat(id="runner-1", host="x", pid=1, queues=["default"], slots=2, scope=lock_scope(spool)))
+    spool.layout.runner_lock("runner-1").touch()  # same kernel, and nobody holds its lock: dead
     assert _why(spool, a) == "no live runner serves queue default"
     _runner(spool, ["default"], rid="runner-2")
     path = spool.layout.runner("runner-2")
