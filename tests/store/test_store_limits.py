@@ -78,7 +78,7 @@ def test_prune_keep_orders_by_when_jobs_finished_not_by_their_names(spool: Spool
     monkeypatch.setattr(time, "time", lambda: real() + 600)  # a host 10 minutes ahead finishes first ...
     cancel(spool, first)
     monkeypatch.setattr(time, "time", real)
-    time.sleep(0.01)
+    time.sleep(0.05)  # file times tick in jiffies
     cancel(spool, second)  # ... and a correct host later: its done/ name sorts first
     assert [r.id for r in spool.done_refs("default")] == [second, first]
     assert prune(spool, keep=1) == 1
