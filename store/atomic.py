@@ -7,7 +7,6 @@ import os
 import shutil
 import socket
 import stat
-import time
 from pathlib import Path
 
 from .errors import NotRegularFile, StorageError
