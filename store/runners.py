@@ -88,18 +88,8 @@ def new_runner_id() -> str:
 
 
 def fs_now(spool: Spool) -> float:
-    """The filesystem's idea of now: the mtime of a file we just created (no fsync:
-    nothing is kept)."""
-    path = atomic.tmp_name(spool.layout.tmp, "clock")
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    except OSError as exc:
-        raise StorageError.wrap(exc, "cannot read the filesystem's clock (a file in tmp/)") from exc
-    try:
-        return os.fstat(fd).st_mtime
-    finally:
-        os.close(fd)
-        atomic.unlink_quietly(path)
+    """The filesystem's idea of now (see atomic.fs_now), for a spool."""
+    return atomic.fs_now(spool.layout.tmp)
 
 
 def clock_offset(spool: Spool) -> float:
