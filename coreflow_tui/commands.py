@@ -14,7 +14,7 @@ import store
 from store import JobSpec, Spool, SpoolError, Where
 from store.views import job_json, queue_json
 
-from . import wording
+from . import present, wording
 from .fmt import age, duration, fancy_ok, short_id, table, when
 from .safetext import inert
 
@@ -221,70 +221,13 @@ def cmd_show(args: argparse.Namespace) -> int:
 def _show_text(spool: Spool, v: store.JobView, wait: Waiting | None, stats: TypeStats | None) -> str:
     from store.jobtypes import load_types
 
-    j = v.job
-    now = time.time()
-
     try:
-        jt = load_types(spool.layout.types).get(j.type or "")
+        jt = load_types(spool.layout.types).get(v.job.type or "")
     except SpoolError:
         jt = None  # a broken types.toml (doctor says so) does not hide the job
-    lines = [
-        ("id", j.id), ("name", j.name), ("queue", v.queue),
-        ("state", v.state + (f" (position {v.position})" if v.position else "")),
-        ("type", (j.type or "-") + (f" {_dash()} {jt.description}" if jt and jt.description else "")),
-    ]
-    if stats is not None:
-        lines.append(("history", wording.history(stats)))
-    lines += [
-        ("priority", str(j.priority)),
-        ("command", ("sh -c " if j.shell else "") + " ".join(_quote(a) for a in j.command)),
-    ]
-    if j.cwd:
-        lines.append(("cwd", j.cwd))
-    if j.env:
-        lines.append(("env", " ".join(f"{k}={val}" for k, val in sorted(j.env.items()))))
-    if j.labels:
-        lines.append(("labels", " ".join(f"{k}={val}" for k, val in sorted(j.labels.items()))))
-    if j.requires:
-        lines.append(("requires", ",".join(j.requires)))
-    lines += [
-        ("timeout", duration(j.timeout) if j.timeout else "none"),
-        ("attempt", wording.attempt(j)),
-        ("submitted", f"{when(j.submitted_at)} by {j.submitted_by}"),
-    ]
-    if j.trigger:
-        t = j.trigger
-        lines.append(("trigger", f"{t.name} ({t.kind})" + (f": {t.detail}" if t.detail else "")))
-    if wait is not None:
-        lines.append(("waiting", wait.reason))
-        lines.append(("expected", wording.expected(wait, now)))
-    if j.claim and v.state == "running":
-        c = j.claim
-        lines.append(("running", f"on {c.host} (runner {c.runner}, pid {c.pid}) since {when(c.claimed_at)}"))
-        if spool.cancel_requested(v.queue, j.id):
-            lines.append(("cancel", "requested; the runner is stopping it"))
-    if j.result:
-        r = j.result
-        lines.append(("result", wording.outcome(r)))
-        if r.started_at:
-            lines.append(("ran", f"{when(r.started_at)} for {duration((r.finished_at or r.started_at) - r.started_at)}"
-                                 + (f" on {r.host}" if r.host else "")))
-        if r.message:
-            lines.append(("message", r.message))
-    for h in j.history:
-        lines.append(("earlier", f"attempt {h.attempt}: {wording.outcome(h)} at {when(h.finished_at)}"))
-    audit = spool.audit(j.id)
-    for a in audit:
-        lines.append(("audit", f"{when(a.at)}  {a.actor}  {a.action}" + (f"  {a.detail}" if a.detail else "")))
-    width = max(len(k) for k, _ in lines)
-    # Every value inert: names, commands, labels, env and messages are other people's text.
-    return "\n".join(f"{k.ljust(width)}  {inert(val)}" for k, val in lines)
-
-
-def _quote(arg: str) -> str:
-    import shlex
-
-    return shlex.quote(arg)
+    cancel = v.state == "running" and spool.cancel_requested(v.queue, v.job.id)
+    d = present.JobDetail(v, wait, jt, stats, spool.audit(v.job.id), cancel, time.time())
+    return present.text(present.facts(d, dash=_dash()))
 
 
 # -- changes -----------------------------------------------------------------------

@@ -13,7 +13,8 @@ from textual.message import Message
 from store.feed import Change
 from store.runners import RunnerState
 
-from .screens.snapshot import FinishedRows, JobDetail, Overview, QueueRows
+from .present import JobDetail
+from .screens.snapshot import FinishedRows, Overview, QueueRows
 
 
 @dataclass

@@ -17,6 +17,8 @@ from store.layout import PendingName
 from store.runners import RunnerState, runners
 from store.waiting import QueueContext, Waiting
 
+from ..present import JobDetail
+
 FINISHED = frozenset({"succeeded", "failed", "cancelled"})
 
 
@@ -177,17 +179,6 @@ def shown_runners(ov: Overview) -> list[RunnerState]:
     they have been silent for several leases (`coreflow doctor` still reports those)."""
     return [r for r in ov.runners
             if not r.lost or ov.orphans.get(r.beat.id) or r.age < FORGET_AFTER * r.beat.lease]
-
-
-@dataclass
-class JobDetail:
-    view: JobView
-    waiting: Waiting | None
-    jobtype: JobType | None
-    stats: TypeStats | None
-    audit: list[Audit]
-    cancel_requested: bool
-    now: float
 
 
 def load_queue(spool: Spool, queue: str, now: float | None) -> QueueRows:
