@@ -16,8 +16,8 @@ from typing import TypeVar
 from pathlib import Path
 
 from coreflow_tui import __version__
+from coreflow_tui.exits import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 JSON_HELP = "print JSON (the contract's field names) instead of a table"
 ID_HELP = "a job id, or 4+ characters of its start or end (ls shows the last 8)"
 

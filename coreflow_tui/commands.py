@@ -17,12 +17,12 @@ from store.views import job_json, queue_json
 from . import present, wording
 from .fmt import age, duration, fancy_ok, short_id, table, when
 from .safetext import inert
+from .exits import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 
 if TYPE_CHECKING:
     from store.history import History, TypeStats
     from store.waiting import QueueContext, Waiting
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 STATE_SETS = {
     None: {"pending", "held", "running"},
@@ -189,7 +189,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
             info = f"{j.claim.host} {duration(now - j.claim.claimed_at)}"
         elif j.result:
             r = j.result
-            info = r.reason if r.exit_code is None else f"exit {r.exit_code}"
+            info = r.reason if r.exit_code is None else wording.code(r)
         else:
             info = ""
         rows.append([v.queue, str(v.position or ""), short_id(j.id), v.state, str(j.priority), j.type or "-",

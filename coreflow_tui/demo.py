@@ -26,8 +26,8 @@ from store import atomic
 from store.triggers import save_trigger
 
 from .serve import coreflow_argv, spawn
+from .exits import EXIT_FAIL, EXIT_OK
 
-EXIT_OK, EXIT_FAIL = 0, 1
 STOP_TIMEOUT = 20.0
 INBOX = "inbox"  # the folder inside the demo spool that the watch trigger follows
 

@@ -9,8 +9,8 @@ import store
 from store import Edit, Spool, SpoolError
 
 from .safetext import inert
+from .exits import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
 def cmd_set(args: argparse.Namespace) -> int:

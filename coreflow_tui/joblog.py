@@ -9,8 +9,8 @@ import time
 from store import Spool, SpoolError
 
 from .safetext import escape_non_sgr
+from .exits import EXIT_OK
 
-EXIT_OK = 0
 
 
 def cmd_logs(args: argparse.Namespace) -> int:

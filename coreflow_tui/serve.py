@@ -31,8 +31,8 @@ from store.runners import runners
 
 from .ops.journal import INFO, WARNING, log_line
 from .ops.notify import Notifier
+from .exits import EXIT_FAIL, EXIT_OK
 
-EXIT_OK, EXIT_FAIL = 0, 1
 BACKOFF = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 STABLE_AFTER = 60.0  # seconds up after which a child's next crash restarts it at once
 
