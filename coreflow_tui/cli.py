@@ -43,7 +43,7 @@ HANDLERS = {
     "triggers": "coreflow_tui.triggers.main:cmd_triggers",
     "serve": "coreflow_tui.serve:cmd_serve",
     "demo": "coreflow_tui.demo:cmd_demo",
-    "tui": "coreflow_tui.app:cmd_tui",
+    "tui": "coreflow_tui.tui.app:cmd_tui",
     # operating it on build hosts (issue 13): coreflow_tui/ops/
     "metrics": "coreflow_tui.ops.metrics:cmd_metrics",
     "completion": "coreflow_tui.ops.completion:cmd_completion",

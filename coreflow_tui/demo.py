@@ -220,7 +220,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.no_tui:
         return _headless(spool, serve_argv)
     try:
-        from coreflow_tui.app import cmd_tui
+        from coreflow_tui.tui.app import cmd_tui
     except ImportError as exc:
         print(f"coreflow demo: the terminal UI is not available ({exc}); use --no-tui", file=sys.stderr)
         return EXIT_FAIL

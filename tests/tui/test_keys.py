@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 from textual.message import Message
 
-from coreflow_tui.messages import ChangeRefused, JobsChanged
-from coreflow_tui.screens.cancel_modal import CancelModal
-from coreflow_tui.screens.help_screen import KEYMAP, HelpScreen
-from coreflow_tui.screens.main_screen import MainScreen
-from coreflow_tui.widgets.detail_pane import DetailPane
-from coreflow_tui.widgets.job_list import JobList
-from coreflow_tui.widgets.log_pane import LogPane
-from coreflow_tui.widgets.queue_list import QueueList
+from coreflow_tui.tui.messages import ChangeRefused, JobsChanged
+from coreflow_tui.tui.screens.cancel_modal import CancelModal
+from coreflow_tui.tui.screens.help_screen import KEYMAP, HelpScreen
+from coreflow_tui.tui.screens.main_screen import MainScreen
+from coreflow_tui.tui.widgets.detail_pane import DetailPane
+from coreflow_tui.tui.widgets.job_list import JobList
+from coreflow_tui.tui.widgets.log_pane import LogPane
+from coreflow_tui.tui.widgets.queue_list import QueueList
 from store import Spool
 
 from .conftest import app_on, settle, started
@@ -275,7 +275,7 @@ async def test_add_queue(sample: Spool) -> None:
 
 
 async def test_add_queue_with_slots_that_are_no_number_asks_again(sample: Spool) -> None:
-    from coreflow_tui.screens.queue_modal import QueueModal
+    from coreflow_tui.tui.screens.queue_modal import QueueModal
 
     async with started(sample) as (app, pilot):
         await press(pilot, "n")

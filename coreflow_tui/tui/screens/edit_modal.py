@@ -10,8 +10,8 @@ from textual.widgets import Input, Label
 from store import Edit, Job, SpoolError
 from store.names import parse_duration, parse_priority
 
-from ..fmt import short_id
-from ..safetext import inert
+from ...fmt import short_id
+from ...safetext import inert
 from .form_modal import FormModal
 
 

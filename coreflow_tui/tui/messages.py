@@ -13,8 +13,8 @@ from textual.message import Message
 from store.feed import Change
 from store.runners import RunnerState
 
-from .present import JobDetail
-from .screens.snapshot import FinishedRows, Overview, QueueRows
+from ..present import JobDetail
+from .readmodel import FinishedRows, Overview, QueueRows
 
 
 @dataclass

@@ -10,7 +10,7 @@ import dataclasses
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import work
@@ -26,7 +26,7 @@ from store import Spool, SpoolError
 from store.feed import Feed
 from store.runners import runners
 
-from ..safetext import inert
+from ...safetext import inert
 from ..messages import (
     JobsLoaded,
     LoadFinished,
@@ -46,7 +46,7 @@ from .help_screen import HelpScreen
 from .main_changes import ChangesMixin
 from .main_filter import FilterMixin
 from .main_panes import PanesMixin
-from .snapshot import (
+from ..readmodel import (
     FilteredRows,
     FinishedRows,
     Overview,
@@ -58,8 +58,8 @@ from .snapshot import (
     shown_runners,
 )
 
-if TYPE_CHECKING:
-    from ..app import Settings
+from ..settings import Settings
+
 
 class MainScreen(ChangesMixin, PanesMixin, FilterMixin, Screen[None]):
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (100, "-wide")]

@@ -7,8 +7,8 @@ from textual.widgets import Static
 
 from store.runners import RunnerState
 
-from ..fmt import duration
-from ..safetext import inert
+from ...fmt import duration
+from ...safetext import inert
 
 
 class RunnerList(Static):

@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from ..safetext import inert
+from ...safetext import inert
 
 SHOWN = 8
 

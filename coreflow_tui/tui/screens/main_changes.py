@@ -12,14 +12,14 @@ from textual import work
 import store
 from store import Edit, JobSpec, SpoolError, Where
 
-from ..fmt import short_id
-from ..safetext import inert
+from ...fmt import short_id
+from ...safetext import inert
 from ..messages import ChangeRefused, JobsChanged
 from ..widgets.job_list import JobList
 from .cancel_modal import CancelModal
 from .edit_modal import EditModal
 from .queue_modal import QueueModal
-from .snapshot import QueueRows
+from ..readmodel import QueueRows
 from .submit_modal import SubmitModal
 
 if TYPE_CHECKING:

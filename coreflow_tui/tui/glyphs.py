@@ -98,7 +98,7 @@ def _encodes(encoding: str) -> Any:
 
 def table_for(stream: IO[str] | None = None, term: str | None = None) -> _Table | None:
     """The table for this terminal, or None when it draws everything we do."""
-    from .fmt import unicode_ok
+    from ..fmt import unicode_ok
 
     stream = stream or sys.__stderr__
     if not unicode_ok(stream) or not unicode_ok(sys.__stdout__):

@@ -10,8 +10,8 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import RichLog
 
-from ..fmt import short_id
-from ..safetext import inert, sgr_only
+from ...fmt import short_id
+from ...safetext import inert, sgr_only
 
 MAX_LINES = 20_000
 

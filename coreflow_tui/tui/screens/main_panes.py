@@ -12,8 +12,8 @@ from ..messages import DetailLoaded, LogRead
 from ..widgets.detail_pane import DetailPane
 from ..widgets.job_list import JobList
 from ..widgets.log_pane import LogPane
-from ..wording import outcome
-from .snapshot import FINISHED, FilteredRows, FinishedRows, QueueRows, load_detail, silent
+from ...wording import outcome
+from ..readmodel import FINISHED, FilteredRows, FinishedRows, QueueRows, load_detail, silent
 
 if TYPE_CHECKING:
     from .main_screen import MainScreen

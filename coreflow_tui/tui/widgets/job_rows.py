@@ -10,8 +10,8 @@ from rich.cells import cell_len, set_cell_size
 from store import Job
 from store.history import TypeStats
 
-from ..safetext import inert
-from ..fmt import duration, short_id
+from ...safetext import inert
+from ...fmt import duration, short_id
 
 BAR = 8
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from ..safetext import inert
+from ...safetext import inert
 
 
 class SpoolHeader(Static):

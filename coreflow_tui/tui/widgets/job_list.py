@@ -22,8 +22,8 @@ from textual.strip import Strip
 from store import CorruptJob, Job, JobNotFound, SpoolError
 from store.runners import RunnerState
 
-from ..fmt import age, duration, short_id
-from ..screens.snapshot import FilteredRows, FinishedRows, QueueRows, Rows, silent
+from ...fmt import age, duration, short_id
+from ..readmodel import FilteredRows, FinishedRows, QueueRows, Rows, silent
 from .job_rows import Columns, job_cells, progress, reason
 
 LEAD = Style(meta={"lead": True})  # keeps a row's leading blanks a segment of their own

@@ -11,8 +11,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from ..safetext import inert
-from ..present import JobDetail, facts
+from ...safetext import inert
+from ...present import JobDetail, facts
 
 
 class DetailPane(VerticalScroll):

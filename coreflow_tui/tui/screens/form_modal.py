@@ -8,7 +8,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 from textual.widgets import Input
 
-from ..safetext import inert
+from ...safetext import inert
 
 T = TypeVar("T")
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 from typing import ClassVar
@@ -20,21 +18,7 @@ from store import Spool
 from .keyorder import KeysInOrder
 from .screens.help_screen import KEYMAP
 from .screens.main_screen import MainScreen
-
-
-@dataclass
-class Settings:
-    """What the app needs besides the spool. Widgets get their part passed in."""
-
-    queue: str | None = None  # selected at start (default: the `default` queue)
-    clock: Callable[[], float] | None = None  # a fixed clock makes ages and pictures repeatable
-    watch: str | None = None  # "inotify" | "poll" | None: by filesystem type ($COREFLOW_WATCH)
-    follow: bool = True  # follow the change feed (tests of a still picture turn it off)
-    spool_label: str | None = None  # shown instead of the spool's path
-    host: str | None = None  # shown instead of this host's name
-
-    def now(self) -> float:
-        return self.clock() if self.clock else time.time()
+from .settings import Settings
 
 
 class CoreflowApp(KeysInOrder):

@@ -12,7 +12,7 @@ from store import SpoolError
 
 from ..messages import FilterMatched
 from ..widgets.filter_bar import FilterBar
-from .snapshot import FilteredRows, FinishedRows, QueueRows, matches
+from ..readmodel import FilteredRows, FinishedRows, QueueRows, matches
 
 if TYPE_CHECKING:
     from .main_screen import MainScreen
