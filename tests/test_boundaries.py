@@ -31,7 +31,7 @@ def test_store_starts_no_process() -> None:
 
 def test_cli_does_not_import_the_tui() -> None:
     """`coreflow submit` must start like plain Python with msgspec and filelock."""
-    mods = _modules_after("import coreflow_tui.cli, coreflow_tui.commands")
+    mods = _modules_after("import coreflow_tui.cli, coreflow_tui.cli.commands")
     assert not {m for m in mods if m.split(".")[0] in ("textual", "rich")}
 
 

@@ -8,8 +8,8 @@ import sys
 import store
 from store import Edit, Spool, SpoolError
 
-from .safetext import inert
-from .exits import EXIT_FAIL, EXIT_OK, EXIT_USAGE
+from ..safetext import inert
+from ..exits import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 
 
 

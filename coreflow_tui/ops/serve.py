@@ -29,9 +29,9 @@ from typing import Any
 from store import Spool
 from store.runners import runners
 
-from .ops.journal import INFO, WARNING, log_line
-from .ops.notify import Notifier
-from .exits import EXIT_FAIL, EXIT_OK
+from .journal import INFO, WARNING, log_line
+from .notify import Notifier
+from ..exits import EXIT_FAIL, EXIT_OK
 
 BACKOFF = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 STABLE_AFTER = 60.0  # seconds up after which a child's next crash restarts it at once
@@ -225,14 +225,14 @@ def children_up(spool: Spool) -> Callable[[list[Child]], bool]:
 def cmd_serve(args: argparse.Namespace) -> int:
     spool = Spool.open(args.spool)  # fail here, once, rather than in two restarting children
     if getattr(args, "systemd_unit", False):
-        from .ops.unit import print_unit
+        from .unit import print_unit
 
         return print_unit(args, spool.root, runner_args(args))
     if getattr(args, "user", None) or getattr(args, "writable", None):
         print("coreflow: serve: --user and --writable describe the unit: give them with --systemd-unit",
               file=sys.stderr)
         return 2
-    from .ops.housekeeping import Housekeeper
+    from .housekeeping import Housekeeper
 
     children = [
         Child("runner", coreflow_argv(spool.root, "runner", *runner_args(args)), done_ok=args.drain),

@@ -8,8 +8,8 @@ import time
 
 from store import Spool, SpoolError
 
-from .safetext import escape_non_sgr
-from .exits import EXIT_OK
+from ..safetext import escape_non_sgr
+from ..exits import EXIT_OK
 
 
 

@@ -14,10 +14,10 @@ import store
 from store import JobSpec, Spool, SpoolError, Where
 from store.views import job_json, queue_json
 
-from . import present, wording
-from .fmt import age, duration, fancy_ok, short_id, table, when
-from .safetext import inert
-from .exits import EXIT_FAIL, EXIT_OK, EXIT_USAGE
+from .. import present, wording
+from ..fmt import age, duration, fancy_ok, short_id, table, when
+from ..safetext import inert
+from ..exits import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 
 if TYPE_CHECKING:
     from store.history import History, TypeStats

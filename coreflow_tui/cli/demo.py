@@ -25,8 +25,8 @@ from store import JobSpec, Result, Spool, SpoolError
 from store import atomic
 from store.triggers import save_trigger
 
-from .serve import coreflow_argv, spawn
-from .exits import EXIT_FAIL, EXIT_OK
+from ..ops.serve import coreflow_argv, spawn
+from ..exits import EXIT_FAIL, EXIT_OK
 
 STOP_TIMEOUT = 20.0
 INBOX = "inbox"  # the folder inside the demo spool that the watch trigger follows

@@ -25,24 +25,24 @@ T = TypeVar("T")
 
 # command -> "module:function"; each function takes (args) and returns an exit code.
 HANDLERS = {
-    "init": "coreflow_tui.commands:cmd_init",
-    "queue": "coreflow_tui.commands:cmd_queue",
-    "submit": "coreflow_tui.commands:cmd_submit",
-    "ls": "coreflow_tui.commands:cmd_ls",
-    "show": "coreflow_tui.commands:cmd_show",
-    "logs": "coreflow_tui.joblog:cmd_logs",
-    "move": "coreflow_tui.commands:cmd_move",
-    "cancel": "coreflow_tui.commands:cmd_change",
-    "hold": "coreflow_tui.commands:cmd_change",
-    "release": "coreflow_tui.commands:cmd_change",
-    "retry": "coreflow_tui.commands:cmd_change",
-    "set": "coreflow_tui.edit_command:cmd_set",
-    "prune": "coreflow_tui.commands:cmd_prune",
-    "doctor": "coreflow_tui.commands:cmd_doctor",
+    "init": "coreflow_tui.cli.commands:cmd_init",
+    "queue": "coreflow_tui.cli.commands:cmd_queue",
+    "submit": "coreflow_tui.cli.commands:cmd_submit",
+    "ls": "coreflow_tui.cli.commands:cmd_ls",
+    "show": "coreflow_tui.cli.commands:cmd_show",
+    "logs": "coreflow_tui.cli.joblog:cmd_logs",
+    "move": "coreflow_tui.cli.commands:cmd_move",
+    "cancel": "coreflow_tui.cli.commands:cmd_change",
+    "hold": "coreflow_tui.cli.commands:cmd_change",
+    "release": "coreflow_tui.cli.commands:cmd_change",
+    "retry": "coreflow_tui.cli.commands:cmd_change",
+    "set": "coreflow_tui.cli.edit_command:cmd_set",
+    "prune": "coreflow_tui.cli.commands:cmd_prune",
+    "doctor": "coreflow_tui.cli.commands:cmd_doctor",
     "runner": "coreflow_tui.runner.main:cmd_runner",
     "triggers": "coreflow_tui.triggers.main:cmd_triggers",
-    "serve": "coreflow_tui.serve:cmd_serve",
-    "demo": "coreflow_tui.demo:cmd_demo",
+    "serve": "coreflow_tui.ops.serve:cmd_serve",
+    "demo": "coreflow_tui.cli.demo:cmd_demo",
     "tui": "coreflow_tui.tui.app:cmd_tui",
     # operating it on build hosts (issue 13): coreflow_tui/ops/
     "metrics": "coreflow_tui.ops.metrics:cmd_metrics",
@@ -62,7 +62,7 @@ def default_spool() -> Path:
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         # One line: which option, why, and where the usage is (a script's log keeps it whole).
-        from .safetext import inert
+        from ..safetext import inert
 
         self.exit(EXIT_USAGE, f"coreflow: {inert(message)} (see `{self.prog} --help`)\n")
 
@@ -302,7 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except SpoolError as exc:
-        from .safetext import inert
+        from ..safetext import inert
 
         print(f"coreflow: {inert(str(exc))}", file=sys.stderr)
         return EXIT_FAIL
@@ -317,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _tolerant_streams() -> None:
     """On an output that cannot encode Unicode (LC_ALL=C), text other people chose is
     written with backslash escapes instead of failing with UnicodeEncodeError."""
-    from .fmt import unicode_ok
+    from ..fmt import unicode_ok
 
     for stream in (sys.stdout, sys.stderr):
         if not unicode_ok(stream) and hasattr(stream, "reconfigure"):
