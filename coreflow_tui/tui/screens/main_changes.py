@@ -23,9 +23,9 @@ from ..readmodel import QueueRows
 from .submit_modal import SubmitModal
 
 if TYPE_CHECKING:
-    from .main_screen import MainScreen
+    from .main_base import MainBase
 
-    _Base = MainScreen
+    _Base = MainBase
 else:
     _Base = object
 

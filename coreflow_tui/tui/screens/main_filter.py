@@ -15,9 +15,9 @@ from ..widgets.filter_bar import FilterBar
 from ..readmodel import FilteredRows, FinishedRows, QueueRows, matches
 
 if TYPE_CHECKING:
-    from .main_screen import MainScreen
+    from .main_base import MainBase
 
-    _Base = MainScreen
+    _Base = MainBase
 else:
     _Base = object
 

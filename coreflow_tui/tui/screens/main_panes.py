@@ -16,9 +16,9 @@ from ...wording import outcome
 from ..readmodel import FINISHED, FilteredRows, FinishedRows, QueueRows, load_detail, silent
 
 if TYPE_CHECKING:
-    from .main_screen import MainScreen
+    from .main_base import MainBase
 
-    _Base = MainScreen
+    _Base = MainBase
 else:
     _Base = object
 

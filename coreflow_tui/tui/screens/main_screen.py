@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import socket
-import threading
 import time
 from typing import ClassVar
 
@@ -17,13 +16,10 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import OptionList
 from textual.worker import Worker, WorkerState
 
-import store
-from store import Spool, SpoolError
-from store.feed import Feed
+from store import SpoolError
 from store.runners import runners
 
 from ...safetext import inert
@@ -44,6 +40,7 @@ from ..widgets.runner_list import RunnerList
 from ..widgets.spool_header import SpoolHeader
 from .help_screen import HelpScreen
 from .main_changes import ChangesMixin
+from .main_base import MainBase
 from .main_filter import FilterMixin
 from .main_panes import PanesMixin
 from ..readmodel import (
@@ -58,10 +55,8 @@ from ..readmodel import (
     shown_runners,
 )
 
-from ..settings import Settings
 
-
-class MainScreen(ChangesMixin, PanesMixin, FilterMixin, Screen[None]):
+class MainScreen(ChangesMixin, PanesMixin, FilterMixin, MainBase):
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (100, "-wide")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "filter", key_display="/"),
@@ -76,22 +71,6 @@ class MainScreen(ChangesMixin, PanesMixin, FilterMixin, Screen[None]):
         Binding("q", "app.quit", "quit"),
     ]
 
-    def __init__(self, spool: Spool, settings: Settings) -> None:
-        super().__init__()
-        self.spool = spool
-        self.settings = settings
-        self.queue = settings.queue or store.DEFAULT_QUEUE
-        self.finished = False
-        self.filter_text = ""
-        self.base: QueueRows | FinishedRows | None = None
-        self.overview: Overview | None = None
-        self.feed = Feed(spool, mode=settings.watch)
-        self._stop = threading.Event()
-        self._dirty: set[str] = set()
-        self._loading = False
-        self._serving: tuple[object, ...] = ()  # serving() of the runners last loaded (load thread)
-        self._first = True
-
     def compose(self) -> ComposeResult:
         yield SpoolHeader(id="header")
         with Horizontal(id="body"):
@@ -105,10 +84,6 @@ class MainScreen(ChangesMixin, PanesMixin, FilterMixin, Screen[None]):
                 yield DetailPane(id="detail")
                 yield LogPane(id="log")
         yield KeyFooter(compact=True, show_command_palette=False)
-
-    @property
-    def jobs(self) -> JobList:
-        return self.query_one(JobList)
 
     def on_mount(self) -> None:
         self.query_one("#queues").border_title = "Queues"

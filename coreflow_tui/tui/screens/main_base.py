@@ -1,0 +1,52 @@
+"""What the main screen's parts (changes, panes, filter) share: its state and the calls they
+make on one another. Each part is typed against this base, never the concrete screen, so no
+import runs back up from a part to `main_screen`."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from textual.screen import Screen
+
+import store
+from store import Spool
+from store.feed import Feed
+
+from ..readmodel import FinishedRows, Overview, QueueRows
+from ..settings import Settings
+from ..widgets.job_list import JobList
+
+if TYPE_CHECKING:
+    from textual.timer import Timer
+
+
+class MainBase(Screen[None]):
+    def __init__(self, spool: Spool, settings: Settings) -> None:
+        super().__init__()
+        self.spool = spool
+        self.settings = settings
+        self.queue = settings.queue or store.DEFAULT_QUEUE
+        self.finished = False
+        self.filter_text = ""
+        self.base: QueueRows | FinishedRows | None = None
+        self.overview: Overview | None = None
+        self.feed = Feed(spool, mode=settings.watch)
+        self._stop = threading.Event()
+        self._dirty: set[str] = set()
+        self._loading = False
+        self._serving: tuple[object, ...] = ()  # serving() of the runners last loaded (load thread)
+        self._first = True
+
+    @property
+    def jobs(self) -> JobList:
+        return self.query_one(JobList)
+
+    if TYPE_CHECKING:  # defined by MainScreen and FilterMixin, called across the parts
+        _log_timer: Timer
+
+        def request_load(self, *what: str) -> None: ...
+
+        def _title(self) -> None: ...
+
+        def _set_filter(self, text: str) -> None: ...
