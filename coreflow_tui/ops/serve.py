@@ -31,7 +31,7 @@ from store.runners import runners
 
 from .journal import INFO, WARNING, log_line
 from .notify import Notifier
-from ..exits import EXIT_FAIL, EXIT_OK
+from ..exits import EXIT_OK
 
 BACKOFF = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 STABLE_AFTER = 60.0  # seconds up after which a child's next crash restarts it at once

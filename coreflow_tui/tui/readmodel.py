@@ -10,9 +10,9 @@ import bisect
 import time
 from dataclasses import dataclass, field
 
-from store import Audit, Job, JobRef, JobView, QueueInfo, Spool, SpoolError
-from store.history import History, TypeStats, type_stats
-from store.jobtypes import JobType, load_types
+from store import CorruptJob, Job, JobNotFound, JobRef, JobView, QueueInfo, Spool, SpoolError
+from store.history import History, type_stats
+from store.jobtypes import load_types
 from store.layout import PendingName
 from store.runners import RunnerState, runners
 from store.waiting import QueueContext, Waiting
@@ -256,3 +256,30 @@ def matches(job: Job, needle: str) -> bool:
     if job.trigger is not None:
         hay += [job.trigger.name, job.trigger.kind, job.trigger.detail]
     return any(needle in h.lower() for h in hay)
+
+
+def job_key(job_id: str, state: str) -> str:
+    """A decoded job's cache key: a job's file is immutable within a state, and a new state
+    (claimed, finished) is a new file with more in it."""
+    return f"{job_id}/{state}"
+
+
+def decode_jobs(spool: Spool, refs: list[JobRef]) -> tuple[dict[str, Job], dict[str, str]]:
+    """The jobs of these rows by `job_key`, and why each unreadable one is not shown. A running
+    job not settled yet (read between its claim's rename and rewrite) is in neither: ask again."""
+    jobs: dict[str, Job] = {}
+    failed: dict[str, str] = {}
+    for r in refs:
+        key = job_key(r.id, r.state)
+        try:
+            job = spool.read(r, cache=False)  # the caller's LRU bounds memory
+        except CorruptJob:
+            failed[key] = "(unreadable: moved to corrupt/)"
+        except JobNotFound:
+            failed[key] = "(changed; reloading)"
+        except SpoolError as exc:
+            failed[key] = str(exc)
+        else:
+            if r.state != "running" or job.claim is not None:
+                jobs[key] = job
+    return jobs, failed

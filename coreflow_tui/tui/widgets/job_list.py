@@ -6,7 +6,6 @@ rows) and decodes the jobs it shows in a worker, keeping a bounded cache.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -14,16 +13,17 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import work
 from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from store import CorruptJob, Job, JobNotFound, SpoolError
+from store import Job
 from store.runners import RunnerState
 
 from ...fmt import age, duration, short_id
-from ..readmodel import FilteredRows, FinishedRows, QueueRows, Rows, silent
+from ..readmodel import FilteredRows, FinishedRows, QueueRows, Rows, decode_jobs, job_key, silent
 from .job_rows import Columns, job_cells, progress, reason
 
 LEAD = Style(meta={"lead": True})  # keeps a row's leading blanks a segment of their own
@@ -86,8 +86,9 @@ class JobList(ScrollView, can_focus=True):
             self.states = states
 
     class JobsDecoded(Message):
-        def __init__(self, jobs: dict[str, Job], failed: dict[str, str]) -> None:
+        def __init__(self, asked: list[str], jobs: dict[str, Job], failed: dict[str, str]) -> None:
             super().__init__()
+            self.asked = asked  # every key read; one in neither dict was not settled yet
             self.jobs = jobs
             self.failed = failed
 
@@ -98,7 +99,7 @@ class JobList(ScrollView, can_focus=True):
         self.cursor = 0
         self.marked: dict[str, str] = {}  # job id -> its state when it was marked
         self.empty_text = EMPTY
-        self._jobs: OrderedDict[str, Job] = OrderedDict()
+        self._jobs: LRUCache[str, Job] = LRUCache(CACHE)
         self._bad: dict[str, str] = {}
         self._wanted: set[int] = set()
         self._inflight: set[str] = set()
@@ -141,7 +142,7 @@ class JobList(ScrollView, can_focus=True):
 
     def job(self, i: int) -> Job | None:
         assert self.rows is not None
-        return self.rows.known(i) or self._jobs.get(_key(self.rows.job_id(i), self.rows.state(i)))
+        return self.rows.known(i) or self._jobs.get(job_key(self.rows.job_id(i), self.rows.state(i)))
 
     def targets(self) -> tuple[list[str], list[str]]:
         """The marked jobs in row order (or the one under the cursor), with their states."""
@@ -349,7 +350,7 @@ class JobList(ScrollView, can_focus=True):
             return
         refs = []
         for i in sorted(self._wanted):
-            key = _key(rows.job_id(i), rows.state(i)) if i < len(rows) else ""
+            key = job_key(rows.job_id(i), rows.state(i)) if i < len(rows) else ""
             if key and key not in self._inflight and key not in self._jobs:
                 refs.append(rows.ref(i))
                 self._inflight.add(key)
@@ -360,35 +361,16 @@ class JobList(ScrollView, can_focus=True):
     @work(thread=True, group="decode", exit_on_error=False)
     def decode(self, refs: list) -> None:
         rows = self.rows
-        spool = rows.spool if rows is not None else None
-        jobs: dict[str, Job] = {}
-        failed: dict[str, str] = {}
-        for r in refs:
-            try:
-                jobs[_key(r.id, r.state)] = spool.read(r, cache=False)  # type: ignore[union-attr]  # our own LRU bounds memory
-            except CorruptJob:
-                failed[_key(r.id, r.state)] = "(unreadable: moved to corrupt/)"
-            except JobNotFound:
-                failed[_key(r.id, r.state)] = "(changed; reloading)"
-            except SpoolError as exc:
-                failed[_key(r.id, r.state)] = str(exc)
-        self.post_message(self.JobsDecoded(jobs, failed))
+        if rows is not None:
+            jobs, failed = decode_jobs(rows.spool, refs)
+            self.post_message(self.JobsDecoded([job_key(r.id, r.state) for r in refs], jobs, failed))
 
     def on_job_list_jobs_decoded(self, message: JobsDecoded) -> None:
         message.stop()
+        for k in message.asked:
+            self._inflight.discard(k)
         for k, job in message.jobs.items():
-            self._inflight.discard(k)
-            if k.endswith("/running") and job.claim is None:
-                continue  # read between the claim's rename and its rewrite: read it again
-            self._jobs[k] = job
-            self._jobs.move_to_end(k)
+            self._jobs.set(k, job)
         for k, why in message.failed.items():
-            self._inflight.discard(k)
             self._bad[k.partition("/")[0]] = why  # until the next listing, which will have settled it
-        while len(self._jobs) > CACHE:
-            self._jobs.popitem(last=False)
         self.refresh()
-
-
-def _key(job_id: str, state: str) -> str:
-    return f"{job_id}/{state}"
