@@ -16,7 +16,7 @@ from textual.screen import Screen
 from store import Spool
 
 from .keyorder import KeysInOrder
-from .screens.help_screen import KEYMAP
+from .keys import KEYS
 from .screens.main_screen import MainScreen
 from .settings import Settings
 
@@ -47,17 +47,17 @@ class CoreflowApp(KeysInOrder):
         yield from super().get_system_commands(screen)
         if not isinstance(screen, MainScreen):
             return
-        for _where, keys, what, action in KEYMAP:
-            if action is None:
+        for k in KEYS:
+            if k.action is None:
                 continue
-            target, _, name = action.partition(":")
+            target, _, name = k.action.partition(":")
             if target == "jobs":
                 run = partial(screen.job_action, name)
             elif target == "screen":
                 run = partial(screen.run_action, name)
             else:
                 run = partial(self.run_action, name)
-            yield SystemCommand(what[0].upper() + what[1:], f"key: {keys}", run)
+            yield SystemCommand(k.what[0].upper() + k.what[1:], f"key: {k.keys}", run)
 
 
 def make_app(spool: Spool | str | Path, settings: Settings | None = None) -> CoreflowApp:

@@ -7,7 +7,8 @@ from textual.message import Message
 
 from coreflow_tui.tui.messages import ChangeRefused, JobsChanged
 from coreflow_tui.tui.screens.cancel_modal import CancelModal
-from coreflow_tui.tui.screens.help_screen import KEYMAP, HelpScreen
+from coreflow_tui.tui.keys import KEYS
+from coreflow_tui.tui.screens.help_screen import HelpScreen
 from coreflow_tui.tui.screens.main_screen import MainScreen
 from coreflow_tui.tui.widgets.detail_pane import DetailPane
 from coreflow_tui.tui.widgets.job_list import JobList
@@ -300,9 +301,9 @@ async def test_help_and_quit(sample: Spool) -> None:
 async def test_palette_has_every_action(sample: Spool) -> None:
     async with started(sample) as (app, pilot):
         titles = {c.title.lower() for c in app.get_system_commands(app.screen)}
-        for _where, _keys, what, action in KEYMAP:
-            if action:
-                assert what.lower() in titles
+        for k in KEYS:
+            if k.action:
+                assert k.what.lower() in titles
         hold = next(c for c in app.get_system_commands(app.screen) if c.title.startswith("Hold"))
         hold.callback()
         await settle(pilot)

@@ -14,7 +14,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import OptionList
 from textual.worker import Worker, WorkerState
@@ -43,6 +43,7 @@ from .main_changes import ChangesMixin
 from .main_base import MainBase
 from .main_filter import FilterMixin
 from .main_panes import PanesMixin
+from ..keys import bindings
 from ..readmodel import (
     FilteredRows,
     FinishedRows,
@@ -58,18 +59,7 @@ from ..readmodel import (
 
 class MainScreen(ChangesMixin, PanesMixin, FilterMixin, MainBase):
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (100, "-wide")]
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "filter", key_display="/"),
-        Binding("f", "finished", "done"),
-        Binding("l", "log", "log"),
-        Binding("p", "pause", "pause"),
-        Binding("s", "submit", "submit", show=False),
-        Binding("n", "add_queue", "new queue", show=False),
-        Binding("colon", "app.command_palette", "commands", show=False, key_display=":"),
-        Binding("escape", "back", "back", show=False),
-        Binding("question_mark", "help", "help", key_display="?"),
-        Binding("q", "app.quit", "quit"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("screen")  # made from the registry (keys.py)
 
     def compose(self) -> ComposeResult:
         yield SpoolHeader(id="header")

@@ -23,6 +23,7 @@ from store import Job
 from store.runners import RunnerState
 
 from ...fmt import age, duration, short_id
+from ..keys import bindings
 from ..readmodel import FilteredRows, FinishedRows, QueueRows, Rows, decode_jobs, job_key, silent
 from .job_rows import Columns, job_cells, progress, reason
 
@@ -38,24 +39,7 @@ class JobList(ScrollView, can_focus=True):
         "job-list--header", "job-list--cursor", "job-list--running", "job-list--held",
         "job-list--marked", "job-list--failed", "job-list--dim", "job-list--cancelling",
     }
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "cursor(-1)", "Up", show=False),
-        Binding("down,j", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home,g", "cursor_to(0)", "First", show=False),
-        Binding("end,G", "cursor_to(-1)", "Last", show=False),
-        Binding("enter", "screen.open_detail", "detail", show=False),
-        Binding("K,shift+up", "change('up')", "move", key_display="K/J"),
-        Binding("J,shift+down", "change('down')", "down one", show=False),
-        Binding("t", "change('top')", "top", show=False),
-        Binding("b", "change('bottom')", "bottom", show=False),
-        Binding("c,delete", "change('cancel')", "cancel", key_display="c"),
-        Binding("h", "change('hold')", "hold"),
-        Binding("r", "change('retry')", "retry"),
-        Binding("e", "change('edit')", "edit", show=False),
-        Binding("space", "mark", "mark"),
-        Binding("U", "unmark", "unmark all", show=False),
+    BINDINGS: ClassVar[list[BindingType]] = bindings("jobs") + [  # made from the registry (keys.py)
         # What this view does not offer (check_action hides it) says why instead of nothing.
         Binding("K,shift+up,J,shift+down,t,b", "refuse('move')", show=False),
         Binding("c,delete", "refuse('cancel')", show=False),
