@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
+from textual.reactive import var
 from textual.screen import Screen
 
 import store
@@ -22,13 +23,15 @@ if TYPE_CHECKING:
 
 
 class MainBase(Screen[None]):
+    # The view's modes: setting one runs its watcher (watch_finished, watch_filter_text).
+    finished: var[bool] = var(False, init=False)  # the finished view (f) instead of the waiting one
+    filter_text: var[str] = var("", init=False)  # the filter (/), lower case; "" shows every job
+
     def __init__(self, spool: Spool, settings: Settings) -> None:
         super().__init__()
         self.spool = spool
         self.settings = settings
         self.queue = settings.queue or store.DEFAULT_QUEUE
-        self.finished = False
-        self.filter_text = ""
         self.base: QueueRows | FinishedRows | None = None
         self.overview: Overview | None = None
         self.feed = Feed(spool, mode=settings.watch)
@@ -42,11 +45,9 @@ class MainBase(Screen[None]):
     def jobs(self) -> JobList:
         return self.query_one(JobList)
 
-    if TYPE_CHECKING:  # defined by MainScreen and FilterMixin, called across the parts
+    if TYPE_CHECKING:  # defined by MainScreen, called across the parts
         _log_timer: Timer
 
         def request_load(self, *what: str) -> None: ...
 
         def _title(self) -> None: ...
-
-        def _set_filter(self, text: str) -> None: ...

@@ -29,22 +29,19 @@ class FilterMixin(_Base):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if isinstance(event.input, FilterBar):
-            self._set_filter(event.value.strip().lower())
+            self.filter_text = event.value.strip().lower()
 
     def action_filter_done(self) -> None:
-        self._set_filter(self.query_one(FilterBar).value.strip().lower())
+        self.filter_text = self.query_one(FilterBar).value.strip().lower()
         if not self.filter_text:
             self.query_one("#jobs-pane").remove_class("-filtering")
         self.set_focus(self.jobs)
 
     def action_filter_clear(self) -> None:
-        self._set_filter("")
+        self.filter_text = ""
         self.set_focus(self.jobs)
 
-    def _set_filter(self, text: str) -> None:
-        if text == self.filter_text:
-            return
-        self.filter_text = text
+    def watch_filter_text(self, text: str) -> None:
         if not text:
             self.query_one(FilterBar).value = ""
             self.query_one("#jobs-pane").remove_class("-filtering")

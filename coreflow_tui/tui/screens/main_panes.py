@@ -115,5 +115,5 @@ class PanesMixin(_Base):
         elif self.jobs.marked:
             self.jobs.clear_marks()
         elif self.filter_text:
-            self._set_filter("")
+            self.filter_text = ""
         self.set_focus(self.jobs)

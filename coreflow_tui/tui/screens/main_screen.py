@@ -270,10 +270,12 @@ class MainScreen(ChangesMixin, PanesMixin, FilterMixin, MainBase):
 
     def action_finished(self) -> None:
         self.finished = not self.finished
+
+    def watch_finished(self, finished: bool) -> None:
         self._first = True
         self.base = None
         self.jobs.clear_marks()
-        self.jobs.empty_text = "No finished jobs." if self.finished else EMPTY
+        self.jobs.empty_text = "No finished jobs." if finished else EMPTY
         self._title()
         self.request_load("jobs")
 
