@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from store import CorruptJob, Job, JobNotFound, JobRef, JobView, QueueInfo, Spool, SpoolError
 from store.history import History, type_stats
 from store.jobtypes import load_types
-from store.layout import PendingName
+from store.layout import FINAL_STATES, PendingName
 from store.runners import RunnerState, runners
 from store.waiting import QueueContext, Waiting
 
 from ..present import JobDetail
 
-FINISHED = frozenset({"succeeded", "failed", "cancelled"})
+FINISHED = frozenset(FINAL_STATES)
 
 
 @dataclass(repr=False)
