@@ -17,6 +17,7 @@ from store.feed import Feed
 from ..readmodel import FinishedRows, Overview, QueueRows
 from ..settings import Settings
 from ..widgets.job_list import JobList
+from ..widgets.spool_changes import SpoolChanges
 
 if TYPE_CHECKING:
     from textual.timer import Timer
@@ -44,6 +45,10 @@ class MainBase(Screen[None]):
     @property
     def jobs(self) -> JobList:
         return self.query_one(JobList)
+
+    @property
+    def changes(self) -> SpoolChanges:
+        return self.query_one(SpoolChanges)
 
     if TYPE_CHECKING:  # defined by MainScreen, called across the parts
         _log_timer: Timer

@@ -1,4 +1,5 @@
-"""The main screen's changes: every one a store call in a worker, the same the CLI makes.
+"""The main screen's changes: what the user asked for, routed to dialogs and to the
+SpoolChanges widget (each change a store call in a worker, the same the CLI makes).
 
 Refusals ("job already started") come back as notifications, never as tracebacks.
 """
@@ -7,19 +8,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from textual import work
-
-import store
-from store import Edit, JobSpec, SpoolError, Where
+from store import Edit
 
 from ...fmt import short_id
 from ...safetext import inert
 from ..messages import ChangeRefused, JobsChanged
+from ..readmodel import QueueRows
 from ..widgets.job_list import JobList
+from ..widgets.spool_changes import MOVES
 from .cancel_modal import CancelModal
 from .edit_modal import EditModal
 from .queue_modal import QueueModal
-from ..readmodel import QueueRows
 from .submit_modal import SubmitModal
 
 if TYPE_CHECKING:
@@ -28,9 +27,6 @@ if TYPE_CHECKING:
     _Base = MainBase
 else:
     _Base = object
-
-MOVES = {"up", "down", "top", "bottom"}
-
 
 class ChangesMixin(_Base):
     def on_job_list_change_requested(self, message: JobList.ChangeRequested) -> None:
@@ -44,14 +40,14 @@ class ChangesMixin(_Base):
         if action == "cancel":
             was = self.jobs.marked
             named = [(short_id(k), self._job_name(k), s, was.get(k) or s) for k, s in zip(ids, states)]
-            self.app.push_screen(CancelModal(named), lambda yes: yes and self.change("cancel", ids))
+            self.app.push_screen(CancelModal(named), lambda yes: yes and self.changes.change("cancel", ids))
         elif action == "edit":
             self.open_edit(ids[0])
         elif action == "hold":
             if all(s == "held" for s in states):
-                self.change("release", ids)
+                self.changes.change("release", ids)
             else:
-                self.change("hold", [k for k, s in zip(ids, states) if s != "held"])
+                self.changes.change("hold", [k for k, s in zip(ids, states) if s != "held"])
         elif action in MOVES:
             rows = self.jobs.rows
             waiting = [k for k, s in zip(ids, states) if s in ("pending", "held")]
@@ -59,42 +55,15 @@ class ChangesMixin(_Base):
                 if rows is not None else [0] * len(waiting)
             total = len(self.base.order) if isinstance(self.base, QueueRows) else 0
             others = [k for k in ids if k not in waiting]  # the store says why not ("already started on HOST")
-            self.change(action, _move_order(action, waiting, positions, total) + others)
+            self.changes.change(action, _move_order(action, waiting, positions, total) + others)
         else:
-            self.change(action, ids)
+            self.changes.change(action, ids)
 
     def _job_name(self, job_id: str) -> str:
         rows = self.jobs.rows
         i = rows.index_of(job_id) if rows is not None else None
         job = self.jobs.job(i) if i is not None else None
         return job.name if job else ""
-
-    @work(thread=True, group="change", exit_on_error=False)
-    def change(self, action: str, ids: list[str]) -> None:
-        """One store call a job, the same the CLI makes; refusals become notifications."""
-        done = []
-        position = None
-        for k in ids:
-            try:
-                if action in MOVES:
-                    position = store.move(self.spool, k, Where(action))
-                elif action == "cancel":
-                    store.cancel(self.spool, k)
-                elif action == "hold":
-                    store.hold(self.spool, k)
-                elif action == "release":
-                    store.release(self.spool, k)
-                elif action == "retry":
-                    position = store.retry(self.spool, k)
-                done.append(k)
-            except SpoolError as exc:
-                self.post_message(ChangeRefused(str(exc)))
-        if done:
-            what = {"up": "moved up", "down": "moved down", "top": "moved to the top", "bottom": "moved to the bottom",
-                    "cancel": "cancelled", "hold": "held", "release": "released", "retry": "queued again"}[action]
-            text = f"{short_id(done[0])} {what}" if len(done) == 1 else f"{len(done)} jobs {what}"
-            single = len(ids) == 1 and action in MOVES
-            self.post_message(JobsChanged(text, done[0] if single else None, position if single else None))
 
     def on_jobs_changed(self, message: JobsChanged) -> None:
         if message.job_id and message.position and isinstance(self.base, QueueRows) and not self.filter_text:
@@ -111,60 +80,24 @@ class ChangesMixin(_Base):
 
     def action_pause(self) -> None:
         info = next((q for q in self.overview.queues if q.name == self.queue), None) if self.overview else None
-        self.set_paused(self.queue, not (info and info.config.paused))
-
-    @work(thread=True, group="change", exit_on_error=False)
-    def set_paused(self, queue: str, paused: bool) -> None:
-        try:
-            self.spool.update_queue(queue, "pause" if paused else "resume", paused=paused)
-        except SpoolError as exc:
-            self.post_message(ChangeRefused(str(exc)))
-            return
-        self.post_message(JobsChanged(f"queue {queue} {'paused' if paused else 'resumed'}"))
+        self.changes.set_paused(self.queue, not (info and info.config.paused))
 
     def action_submit(self) -> None:
-        self.app.push_screen(SubmitModal(self.queue), lambda spec: spec and self.submit_job(spec))
-
-    @work(thread=True, group="change", exit_on_error=False)
-    def submit_job(self, spec: JobSpec) -> None:
-        try:
-            (job_id,) = store.submit(self.spool, [spec])
-        except SpoolError as exc:
-            self.post_message(ChangeRefused(str(exc)))
-            return
-        self.post_message(JobsChanged(f"submitted {short_id(job_id)} to {spec.queue or 'its queue'}"))
+        self.app.push_screen(SubmitModal(self.queue), lambda spec: spec and self.changes.submit_job(spec))
 
     def open_edit(self, job_id: str) -> None:
         rows = self.jobs.rows
         i = rows.index_of(job_id) if rows is not None else None
         job = self.jobs.job(i) if i is not None else None
         if job is None or rows is None or rows.state(i) not in ("pending", "held"):  # type: ignore[arg-type]
-            self.edit_job(job_id, Edit())  # the store says why not (already started on HOST, finished)
+            self.changes.edit_job(job_id, Edit())  # the store says why not (already started on HOST, finished)
             return
-        self.app.push_screen(EditModal(job), lambda change: change and self.edit_job(job_id, change))
-
-    @work(thread=True, group="change", exit_on_error=False)
-    def edit_job(self, job_id: str, change: Edit) -> None:
-        try:
-            position = store.edit(self.spool, job_id, change)
-        except SpoolError as exc:
-            self.post_message(ChangeRefused(str(exc)))
-            return
-        self.post_message(JobsChanged(f"{short_id(job_id)} changed; position {position}"))
+        self.app.push_screen(EditModal(job), lambda change: change and self.changes.edit_job(job_id, change))
 
     def action_add_queue(self) -> None:
         names = [q.name for q in self.overview.queues] if self.overview else []
-        self.app.push_screen(QueueModal(names), lambda answer: answer and self.add_queue(*answer))
+        self.app.push_screen(QueueModal(names), lambda answer: answer and self.changes.add_queue(*answer))
 
-    @work(thread=True, group="change", exit_on_error=False)
-    def add_queue(self, name: str, slots: int) -> None:
-        try:
-            self.spool.add_queue(name, slots=slots)
-            self.spool.record_queue(name, "add", f"slots={slots}")
-        except SpoolError as exc:
-            self.post_message(ChangeRefused(str(exc)))
-            return
-        self.post_message(JobsChanged(f"added queue {name} ({slots} slots)"))
 
 
 def _move_order(action: str, ids: list[str], positions: list[int], total: int) -> list[str]:

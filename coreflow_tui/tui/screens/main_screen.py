@@ -37,6 +37,7 @@ from ..widgets.key_footer import KeyFooter
 from ..widgets.log_pane import LogPane
 from ..widgets.queue_list import QueueList
 from ..widgets.runner_list import RunnerList
+from ..widgets.spool_changes import SpoolChanges
 from ..widgets.spool_header import SpoolHeader
 from .help_screen import HelpScreen
 from .main_changes import ChangesMixin
@@ -74,6 +75,7 @@ class MainScreen(ChangesMixin, PanesMixin, FilterMixin, MainBase):
                 yield DetailPane(id="detail")
                 yield LogPane(id="log")
         yield KeyFooter(compact=True, show_command_palette=False)
+        yield SpoolChanges(self.spool)
 
     def on_mount(self) -> None:
         self.query_one("#queues").border_title = "Queues"
