@@ -56,3 +56,10 @@ class MainBase(Screen[None]):
         def request_load(self, *what: str) -> None: ...
 
         def _title(self) -> None: ...
+
+
+# The parts (changes, panes, filter) derive from Part: typed as MainBase, a plain mixin at run time.
+if TYPE_CHECKING:
+    Part = MainBase
+else:
+    Part = object

@@ -6,8 +6,6 @@ Refusals ("job already started") come back as notifications, never as tracebacks
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from store import Edit
 
 from ...fmt import short_id
@@ -20,15 +18,10 @@ from .cancel_modal import CancelModal
 from .edit_modal import EditModal
 from .queue_modal import QueueModal
 from .submit_modal import SubmitModal
+from .main_base import Part
 
-if TYPE_CHECKING:
-    from .main_base import MainBase
 
-    _Base = MainBase
-else:
-    _Base = object
-
-class ChangesMixin(_Base):
+class ChangesMixin(Part):
     def on_job_list_change_requested(self, message: JobList.ChangeRequested) -> None:
         try:
             self._change_requested(message)

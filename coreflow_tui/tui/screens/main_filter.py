@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from textual import work
 from textual.widgets import Input
 from textual.worker import get_current_worker
@@ -13,16 +11,10 @@ from store import SpoolError
 from ..messages import FilterMatched
 from ..widgets.filter_bar import FilterBar
 from ..readmodel import FilteredRows, FinishedRows, QueueRows, matches
-
-if TYPE_CHECKING:
-    from .main_base import MainBase
-
-    _Base = MainBase
-else:
-    _Base = object
+from .main_base import Part
 
 
-class FilterMixin(_Base):
+class FilterMixin(Part):
     def action_filter(self) -> None:
         self.query_one("#jobs-pane").add_class("-filtering")
         self.set_focus(self.query_one(FilterBar))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from textual import work
 
 import store
@@ -14,16 +12,10 @@ from ..widgets.job_list import JobList
 from ..widgets.log_pane import LogPane
 from ...wording import outcome
 from ..readmodel import FINISHED, FilteredRows, FinishedRows, QueueRows, load_detail, silent
-
-if TYPE_CHECKING:
-    from .main_base import MainBase
-
-    _Base = MainBase
-else:
-    _Base = object
+from .main_base import Part
 
 
-class PanesMixin(_Base):
+class PanesMixin(Part):
     def on_job_list_marks_changed(self, _message: JobList.MarksChanged) -> None:
         self._title()
 

@@ -3,6 +3,9 @@ An invisible widget that posts `JobsChanged` or `ChangeRefused` up; it knows no 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from textual import work
 from textual.widget import Widget
 
@@ -12,6 +15,7 @@ from store import Edit, JobSpec, Spool, SpoolError, Where
 from ...fmt import short_id
 from ..messages import ChangeRefused, JobsChanged
 
+T = TypeVar("T")
 MOVES = {"up", "down", "top", "bottom"}
 DONE = {"up": "moved up", "down": "moved down", "top": "moved to the top", "bottom": "moved to the bottom",
         "cancel": "cancelled", "hold": "held", "release": "released", "retry": "queued again"}
@@ -49,39 +53,34 @@ class SpoolChanges(Widget):
             single = len(ids) == 1 and action in MOVES
             self.post_message(JobsChanged(text, done[0] if single else None, position if single else None))
 
-    @work(thread=True, group="change", exit_on_error=False)
-    def set_paused(self, queue: str, paused: bool) -> None:
+    def _do(self, call: Callable[[], T], said: Callable[[T], str]) -> None:
+        """One store call: post what it did, or why the store refused."""
         try:
-            self.spool.update_queue(queue, "pause" if paused else "resume", paused=paused)
+            out = call()
         except SpoolError as exc:
             self.post_message(ChangeRefused(str(exc)))
             return
-        self.post_message(JobsChanged(f"queue {queue} {'paused' if paused else 'resumed'}"))
+        self.post_message(JobsChanged(said(out)))
+
+    @work(thread=True, group="change", exit_on_error=False)
+    def set_paused(self, queue: str, paused: bool) -> None:
+        self._do(lambda: self.spool.update_queue(queue, "pause" if paused else "resume", paused=paused),
+                 lambda _: f"queue {queue} {'paused' if paused else 'resumed'}")
 
     @work(thread=True, group="change", exit_on_error=False)
     def submit_job(self, spec: JobSpec) -> None:
-        try:
-            (job_id,) = store.submit(self.spool, [spec])
-        except SpoolError as exc:
-            self.post_message(ChangeRefused(str(exc)))
-            return
-        self.post_message(JobsChanged(f"submitted {short_id(job_id)} to {spec.queue or 'its queue'}"))
+        self._do(lambda: store.submit(self.spool, [spec])[0],
+                 lambda job_id: f"submitted {short_id(job_id)} to {spec.queue or 'its queue'}")
 
     @work(thread=True, group="change", exit_on_error=False)
     def edit_job(self, job_id: str, change: Edit) -> None:
-        try:
-            position = store.edit(self.spool, job_id, change)
-        except SpoolError as exc:
-            self.post_message(ChangeRefused(str(exc)))
-            return
-        self.post_message(JobsChanged(f"{short_id(job_id)} changed; position {position}"))
+        self._do(lambda: store.edit(self.spool, job_id, change),
+                 lambda position: f"{short_id(job_id)} changed; position {position}")
 
     @work(thread=True, group="change", exit_on_error=False)
     def add_queue(self, name: str, slots: int) -> None:
-        try:
+        def add() -> None:
             self.spool.add_queue(name, slots=slots)
             self.spool.record_queue(name, "add", f"slots={slots}")
-        except SpoolError as exc:
-            self.post_message(ChangeRefused(str(exc)))
-            return
-        self.post_message(JobsChanged(f"added queue {name} ({slots} slots)"))
+
+        self._do(add, lambda _: f"added queue {name} ({slots} slots)")
