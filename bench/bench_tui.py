@@ -38,8 +38,8 @@ def _make_spool(root: Path, n: int) -> None:
 async def _measure(root: Path) -> dict[str, float]:
     from textual import events
 
-    from coreflow_tui.app import Settings, make_app
-    from coreflow_tui.widgets.job_list import JobList
+    from coreflow_tui.tui.app import Settings, make_app
+    from coreflow_tui.tui.widgets.job_list import JobList
 
     out: dict[str, float] = {}
     t0 = time.perf_counter()

@@ -25,16 +25,21 @@ def _signal_name(sig: int) -> str:
         return f"signal {sig}"
 
 
+def code(r: Result) -> str:
+    """How the command ended, the one spelling: 'exit 2', 'signal 15 (SIGTERM)', or ''."""
+    if r.exit_code is not None:
+        return f"exit {r.exit_code}"
+    return _signal_name(r.signal) if r.signal else ""
+
+
 def outcome(r: Result) -> str:
     """'succeeded (exit 0)', 'failed (exit 2)', 'failed (timed out, signal 15 (SIGTERM))',
     'cancelled by alice@host'."""
     details = []
     if r.reason not in ("exit", "cancelled"):
         details.append(REASONS.get(r.reason, r.reason))
-    if r.exit_code is not None:
-        details.append(f"exit {r.exit_code}")
-    elif r.signal:
-        details.append(_signal_name(r.signal))
+    if code(r):
+        details.append(code(r))
     text = r.state + (f" by {r.by}" if r.by else "")
     return text + (f" ({', '.join(details)})" if details else "")
 

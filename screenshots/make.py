@@ -17,7 +17,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from coreflow_tui.app import Settings, make_app
+from coreflow_tui.tui.app import Settings, make_app
 from tests.tui.sample import NOW, build
 
 # name -> (size, keys pressed first, build options)

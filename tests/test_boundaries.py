@@ -31,8 +31,9 @@ def test_store_starts_no_process() -> None:
 
 def test_cli_does_not_import_the_tui() -> None:
     """`coreflow submit` must start like plain Python with msgspec and filelock."""
-    mods = _modules_after("import coreflow_tui.cli, coreflow_tui.commands")
+    mods = _modules_after("import coreflow_tui.cli, coreflow_tui.cli.commands, coreflow_tui.present")
     assert not {m for m in mods if m.split(".")[0] in ("textual", "rich")}
+    assert not {m for m in mods if m.startswith(("coreflow_tui.tui", "coreflow_tui.runner", "coreflow_tui.triggers"))}
 
 
 def test_only_store_builds_spool_paths() -> None:
@@ -43,4 +44,86 @@ def test_only_store_builds_spool_paths() -> None:
         for needle in ('"pending"', '"running"', '"done"', '".job"', '"queue.json"'):
             if f"/ {needle}" in text or f"/{needle}" in text:
                 offenders.append(f"{path.relative_to(ROOT)}: {needle}")
+    assert not offenders
+
+
+def _imports(package: str) -> dict[str, set[str]]:
+    """Module -> the modules of `package` it imports at import time (TYPE_CHECKING blocks
+    count: a type-only circle is still a knot; imports inside functions are lazy and do not)."""
+    import ast
+
+    graph: dict[str, set[str]] = {}
+    for path in (ROOT / package).rglob("*.py"):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        is_pkg = parts[-1] == "__init__"
+        name = ".".join(parts[:-1] if is_pkg else parts)
+        base = name.split(".") if is_pkg else name.split(".")[:-1]
+        found: set[str] = set()
+        tree = ast.parse(path.read_text())
+        body = list(tree.body)
+        while body:
+            node = body.pop(0)
+            if isinstance(node, ast.If | ast.Try):
+                body += node.body + getattr(node, "orelse", []) + getattr(node, "finalbody", [])
+            elif isinstance(node, ast.Import):
+                found |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                mod = node.module or ""
+                if node.level:
+                    mod = ".".join(base[: len(base) - node.level + 1] + ([mod] if mod else []))
+                found |= {mod} | {f"{mod}.{a.name}" for a in node.names}
+        graph[name] = {m for m in found if m.split(".")[0] == package}
+    # A module's own parent packages are initialised before it anyway: not an edge.
+    return {k: {m for m in v if m in graph and m != k and not k.startswith(m + ".")} for k, v in graph.items()}
+
+
+def test_no_import_circle_in_the_ui() -> None:
+    """No module of coreflow_tui imports, through any chain, a module that imports it back."""
+    graph = _imports("coreflow_tui")
+    circles = []
+    for start in graph:
+        seen, todo = set(), list(graph[start])
+        while todo:
+            m = todo.pop()
+            if m == start:
+                circles.append(start)
+                break
+            if m not in seen:
+                seen.add(m)
+                todo += graph[m]
+    assert not sorted(circles)
+
+
+def test_widgets_import_no_screen_and_the_read_model_no_widget() -> None:
+    """Arrows run down: screens use widgets, widgets use the read model, never back up."""
+    graph = _imports("coreflow_tui")
+    up = [f"{m} -> {d}" for m, deps in graph.items() for d in deps
+          if (".widgets." in m and (".screens" in d or d.endswith(".app")))
+          or (m.endswith(".readmodel") and (".widgets" in d or ".screens" in d))]
+    assert not up
+
+
+def test_no_private_name_imported_across_ui_modules() -> None:
+    """`from x import _name` between coreflow_tui modules: a private name is that module's own."""
+    import ast
+
+    offenders = []
+    for path in (ROOT / "coreflow_tui").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("coreflow_tui")):
+                offenders += [f"{path.relative_to(ROOT)}: {a.name}" for a in node.names
+                              if a.name.startswith("_") and not a.name.startswith("__")]
+    assert not offenders
+
+
+def test_store_imports_no_ui() -> None:
+    """The store is headless: no module of store/ imports coreflow_tui, textual or rich."""
+    import ast
+
+    offenders = []
+    for path in (ROOT / "store").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in ("coreflow_tui", "textual", "rich")]
     assert not offenders

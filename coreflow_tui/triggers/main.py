@@ -16,8 +16,8 @@ from store.views import iso
 
 from ..fmt import age, duration, short_id, table
 from ..safetext import inert
+from ..exits import EXIT_FAIL, EXIT_OK
 
-EXIT_OK, EXIT_FAIL = 0, 1
 
 
 def cmd_triggers(args: argparse.Namespace) -> int:

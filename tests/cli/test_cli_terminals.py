@@ -15,7 +15,7 @@ from pathlib import Path
 
 from clihelp import _PYC
 
-from coreflow_tui.glyphs import CP437
+from coreflow_tui.tui.glyphs import CP437
 from store import Spool, submit
 from store.changes import JobSpec
 

@@ -164,7 +164,7 @@ def test_runner_runs_the_good_job_and_sets_the_bad_ones_aside(bad_spool: tuple[S
 def test_tui_opens_shows_the_good_job_and_warns(bad_spool: tuple[Spool, dict[str, Path]]) -> None:
     import asyncio
 
-    from coreflow_tui.widgets.spool_header import SpoolHeader
+    from coreflow_tui.tui.widgets.spool_header import SpoolHeader
     from tests.tui.conftest import app_on, settle, wait_until
     from tests.tui.test_keys import jobs_of
 

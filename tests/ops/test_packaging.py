@@ -34,13 +34,13 @@ def test_wheel_and_sdist_carry_the_stylesheet_and_every_package(dist: Path) -> N
     (sdist,) = dist.glob(f"coreflow-{__version__}.tar.gz")
     names = set(zipfile.ZipFile(whl).namelist())
     for pkg in ("store", "coreflow_tui", "coreflow_tui/ops", "coreflow_tui/runner", "coreflow_tui/triggers",
-                "coreflow_tui/screens", "coreflow_tui/widgets"):
+                "coreflow_tui/tui", "coreflow_tui/tui/screens", "coreflow_tui/tui/widgets"):
         assert f"{pkg}/__init__.py" in names, pkg
-    assert "coreflow_tui/coreflow.tcss" in names
+    assert "coreflow_tui/tui/coreflow.tcss" in names
     entry = zipfile.ZipFile(whl).read(f"coreflow-{__version__}.dist-info/entry_points.txt").decode()
     assert "coreflow = coreflow_tui.cli:main" in entry
     with tarfile.open(sdist) as tar:
-        assert f"coreflow-{__version__}/coreflow_tui/coreflow.tcss" in tar.getnames()
+        assert f"coreflow-{__version__}/coreflow_tui/tui/coreflow.tcss" in tar.getnames()
 
 
 def test_the_installed_wheel_runs(dist: Path, tmp_path: Path) -> None:
@@ -51,7 +51,7 @@ def test_the_installed_wheel_runs(dist: Path, tmp_path: Path) -> None:
                    check=True, capture_output=True, timeout=120)
     env = {**os.environ, "PYTHONPATH": str(target)}
     code = ("import coreflow_tui, sys, pathlib; from coreflow_tui.cli import main; "
-            "print(coreflow_tui.__file__); print((pathlib.Path(coreflow_tui.__file__).parent / 'coreflow.tcss').is_file()); "
+            "print(coreflow_tui.__file__); print((pathlib.Path(coreflow_tui.__file__).parent / 'tui' / 'coreflow.tcss').is_file()); "
             "main(['--version'])")
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True,
                          timeout=60)

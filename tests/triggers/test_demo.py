@@ -14,7 +14,7 @@ from store import SpoolError
 from store.jobtypes import load_types
 from store.triggers import load_triggers
 
-from coreflow_tui.demo import make_demo
+from coreflow_tui.cli.demo import make_demo
 
 from .procs import alive, descendants, role, wait_for
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from coreflow_tui.app import CoreflowApp, Settings, make_app
+from coreflow_tui.tui.app import CoreflowApp, Settings, make_app
 from store import Spool
 
 from .sample import NOW, build

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input
 
-from coreflow_tui.screens.edit_modal import EditModal
-from coreflow_tui.screens.main_screen import MainScreen
+from coreflow_tui.tui.screens.edit_modal import EditModal
+from coreflow_tui.tui.screens.main_screen import MainScreen
 from store import Spool
 
 from .conftest import settle, started
@@ -85,7 +85,7 @@ async def test_finished_view_offers_only_what_works_and_says_why_for_the_rest(sa
 
 async def test_marks_are_counted_cleared_with_U_and_the_cancel_dialog_names_jobs_started_since(
         sample: Spool) -> None:
-    from coreflow_tui.screens.cancel_modal import CancelModal
+    from coreflow_tui.tui.screens.cancel_modal import CancelModal
 
     from .sample import start
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 import pytest
 from textual.message import Message
 
-from coreflow_tui.messages import ChangeRefused, JobsChanged
-from coreflow_tui.screens.cancel_modal import CancelModal
-from coreflow_tui.screens.help_screen import KEYMAP, HelpScreen
-from coreflow_tui.screens.main_screen import MainScreen
-from coreflow_tui.widgets.detail_pane import DetailPane
-from coreflow_tui.widgets.job_list import JobList
-from coreflow_tui.widgets.log_pane import LogPane
-from coreflow_tui.widgets.queue_list import QueueList
+from coreflow_tui.tui.messages import ChangeRefused, JobsChanged
+from coreflow_tui.tui.screens.cancel_modal import CancelModal
+from coreflow_tui.tui.keys import KEYS
+from coreflow_tui.tui.screens.help_screen import HelpScreen
+from coreflow_tui.tui.screens.main_screen import MainScreen
+from coreflow_tui.tui.widgets.detail_pane import DetailPane
+from coreflow_tui.tui.widgets.job_list import JobList
+from coreflow_tui.tui.widgets.log_pane import LogPane
+from coreflow_tui.tui.widgets.queue_list import QueueList
 from store import Spool
 
 from .conftest import app_on, settle, started
@@ -275,7 +276,7 @@ async def test_add_queue(sample: Spool) -> None:
 
 
 async def test_add_queue_with_slots_that_are_no_number_asks_again(sample: Spool) -> None:
-    from coreflow_tui.screens.queue_modal import QueueModal
+    from coreflow_tui.tui.screens.queue_modal import QueueModal
 
     async with started(sample) as (app, pilot):
         await press(pilot, "n")
@@ -300,9 +301,9 @@ async def test_help_and_quit(sample: Spool) -> None:
 async def test_palette_has_every_action(sample: Spool) -> None:
     async with started(sample) as (app, pilot):
         titles = {c.title.lower() for c in app.get_system_commands(app.screen)}
-        for _where, _keys, what, action in KEYMAP:
-            if action:
-                assert what.lower() in titles
+        for k in KEYS:
+            if k.action:
+                assert k.what.lower() in titles
         hold = next(c for c in app.get_system_commands(app.screen) if c.title.startswith("Hold"))
         hold.callback()
         await settle(pilot)

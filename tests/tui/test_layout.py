@@ -22,7 +22,7 @@ async def test_help_and_quit_always_in_the_footer_at_60x20(sample: Spool) -> Non
 
 
 async def test_queue_rows_never_wrap_at_60x20(sample: Spool) -> None:
-    from coreflow_tui.widgets.queue_list import QueueList
+    from coreflow_tui.tui.widgets.queue_list import QueueList
 
     async with started(sample, size=(60, 20)) as (app, pilot):
         shown = lines_of(app.screen.query_one(QueueList))
@@ -32,7 +32,7 @@ async def test_queue_rows_never_wrap_at_60x20(sample: Spool) -> None:
 
 async def test_panes_rebalance_on_resize_and_when_queues_are_added(sample: Spool) -> None:
     """120x40, two queues added, then 80x24, 60x20, 120x40: every queue stays in sight."""
-    from coreflow_tui.widgets.queue_list import QueueList
+    from coreflow_tui.tui.widgets.queue_list import QueueList
 
     async with started(sample, size=(120, 40)) as (app, pilot):
         sample.add_queue("nightly")
@@ -51,7 +51,7 @@ async def test_panes_rebalance_on_resize_and_when_queues_are_added(sample: Spool
 
 async def test_running_rows_align_with_and_without_a_progress_bar(spool: Spool) -> None:
     """Before, a running row without a bar (no history) was one column off."""
-    from coreflow_tui.widgets.job_list import JobList
+    from coreflow_tui.tui.widgets.job_list import JobList
 
     old = make(spool, "default", ["make"], "earlier", "build", ago=900)
     start(spool, old, ago=800)
@@ -70,7 +70,7 @@ async def test_running_rows_align_with_and_without_a_progress_bar(spool: Spool) 
 def test_no_fields_run_together() -> None:
     from store import QueueConfig
 
-    from coreflow_tui.widgets.queue_list import prompt
+    from coreflow_tui.tui.widgets.queue_list import prompt
 
     q = QueueInfo("default", QueueConfig(slots=4, paused=True), 5, 1, 0)
     for width in (20, 26, 40):
@@ -80,8 +80,8 @@ def test_no_fields_run_together() -> None:
 
 
 async def test_header_and_runner_fields_are_separated(sample: Spool) -> None:
-    from coreflow_tui.widgets.runner_list import RunnerList
-    from coreflow_tui.widgets.spool_header import SpoolHeader
+    from coreflow_tui.tui.widgets.runner_list import RunnerList
+    from coreflow_tui.tui.widgets.spool_header import SpoolHeader
 
     async with started(sample, size=(120, 40)) as (app, pilot):
         header = "".join(lines_of(app.screen.query_one(SpoolHeader)))
@@ -91,7 +91,7 @@ async def test_header_and_runner_fields_are_separated(sample: Spool) -> None:
 
 
 async def test_long_reasons_have_a_short_form_at_80_columns(sample: Spool) -> None:
-    from coreflow_tui.widgets.job_list import JobList
+    from coreflow_tui.tui.widgets.job_list import JobList
 
     heartbeat_file = sample.layout.runner("build-01-4242-ab12")
     heartbeat_file.unlink()  # nobody serves default: the long reason

@@ -77,7 +77,7 @@ async def test_empty_queue_says_so(spool: Spool) -> None:
 
 async def test_header_names_the_watch_mode_and_no_color_is_respected(sample: Spool, monkeypatch) -> None:
     """Polling (an NFS spool) says so in the header; NO_COLOR turns colour off."""
-    from coreflow_tui.widgets.spool_header import SpoolHeader
+    from coreflow_tui.tui.widgets.spool_header import SpoolHeader
 
     monkeypatch.setenv("NO_COLOR", "1")
     async with started(sample, watch="poll") as (app, pilot):
@@ -129,7 +129,7 @@ async def test_a_heartbeat_reloads_the_queue_only_when_what_the_runners_serve_ch
     (busy, slots, queues...), why jobs wait changes: then the queue is loaded again."""
     from store.feed import Change
 
-    from coreflow_tui.messages import SpoolChanged
+    from coreflow_tui.tui.messages import SpoolChanged
 
     from .sample import heartbeat
 

@@ -18,7 +18,7 @@ HOSTILE = ("\x1b[2J\x1b[H"  # clear the screen, cursor home
 
 
 def pane(app):  # noqa: ANN001, ANN201
-    from coreflow_tui.widgets.log_pane import LogPane
+    from coreflow_tui.tui.widgets.log_pane import LogPane
     return app.screen.query_one(LogPane)
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from coreflow_tui.widgets.detail_pane import DetailPane
-from coreflow_tui.widgets.job_list import JobList
-from coreflow_tui.widgets.runner_list import RunnerList
-from coreflow_tui.widgets.spool_header import SpoolHeader
+from coreflow_tui.tui.widgets.detail_pane import DetailPane
+from coreflow_tui.tui.widgets.job_list import JobList
+from coreflow_tui.tui.widgets.runner_list import RunnerList
+from coreflow_tui.tui.widgets.spool_header import SpoolHeader
 from store import Spool
 
 from .conftest import settle, started

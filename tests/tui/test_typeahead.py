@@ -19,9 +19,9 @@ from textual.command import CommandInput
 from textual.keys import _character_to_key
 from textual.widgets import Input
 
-from coreflow_tui.screens.cancel_modal import CancelModal
-from coreflow_tui.screens.main_screen import MainScreen
-from coreflow_tui.widgets.filter_bar import FilterBar
+from coreflow_tui.tui.screens.cancel_modal import CancelModal
+from coreflow_tui.tui.screens.main_screen import MainScreen
+from coreflow_tui.tui.widgets.filter_bar import FilterBar
 from store import Spool
 
 from .conftest import settle, started

@@ -1,0 +1,124 @@
+"""The argparse types of the `coreflow` command line: each checks one option's text and
+turns a refusal into a usage error (exit 2) naming the option."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def whole(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least `minimum`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text} must be at least {minimum}")
+        return value
+
+    return parse
+
+
+positive_int = whole(1)
+count = whole(0)
+
+
+def seconds(allow_zero: bool) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        from store.names import parse_duration
+
+        try:
+            return parse_duration(text, "value", allow_zero)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return parse
+
+
+positive_seconds = seconds(False)
+duration = seconds(True)
+
+
+def checked(check: Callable[[str], T]) -> Callable[[str], T]:
+    """An argparse type from a store check: its refusal becomes a usage error naming the option."""
+
+    def parse(text: str) -> T:
+        from store import SpoolError
+
+        try:
+            return check(text)
+        except (SpoolError, ValueError) as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
+
+
+def name_check(what: str) -> Callable[[str], str]:
+    def check(text: str) -> str:
+        from store.names import check_name
+
+        return check_name(text, what)
+
+    return checked(check)
+
+
+def pair(what: str, key_check: Callable[[str], object] | None) -> Callable[[str], tuple[str, str]]:
+    """KEY=VALUE, the key checked by `key_check`."""
+
+    def check(text: str) -> tuple[str, str]:
+        key, sep, value = text.partition("=")
+        if not sep or not key:
+            raise ValueError(f"{text!r} must be KEY=VALUE")
+        if key_check is not None:
+            key_check(key)
+        return key, value
+
+    return checked(check)
+
+
+def env_name(key: str) -> None:
+    if "\0" in key or not key.strip():
+        raise ValueError(f"invalid environment variable name {key!r}")
+
+
+def priority_check(text: str) -> int:
+    from store.names import parse_priority
+
+    return parse_priority(text)
+
+
+queue = name_check("queue name")
+jobtype = name_check("job type")
+trigger = name_check("trigger name")
+runner_label = name_check("label")
+label = pair("label", name_check("label key"))
+env = pair("environment variable", env_name)
+priority = checked(priority_check)
+
+
+def name_list(what: str) -> Callable[[str], str]:
+    """A comma-separated list of names, each checked; the text itself is kept."""
+    check = name_check(what)
+
+    def parse(text: str) -> str:
+        for part in text.split(","):
+            if part.strip():
+                check(part.strip())
+        return text
+
+    return parse
+
+
+queue_list = name_list("queue name")
+label_list = name_list("runner label")
+
+
+def setting(text: str) -> str:
+    if not pair("setting", None)(text)[0].strip():
+        raise argparse.ArgumentTypeError(f"{text!r} must be KEY=VALUE")
+    return text

@@ -1,0 +1,64 @@
+"""Cancel, confirmed: names every job it would cancel. y/enter cancels, n/escape keeps."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from ...safetext import inert
+
+SHOWN = 8
+
+
+class CancelModal(ModalScreen[bool]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y,enter", "answer(True)", "Cancel them"),
+        Binding("n,escape", "answer(False)", "Keep them"),
+    ]
+
+    def __init__(self, jobs: list[tuple[str, str, str, str]]) -> None:
+        """`jobs`: (short id, name, state now, state when marked) of each job to cancel."""
+        super().__init__()
+        self.jobs = jobs
+
+    def compose(self) -> ComposeResult:
+        n = len(self.jobs)
+        text = Text(f"Cancel {'this job' if n == 1 else f'these {n} jobs'}?\n\n", style="bold")
+        started = sum(1 for *_x, now, was in self.jobs if now == "running" and was != "running")
+        if started:
+            text.append(f"{started} of them started since you marked {'it' if n == 1 else 'them'}: "
+                        f"{'its runner' if started == 1 else 'their runners'} will stop "
+                        f"{'it' if started == 1 else 'them'}.\n\n", "bold")
+        for sid, name, state, was in self.jobs[:SHOWN]:
+            text.append(f"  {sid}  ", "bold")
+            text.append(inert(name))
+            if state == "running" and was != "running":
+                text.append("  (started since marked: its runner will stop it)", "bold italic")
+            elif state == "running":
+                text.append("  (running: its runner will stop it)", "italic")
+            elif state == "held":
+                text.append("  (held)", "dim")
+            text.append("\n")
+        if n > SHOWN:
+            text.append(f"  … and {n - SHOWN} more\n", "dim")
+        text.append("\n")
+        text.append(" y ", "bold reverse")
+        text.append("/")
+        text.append(" enter ", "bold reverse")
+        text.append(" cancel    ")
+        text.append(" n ", "bold reverse")
+        text.append("/")
+        text.append(" escape ", "bold reverse")
+        text.append(" keep")
+        with Vertical(id="cancel-box") as box:
+            box.border_title = "Cancel"
+            yield Static(text)
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
