@@ -15,7 +15,7 @@ from store import JobSpec, Spool, SpoolError, Where
 from store.views import job_json, queue_json, write_json_list
 
 from .. import present, wording
-from ..fmt import age, duration, fancy_ok, short_id, table, when
+from ..fmt import age, duration, fancy_ok, short_id, table
 from ..safetext import inert
 from ..exits import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 

@@ -48,7 +48,6 @@ from ..keys import bindings
 from ..readmodel import (
     FilteredRows,
     FinishedRows,
-    Overview,
     QueueRows,
     load_finished,
     load_overview,
