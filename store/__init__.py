@@ -25,12 +25,13 @@ from .errors import (
 )
 from .model import Audit, Claim, Heartbeat, Job, QueueConfig, Result, Trigger, actor
 from .spool import DEFAULT_QUEUE, JobRef, JobView, QueueInfo, Spool
+from .states import FINAL, WAITING, State
 
 __all__ = [
     "AmbiguousJob", "Audit", "Edit", "edit", "Claim", "ConfigError", "CorruptJob", "DEFAULT_QUEUE", "FormatError",
     "Heartbeat", "InvalidName", "Job", "JobAlreadyStarted", "JobNotFound", "JobRef", "JobSpec",
     "JobStateError", "JobView", "LockTimeout", "QueueConfig", "QueueExists", "QueueInfo",
-    "QueueNotEmpty", "QueueNotFound", "Result", "Spool", "SpoolError", "SpoolNotFound", "StorageError",
+    "QueueNotEmpty", "QueueNotFound", "Result", "Spool", "State", "FINAL", "WAITING", "SpoolError", "SpoolNotFound", "StorageError",
     "Trigger", "Where", "actor", "build_job", "cancel", "hold", "move", "place", "prune", "release",
     "retry", "submit",
 ]

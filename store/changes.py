@@ -24,6 +24,7 @@ from .model import CancelRequest, Job, Result, Trigger, actor, encode, encode_jo
 from .names import ID_RE, check_name, new_job_id, parse_priority, rank_between, respace_window, spread_ranks
 from .runners import fs_now
 from .spool import DEFAULT_QUEUE, JobRef, Spool, _containing, _names
+from .states import FINAL, State
 
 
 class JobFields(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -411,7 +412,7 @@ def cancel(spool: Spool, ref: str, reason: str = "cancelled", detail: str = "") 
     """Cancel a job. A waiting job is finished as cancelled at once; a running one gets
     a cancel request its runner acts on. Returns "cancelled" or "requested"."""
     r = spool.find(ref)
-    if r.state == "running":
+    if r.state == State.RUNNING:
         return _request_cancel(spool, r)
     if r.pending is None:
         raise JobStateError(f"job {r.id} already finished ({r.state}); nothing to cancel")
@@ -421,21 +422,21 @@ def cancel(spool: Spool, ref: str, reason: str = "cancelled", detail: str = "") 
         me = _locate(order, r)
         if me is None:
             now = spool.find(r.id)
-            if now.state == "running":
+            if now.state == State.RUNNING:
                 return _request_cancel(spool, now)
             raise _gone(spool, r, "cancel")
         p = order[me]
         src = lay.pending(r.queue) / p.name
         job, original = spool.load(src, p.id, r.queue, p.state)
         t = time.time()
-        dest = lay.done(r.queue) / done_name(r.id, "cancelled", t)
+        dest = lay.done(r.queue) / done_name(r.id, State.CANCELLED, t)
         job = msgspec.structs.replace(job, result=Result(
-            state="cancelled", reason=reason, finished_at=t, by=actor(), attempt=job.attempt, message=detail))
+            state=State.CANCELLED, reason=reason, finished_at=t, by=actor(), attempt=job.attempt, message=detail))
         _commit_rewritten(spool, r, "cancel", src, dest, encode_job(job, original))
         atomic.fsync_dir(lay.done(r.queue))
         atomic.fsync_dir(lay.pending(r.queue))
         spool.record(r.id, "cancel", detail)
-    return "cancelled"
+    return State.CANCELLED
 
 
 def _request_cancel(spool: Spool, r: JobRef) -> str:
@@ -444,7 +445,7 @@ def _request_cancel(spool: Spool, r: JobRef) -> str:
     atomic.publish(lay.tmp, req, encode(CancelRequest(by=actor(), at=time.time())))
     if not r.path.exists():  # it finished meanwhile (or another runner took it over)
         now = spool.find(r.id)
-        if now.state != "running":
+        if now.state != State.RUNNING:
             atomic.unlink_quietly(req)
             raise JobStateError(f"job {r.id} already finished ({now.state}); nothing to cancel")
     spool.record(r.id, "cancel-request", "stop the running job")
@@ -457,7 +458,7 @@ def _request_cancel(spool: Spool, r: JobRef) -> str:
 def retry(spool: Spool, ref: str) -> int:
     """Queue a finished job again as its next attempt (its earlier results kept). Returns position."""
     r = spool.find(ref)
-    if r.state not in ("succeeded", "failed", "cancelled"):
+    if r.state not in FINAL:
         raise JobStateError(f"job {r.id} is {r.state}; only a finished job can be retried")
     lay = spool.layout
     with spool.lock(r.queue):
@@ -529,7 +530,7 @@ def _pending_ref(spool: Spool, ref: str, what: str) -> JobRef:
 
 
 def _not_waiting(spool: Spool, r: JobRef, what: str) -> SpoolError:
-    if r.state == "running":
+    if r.state == State.RUNNING:
         where = ""
         try:
             claim = spool.read(r).claim

@@ -48,6 +48,7 @@ from .pending_cache import PendingCache
 from .preflight import UnsafeSpool, check_labels, check_safe
 from .queuelock import QueueLocks
 from .spool import JobRef, Spool, _names, _read_nofollow
+from .states import State
 
 SYNC_EVERY = 0.1  # seconds between directory fsyncs of a busy runner
 HELD_UP = 0.5  # seconds: a state change that took longer may have raced a takeover (see _unless_taken)
@@ -135,7 +136,7 @@ class Claims:
                     continue
                 src = f"{pend_dir}/{name}"
                 try:
-                    job, original = self.spool.load(src, p.id, queue, "pending", refuse_world_writable=True)
+                    job, original = self.spool.load(src, p.id, queue, State.PENDING, refuse_world_writable=True)
                 except JobNotFound:
                     self._forget_listing(queue)
                     continue  # moved aside by a reader that found it corrupt
@@ -198,7 +199,7 @@ class Claims:
         """
         queue = job.queue
         src = self._mine_path(job)
-        retried = result.state == "failed" and result.reason not in INFRA_REASONS \
+        retried = result.state == State.FAILED and result.reason not in INFRA_REASONS \
             and own_attempts(job) < job.max_attempts
         staged = None
         if not retried:  # write and fsync the done/ file before taking the lock
@@ -212,7 +213,7 @@ class Claims:
                 if retried:
                     self._unless_taken(job, self._to_pending(job, original, src, result, at_old_place=False), since)
                     self._forget_mine(job.id)
-                    return "pending"
+                    return State.PENDING
                 staged, placing = None, staged
                 self._unless_taken(job, self._to_done(job, original, src, result, placing), since)
                 self._forget_mine(job.id)  # not before: a finish that failed is tried again
@@ -231,12 +232,12 @@ class Claims:
             original = self._own(job, src)
             req = self.cancel_request(job.queue, job.id)
             if req is not None:
-                state = "cancelled"
+                state = State.CANCELLED
                 placed = self._to_done(job, original, src, msgspec.structs.replace(
-                    result, state="cancelled", reason="cancelled", by=req.by))
+                    result, state=State.CANCELLED, reason="cancelled", by=req.by))
             else:
                 placed = self._to_pending(job, original, src, result, at_old_place=True)
-                state = "pending"
+                state = State.PENDING
             self._unless_taken(job, placed, since)
             self._forget_mine(job.id)
         return state
@@ -291,7 +292,7 @@ class Claims:
             path = r.file
             try:
                 st = os.lstat(path)
-                job, _ = spool.load(path, r.id, r.queue, "running")
+                job, _ = spool.load(path, r.id, r.queue, State.RUNNING)
             except (JobNotFound, FileNotFoundError, CorruptJob):
                 continue
             claim = job.claim
@@ -326,7 +327,7 @@ class Claims:
                 return None  # another runner took it over first, or it moved on
             self._dirty_dirs.add(self._qdirs(queue)[1])
             try:
-                job, original = self.spool.load(path, r.id, queue, "running")
+                job, original = self.spool.load(path, r.id, queue, State.RUNNING)
             except (JobNotFound, CorruptJob):
                 return None
             if job.claim is None and claim is not None:
@@ -340,7 +341,7 @@ class Claims:
                    if state is not None
                    else f"runner {runner} on {host} left no heartbeat" if runner != "?"
                    else "the runner that claimed it is unknown and gone (it recorded no claim)")
-            lost = Result(state="failed", reason="runner-lost", started_at=claim.claimed_at if claim else None,
+            lost = Result(state=State.FAILED, reason="runner-lost", started_at=claim.claimed_at if claim else None,
                           finished_at=time.time(), host=None if host == "?" else host,
                           runner=None if runner == "?" else runner, attempt=job.attempt, message=why)
             req = self.cancel_request(queue, job.id)
@@ -349,15 +350,15 @@ class Claims:
                 outcome, why = "finished", f"{why}, after the job ended ({job.result.state})"
             elif req is not None:
                 self._to_done(job, original, path, msgspec.structs.replace(
-                    lost, state="cancelled", reason="cancelled", by=req.by))
-                outcome = "cancelled"
+                    lost, state=State.CANCELLED, reason="cancelled", by=req.by))
+                outcome = State.CANCELLED
             elif job.lost >= MAX_LOST:
                 self._to_done(job, original, path, msgspec.structs.replace(
                     lost, message=f"{why}; lost {job.lost + 1} times, not requeued again"))
-                outcome = "failed"
+                outcome = State.FAILED
             else:
                 self._to_pending(job, original, path, lost, at_old_place=True)
-                outcome = "pending"
+                outcome = State.PENDING
         return Recovered(job.id, queue, outcome, runner, host, why)
 
     # -- cancel requests ---------------------------------------------------------------
@@ -481,7 +482,7 @@ class Claims:
             except FileNotFoundError:
                 pass
         try:
-            current, original = self.spool.load(src, job.id, job.queue, "running")
+            current, original = self.spool.load(src, job.id, job.queue, State.RUNNING)
         except JobNotFound:
             self._forget_mine(job.id)
             raise ClaimLost(f"job {job.id} is no longer running here (taken over after a late heartbeat?)") from None

@@ -115,19 +115,20 @@ import time
 from pathlib import Path
 
 from .names import RANK_WIDTH
+from .states import DONE_DIR, FINAL, PENDING_DIR, RUNNING_DIR, State, final_alternation
 
 FORMAT = 1
 
 # [0-9], not \d: \d would also take other scripts' digits, which int() then accepts.
 PENDING_RE = re.compile(
-    r"(?P<rank>[0-9a-f]{%d})\.(?P<prio>[+-][0-9]{1,4})\.(?P<id>[0-9a-z]{26})\.(?P<st>job|held)" % RANK_WIDTH
+    r"(?P<rank>[0-9a-f]{%d})\.(?P<prio>[+-][0-9]{1,4})\.(?P<id>[0-9a-z]{26})\.(?P<st>job|%s)" % (RANK_WIDTH, State.HELD)
 )
 RUNNER_ID = r"[a-z0-9][a-z0-9._-]{0,80}"
 RUNNING_RE = re.compile(r"(?P<id>[0-9a-z]{26})(?:\.(?P<runner>%s))?\.job" % RUNNER_ID)
 CANCEL_RE = re.compile(r"(?P<id>[0-9a-z]{26})\.cancel")
-DONE_RE = re.compile(r"(?P<stamp>[0-9]{8}T[0-9]{9}Z)\.(?P<id>[0-9a-z]{26})\.(?P<st>succeeded|failed|cancelled)")
-FINAL_STATES = ("succeeded", "failed", "cancelled")
-ALL_STATES = ("pending", "held", "running", *FINAL_STATES)
+DONE_RE = re.compile(r"(?P<stamp>[0-9]{8}T[0-9]{9}Z)\.(?P<id>[0-9a-z]{26})\.(?P<st>%s)" % final_alternation())
+FINAL_STATES = tuple(s for s in State if s in FINAL)
+ALL_STATES = tuple(State)
 
 
 class PendingName:
@@ -159,8 +160,8 @@ class PendingName:
         return self.name.endswith(".held")
 
     @property
-    def state(self) -> str:
-        return "held" if self.held else "pending"
+    def state(self) -> State:
+        return State.HELD if self.held else State.PENDING
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, PendingName) and other.name == self.name
@@ -174,7 +175,7 @@ class PendingName:
 
 
 def pending_name(rank: int, priority: int, job_id: str, held: bool = False) -> str:
-    return f"{rank:0{RANK_WIDTH}x}.{priority:+d}.{job_id}.{'held' if held else 'job'}"
+    return f"{rank:0{RANK_WIDTH}x}.{priority:+d}.{job_id}.{State.HELD if held else 'job'}"
 
 
 def parse_pending(name: str) -> PendingName | None:
@@ -236,13 +237,13 @@ class Layout:
         return self.queues / name / "audit.jsonl"
 
     def pending(self, queue: str) -> Path:
-        return self.queues / queue / "pending"
+        return self.queues / queue / PENDING_DIR
 
     def running(self, queue: str) -> Path:
-        return self.queues / queue / "running"
+        return self.queues / queue / RUNNING_DIR
 
     def done(self, queue: str) -> Path:
-        return self.queues / queue / "done"
+        return self.queues / queue / DONE_DIR
 
     def state_dirs(self, queue: str) -> list[Path]:
         return [self.pending(queue), self.running(queue), self.done(queue)]

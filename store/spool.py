@@ -38,6 +38,7 @@ from .layout import (
     CANCEL_RE,
     DONE_RE,
     FORMAT,
+    PENDING_RE,
     RUNNING_RE,
     Layout,
     PendingName,
@@ -45,6 +46,7 @@ from .layout import (
     parse_pending,
     sorted_pending,
 )
+from .states import DONE_DIR, FINAL, LIVE, PENDING_DIR, RUNNING_DIR, STATE_DIRS, WAITING, State
 from .limits import MAX_JOB_BYTES, MAX_META_BYTES, check_queue_config, check_slots
 from .locks import DEFAULT_TIMEOUT, locked
 from .model import Audit, Job, QueueConfig, SpoolMeta, actor, decode, decode_job, encode
@@ -211,7 +213,7 @@ class Spool:
         except OSError as exc:
             raise StorageError.wrap(exc, f"cannot add queue {name}") from exc
         try:
-            for d in ("pending", "running", "done"):
+            for d in STATE_DIRS:
                 (staging / d).mkdir(mode=0o755)
             atomic.publish(lay.tmp, staging / "queue.json", encode(cfg), sync_dir=False)
             atomic.fsync_dir(staging)
@@ -274,11 +276,11 @@ class Spool:
                 raise StorageError.wrap(exc, f"cannot remove queue {name}") from exc
         # Every entry goes, dot files too (.lock, NFS's .nfsXXXX): else rmdir fails.
         try:
-            for sub in ("pending", "running", "done"):
+            grammar = {PENDING_DIR: PENDING_RE, RUNNING_DIR: RUNNING_RE, DONE_DIR: DONE_RE}
+            for sub in STATE_DIRS:
                 d = grave / sub
                 for entry in _names(d):
-                    if sub == "pending" and parse_pending(entry) or sub == "running" and RUNNING_RE.fullmatch(entry) \
-                            or sub == "done" and DONE_RE.fullmatch(entry):
+                    if grammar[sub].fullmatch(entry):
                         removed += 1
                     os.unlink(d / entry)
                 if d.exists():
@@ -312,7 +314,7 @@ class Spool:
         """Running jobs of a queue by id; each file's name says which runner holds it."""
         d = self.layout.running(queue)
         found = sorted((m["id"], e.name) for e in _scan(d) if (m := RUNNING_RE.fullmatch(e.name)))
-        return [JobRef(i, queue, "running", f"{d}/{name}") for i, name in found]
+        return [JobRef(i, queue, State.RUNNING, f"{d}/{name}") for i, name in found]
 
     def cancel_requested(self, queue: str, job_id: str) -> bool:
         return self.layout.running(queue).joinpath(cancel_name(job_id)).exists()
@@ -335,12 +337,12 @@ class Spool:
     def refs(self, queue: str, states: frozenset[str] | set[str]) -> list[JobRef]:
         """Jobs of one queue in the given states: running first, then run order, then done."""
         out: list[JobRef] = []
-        if "running" in states:
+        if State.RUNNING in states:
             out += self.running_refs(queue)
-        if states & {"pending", "held"}:
+        if states & WAITING:
             d = self.layout.pending(queue)
             out += [JobRef(p.id, queue, p.state, f"{d}/{p.name}", p) for p in self.pending(queue) if p.state in states]
-        if states & {"succeeded", "failed", "cancelled"}:
+        if states & FINAL:
             out += [r for r in self.done_refs(queue) if r.state in states]
         return out
 
@@ -369,7 +371,7 @@ class Spool:
         for q in self.queue_names():
             for name in _containing(_names(lay.running(q)), text):
                 if m := RUNNING_RE.fullmatch(name):
-                    yield JobRef(m["id"], q, "running", f"{lay.running(q)}/{name}")
+                    yield JobRef(m["id"], q, State.RUNNING, f"{lay.running(q)}/{name}")
             for name in _containing(_names(lay.pending(q)), text):
                 if (p := parse_pending(name)) is not None:
                     yield self.pending_ref(q, p)
@@ -437,20 +439,20 @@ class Spool:
     def view(self, r: JobRef, position: int | None = None) -> JobView:
         return JobView(self.read(r), r.queue, r.state, position, r)
 
-    def jobs(self, queue: str | None = None, states: set[str] | frozenset[str] = frozenset(
-            {"pending", "held", "running"})) -> tuple[list[JobView], list[str]]:
+    def jobs(self, queue: str | None = None, states: set[str] | frozenset[str] = LIVE
+             ) -> tuple[list[JobView], list[str]]:
         """Decoded jobs (running, then run order, then finished) and warnings about bad files."""
         warnings: list[str] = []
         return list(self.iter_jobs(queue, states, warnings.append, cache=True)), warnings
 
-    def iter_jobs(self, queue: str | None = None, states: set[str] | frozenset[str] = frozenset(
-            {"pending", "held", "running"}), warn: Callable[[str], None] | None = None,
+    def iter_jobs(self, queue: str | None = None, states: set[str] | frozenset[str] = LIVE,
+                  warn: Callable[[str], None] | None = None,
             cache: bool = False) -> Iterator[JobView]:
         """jobs(), one at a time and (by default) uncached: a listing of 50,000 jobs holds
         one in memory at a time. Each bad file found is passed to `warn`."""
         for q in [self.check_queue(queue)] if queue else self.queue_names():
             position = 0
-            for r in self.refs(q, states | ({"pending", "held"} if states & {"pending", "held"} else set())):
+            for r in self.refs(q, states | (WAITING if states & WAITING else set())):
                 pos = None
                 if r.pending is not None:
                     position += 1
@@ -606,7 +608,7 @@ def _remove_tree(path: Path) -> None:
     """Remove a queue directory the store staged in tmp/, best effort: the caller is
     already reporting why it failed, and clean_tmp takes what is left."""
     try:
-        for sub in (path / "pending", path / "running", path / "done"):
+        for sub in (path / d for d in STATE_DIRS):
             if sub.exists():
                 sub.rmdir()
         for name in _names(path):

@@ -61,6 +61,7 @@ from .locks import locked
 from .model import Job, Result, Trigger, actor, decode, encode, encode_job
 from .names import NAME_RE, parse_duration
 from .spool import Spool
+from .states import State
 from .tomlfile import parse_toml, read_toml_text
 
 MAX_NAME = 200
@@ -791,11 +792,11 @@ def _retire_locked(spool: Spool, queue: str, name: str, old_id: str, new_id: str
     except JobNotFound:
         return False
     t = time.time()
-    dest = lay.done(queue) / done_name(old_id, "cancelled", t)
+    dest = lay.done(queue) / done_name(old_id, State.CANCELLED, t)
     if not atomic.commit_rename(src, dest):
         return False
     old = msgspec.structs.replace(old, superseded_by=new_id, result=Result(
-        state="cancelled", reason="superseded", finished_at=t, by=actor(), attempt=old.attempt,
+        state=State.CANCELLED, reason="superseded", finished_at=t, by=actor(), attempt=old.attempt,
         message=f"superseded by {new_id}"))
     atomic.publish(lay.tmp, dest, encode_job(old, original), sync_dir=False)
     atomic.fsync_dir(lay.done(queue))

@@ -31,6 +31,7 @@ from store.errors import QueueNotFound
 from store.feed import Change, Feed
 from store.mounts import lock_warning
 from store.model import Heartbeat
+from store.states import State
 
 from ..ops.journal import log_line
 from .process import JobProcess, SpawnError, append_note
@@ -503,11 +504,11 @@ class Runner:
             proc.close()
             if exc.errno in RESOURCE_ERRORS:  # the runner's trouble, not the job's: give it back
                 a.stop_reason = "requeue"
-                self._ended(a, Result(state="failed", reason="runner-stopped", message=str(exc)))
+                self._ended(a, Result(state=State.FAILED, reason="runner-stopped", message=str(exc)))
                 self._short_of(OSError(exc.errno, str(exc)))
                 return
             proc.note(str(exc))
-            self._ended(a, Result(state="failed", reason="spawn-error", message=str(exc)))
+            self._ended(a, Result(state=State.FAILED, reason="spawn-error", message=str(exc)))
             return
         if job.timeout:
             a.deadline = a.started_mono + job.timeout
@@ -556,7 +557,7 @@ class Runner:
         self._tell_reaper(f"-{a.proc.pid}")
         reason = a.stop_reason
         if reason == "fenced":
-            self._ended(a, Result(state="failed", reason="runner-lost", exit_code=ex.exit_code, signal=ex.signal,
+            self._ended(a, Result(state=State.FAILED, reason="runner-lost", exit_code=ex.exit_code, signal=ex.signal,
                                   message=f"the runner did not beat for more than {self.fence:g}s (frozen?): "
                                           "its watchdog stopped the job"))
             return
@@ -566,13 +567,13 @@ class Runner:
             self.log(f"stopped {a.job.id}: another runner took it over; no result recorded by us")
             return
         if reason == "requeue":
-            state, why = "failed", "runner-stopped"
+            state, why = State.FAILED, "runner-stopped"
         elif reason == "cancel":
-            state, why = "cancelled", "cancelled"
+            state, why = State.CANCELLED, "cancelled"
         elif reason == "timeout":
-            state, why = "failed", "timeout"
+            state, why = State.FAILED, "timeout"
         else:
-            state, why = ("succeeded" if ex.exit_code == 0 else "failed"), "exit"
+            state, why = (State.SUCCEEDED if ex.exit_code == 0 else State.FAILED), "exit"
         self._ended(a, Result(state=state, reason=why, exit_code=ex.exit_code, signal=ex.signal,
                               by=a.cancelled_by if reason == "cancel" else None))
 
@@ -618,7 +619,7 @@ class Runner:
         code = f"exit {r.exit_code}" if r.exit_code is not None else (f"signal {r.signal}" if r.signal else "")
         how = code if r.reason == "exit" else ", ".join(x for x in (r.reason, code) if x)
         by = f" by {r.by}" if r.by else ""
-        then = f"; queued again as attempt {a.job.attempt + 1}" if state == "pending" else ""
+        then = f"; queued again as attempt {a.job.attempt + 1}" if state == State.PENDING else ""
         self.log(f"finished {a.job.id} ({a.job.queue}): {r.state} ({how}){by} in {took:.2f}s{then}"
                  + (f"; {r.message}" if r.message else ""))
 
@@ -702,7 +703,7 @@ class Runner:
             return False
         self.log(f"not starting {a.job.id}: giving it back")
         a.stop_reason = "requeue"
-        self._ended(a, Result(state="failed", reason="runner-stopped", message="the runner could not beat"))
+        self._ended(a, Result(state=State.FAILED, reason="runner-stopped", message="the runner could not beat"))
         return False
 
     def _check_fence(self) -> None:
@@ -749,8 +750,8 @@ class Runner:
             return
         dead: set[str] = set()
         for r in got:
-            what = {"pending": "queued again at its place", "failed": "failed (runner-lost)",
-                    "cancelled": "cancelled (as asked)", "finished": "finished with the result it had"}[r.outcome]
+            what = {State.PENDING: "queued again at its place", State.FAILED: "failed (runner-lost)",
+                    State.CANCELLED: "cancelled (as asked)", "finished": "finished with the result it had"}[r.outcome]
             self.log(f"took over {r.job_id} ({r.queue}) from {r.note}: {what}")
             self._append_log(r.job_id, f"{r.note}; job {what}")
             dead.add(r.runner)
