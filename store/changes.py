@@ -23,7 +23,8 @@ from .locks import locked_all
 from .model import CancelRequest, Job, Result, Trigger, actor, encode, encode_job
 from .names import ID_RE, check_name, new_job_id, parse_priority, rank_between, respace_window, spread_ranks
 from .runners import fs_now
-from .spool import DEFAULT_QUEUE, JobRef, Spool, _containing, _names
+from .listing import containing, list_names
+from .spool import DEFAULT_QUEUE, JobRef, Spool
 from .states import FINAL, State
 
 
@@ -309,8 +310,8 @@ def _move_to_top(spool: Spool, job_id: str) -> int | None:
     for q in spool.queue_names():
         d = spool.layout.pending(q)
         with spool.lock(q):
-            names = _names(d)
-            mine = next((n for n in _containing(names, job_id)
+            names = list_names(d)
+            mine = next((n for n in containing(names, job_id)
                          if (p := parse_pending(n)) is not None and p.id == job_id), None)
             if mine is None:
                 continue

@@ -2,7 +2,7 @@
 
 One `Claims` object per runner holds what makes these fast enough to dispatch many
 short jobs a second: each queue's lock file stays open (flock on a kept descriptor,
-not a new FileLock each time), queue.json is re-read only when it was replaced, the
+not a new lock file each time), queue.json is re-read only when it was replaced, the
 sorted listing of pending/ is kept valid by inotify on local filesystems, and the
 directory fsyncs of a turn of the runner's loop are done once for all its renames.
 
@@ -35,7 +35,7 @@ from pathlib import Path
 
 import msgspec
 
-from . import atomic
+from . import atomic, safeio
 from .atomic import commit_rename
 from .changes import _insert_rank
 from .feed import filesystem_type, needs_polling
@@ -47,7 +47,8 @@ from .runners import ClaimsJournal, RunnerState, fs_now, journaled_claims, runne
 from .pending_cache import PendingCache
 from .preflight import UnsafeSpool, check_labels, check_safe
 from .queuelock import QueueLocks
-from .spool import JobRef, Spool, _names, _read_nofollow
+from .listing import list_names
+from .spool import JobRef, Spool
 from .states import State
 
 SYNC_EVERY = 0.1  # seconds between directory fsyncs of a busy runner
@@ -122,7 +123,7 @@ class Claims:
             config = self._config(queue)
             if config.paused:
                 return ClaimOutcome("paused")
-            names = self._pending.listing(queue, pend_dir) if self._pending else sorted(_names(pend_dir))
+            names = self._pending.listing(queue, pend_dir) if self._pending else sorted(list_names(pend_dir))
             if not any(n[-4:] == ".job" for n in names):
                 return ClaimOutcome(_idle(names))
             if self._running_count(run_dir) >= config.slots:
@@ -464,7 +465,7 @@ class Claims:
         return cfg
 
     def _running_count(self, run_dir: str) -> int:
-        return sum(1 for n in _names(run_dir) if n[-4:] == ".job" and RUNNING_RE.fullmatch(n))
+        return sum(1 for n in list_names(run_dir) if n[-4:] == ".job" and RUNNING_RE.fullmatch(n))
 
     def _own(self, job: Job, src: str) -> bytes | None:
         """The on-disk bytes of our running job, checked to be still ours (lock held).
@@ -560,7 +561,7 @@ class Claims:
         else, what we placed is stale: remove it, and the job stays the taker's."""
         if _boottime() - since < HELD_UP:
             return
-        elsewhere = [f"{d}/{n}" for d in self._qdirs(job.queue) for n in _names(d)
+        elsewhere = [f"{d}/{n}" for d in self._qdirs(job.queue) for n in list_names(d)
                      if job.id in n and f"{d}/{n}" != placed and not n.endswith(".cancel")]
         if not elsewhere:
             return
@@ -582,7 +583,7 @@ def cancel_request(spool: Spool, queue: str, job_id: str) -> CancelRequest | Non
     """The request to stop a running job (see changes.cancel), or None."""
     path = spool.layout.running(queue) / cancel_name(job_id)
     try:
-        data = _read_nofollow(path)
+        data = safeio.read_job(path)
     except FileNotFoundError:
         return None
     except (CorruptJob, StorageError):

@@ -28,7 +28,8 @@ from . import atomic, safeio
 from .errors import CorruptJob, StorageError, UnsafeFile
 from .layout import RUNNER_ID
 from .model import Claim, Heartbeat, decode, encode
-from .spool import Spool, _scan
+from .listing import scan_dir
+from .spool import Spool
 
 RUNNER_FILE_RE = re.compile(r"(?P<id>%s)\.json" % RUNNER_ID)
 CLAIMS_FILE_RE = re.compile(r"(?P<id>%s)\.claims" % RUNNER_ID)
@@ -189,7 +190,7 @@ def bury(spool: Spool, runner_id: str) -> bool:
 def runners(spool: Spool, now: float | None = None) -> list[RunnerState]:
     """Every runner with a heartbeat file, live or lost, sorted by host and pid."""
     d = spool.layout.runners
-    entries = [e for e in _scan(d) if RUNNER_FILE_RE.fullmatch(e.name)]
+    entries = [e for e in scan_dir(d) if RUNNER_FILE_RE.fullmatch(e.name)]
     if not entries:
         return []
     if now is None:
@@ -274,7 +275,7 @@ def journaled_claims(spool: Spool) -> dict[tuple[str, int], Claim]:
     """Every runner's journaled claims, by (job id, attempt). Torn lines are skipped."""
     d = spool.layout.runners
     out: dict[tuple[str, int], Claim] = {}
-    for e in _scan(d):
+    for e in scan_dir(d):
         if not CLAIMS_FILE_RE.fullmatch(e.name):
             continue
         try:

@@ -46,11 +46,12 @@ from .layout import (
     parse_pending,
     sorted_pending,
 )
-from .states import DONE_DIR, FINAL, LIVE, PENDING_DIR, RUNNING_DIR, STATE_DIRS, WAITING, State
-from .limits import MAX_JOB_BYTES, MAX_META_BYTES, check_queue_config, check_slots
+from .limits import MAX_META_BYTES, check_queue_config, check_slots
+from .listing import containing, list_names, scan_dir
 from .locks import DEFAULT_TIMEOUT, locked
 from .model import Audit, Job, QueueConfig, SpoolMeta, actor, decode, decode_job, encode
 from .names import check_name
+from .states import DONE_DIR, FINAL, LIVE, PENDING_DIR, RUNNING_DIR, STATE_DIRS, WAITING, State
 
 DEFAULT_QUEUE = "default"
 TMP_CLEAN_EVERY = 3600.0  # seconds between a runner's sweeps of tmp/ (files go after 36 h)
@@ -279,13 +280,13 @@ class Spool:
             grammar = {PENDING_DIR: PENDING_RE, RUNNING_DIR: RUNNING_RE, DONE_DIR: DONE_RE}
             for sub in STATE_DIRS:
                 d = grave / sub
-                for entry in _names(d):
+                for entry in list_names(d):
                     if grammar[sub].fullmatch(entry):
                         removed += 1
                     os.unlink(d / entry)
                 if d.exists():
                     d.rmdir()
-            for entry in _names(grave):
+            for entry in list_names(grave):
                 os.unlink(grave / entry)
             grave.rmdir()
         except OSError as exc:
@@ -305,7 +306,7 @@ class Spool:
 
     def pending(self, queue: str) -> list[PendingName]:
         """Pending and held jobs of a queue in run order, from file names alone."""
-        return sorted_pending(_names(self.layout.pending(queue)))
+        return sorted_pending(list_names(self.layout.pending(queue)))
 
     def running_ids(self, queue: str) -> list[str]:
         return [r.id for r in self.running_refs(queue)]
@@ -313,20 +314,20 @@ class Spool:
     def running_refs(self, queue: str) -> list[JobRef]:
         """Running jobs of a queue by id; each file's name says which runner holds it."""
         d = self.layout.running(queue)
-        found = sorted((m["id"], e.name) for e in _scan(d) if (m := RUNNING_RE.fullmatch(e.name)))
+        found = sorted((m["id"], e.name) for e in scan_dir(d) if (m := RUNNING_RE.fullmatch(e.name)))
         return [JobRef(i, queue, State.RUNNING, f"{d}/{name}") for i, name in found]
 
     def cancel_requested(self, queue: str, job_id: str) -> bool:
         return self.layout.running(queue).joinpath(cancel_name(job_id)).exists()
 
     def cancel_requests(self, queue: str) -> set[str]:
-        return {m["id"] for e in _scan(self.layout.running(queue)) if (m := CANCEL_RE.fullmatch(e.name))}
+        return {m["id"] for e in scan_dir(self.layout.running(queue)) if (m := CANCEL_RE.fullmatch(e.name))}
 
     def done_refs(self, queue: str, last: int | None = None) -> list[JobRef]:
         """Finished jobs of a queue, oldest first (by finish stamp); only the `last` ones
         if given (refs are made only for those: history reads a few of 100,000)."""
         d = self.layout.done(queue)
-        names = sorted(n for n in _names(d) if DONE_RE.fullmatch(n))
+        names = sorted(n for n in list_names(d) if DONE_RE.fullmatch(n))
         out = []
         for n in names[-last:] if last else names:
             m = DONE_RE.fullmatch(n)
@@ -369,13 +370,13 @@ class Spool:
         100,000-job queue costs one listing, not 100,000 refs."""
         lay = self.layout
         for q in self.queue_names():
-            for name in _containing(_names(lay.running(q)), text):
+            for name in containing(list_names(lay.running(q)), text):
                 if m := RUNNING_RE.fullmatch(name):
                     yield JobRef(m["id"], q, State.RUNNING, f"{lay.running(q)}/{name}")
-            for name in _containing(_names(lay.pending(q)), text):
+            for name in containing(list_names(lay.pending(q)), text):
                 if (p := parse_pending(name)) is not None:
                     yield self.pending_ref(q, p)
-            for name in _containing(_names(lay.done(q)), text):
+            for name in containing(list_names(lay.done(q)), text):
                 if m := DONE_RE.fullmatch(name):
                     yield JobRef(m["id"], q, m["st"], f"{lay.done(q)}/{name}")
 
@@ -419,7 +420,7 @@ class Spool:
         try:
             if refuse_world_writable and (os.lstat(path) if st is None else st).st_mode & stat.S_IWOTH:
                 raise CorruptJob(f"{what} is world-writable: anyone could have changed its command")
-            data = _read_nofollow(path)  # safeio: a regular file, not a link, at most MAX_JOB_BYTES
+            data = safeio.read_job(path)  # safeio: a regular file, not a link, at most MAX_JOB_BYTES
             job = decode_job(data, what)
             if job.id != job_id:
                 raise CorruptJob(f"{what} holds job {job.id!r}, not {job_id}")
@@ -569,7 +570,7 @@ class Spool:
         return atomic.clean_tmp(self.layout.tmp)
 
     def corrupt_files(self) -> list[Path]:
-        return sorted(Path(e.path) for e in _scan(self.layout.corrupt) if not e.name.endswith(".why"))
+        return sorted(Path(e.path) for e in scan_dir(self.layout.corrupt) if not e.name.endswith(".why"))
 
 
 def _name(p: PendingName) -> str:
@@ -584,26 +585,6 @@ def _is_name(name: str) -> bool:
     return True
 
 
-def _scan(path: Path) -> list[os.DirEntry[str]]:
-    """Directory entries, skipping dot files (NFS's .nfsXXXX, FUSE's .fuse_hidden, .lock)."""
-    try:
-        return [e for e in os.scandir(path) if not e.name.startswith(".")]
-    except FileNotFoundError:
-        return []
-    except OSError as exc:
-        raise StorageError.wrap(exc, f"cannot list {path}") from exc
-
-
-def _names(path: str | Path) -> list[str]:
-    """The names in a directory (os.listdir: no per-entry objects, for 100,000-job queues)."""
-    try:
-        return os.listdir(path)
-    except FileNotFoundError:
-        return []
-    except OSError as exc:
-        raise StorageError.wrap(exc, f"cannot list {path}") from exc
-
-
 def _remove_tree(path: Path) -> None:
     """Remove a queue directory the store staged in tmp/, best effort: the caller is
     already reporting why it failed, and clean_tmp takes what is left."""
@@ -611,30 +592,8 @@ def _remove_tree(path: Path) -> None:
         for sub in (path / d for d in STATE_DIRS):
             if sub.exists():
                 sub.rmdir()
-        for name in _names(path):
+        for name in list_names(path):
             atomic.unlink_quietly(path / name)
         path.rmdir()
     except (OSError, SpoolError):
         pass
-
-
-def _containing(names: list[str], text: str) -> Iterator[str]:
-    """The names that contain `text`: one string search over the listing, not a loop."""
-    blob = "\n".join(names)
-    i = blob.find(text)
-    while i >= 0:
-        start = blob.rfind("\n", 0, i) + 1
-        end = blob.find("\n", i)
-        end = len(blob) if end < 0 else end
-        yield blob[start:end]
-        i = blob.find(text, end)
-
-
-def _read_nofollow(path: str | Path) -> bytes:
-    """A job-sized file's bytes (safeio.read_file with the job limit); a file that cannot
-    be one of ours (a FIFO, a symlink, too large) is a CorruptJob, for the callers that
-    quarantine it."""
-    try:
-        return safeio.read_file(path, MAX_JOB_BYTES)
-    except UnsafeFile as exc:
-        raise CorruptJob(exc.what) from None  # the fix is the caller's: corrupt/

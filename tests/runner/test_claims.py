@@ -95,10 +95,10 @@ def test_a_job_file_corrupt_before_claim_is_quarantined_and_the_next_runs(spool:
 
 
 def test_a_job_file_that_vanishes_before_claim_is_skipped(spool: Spool, monkeypatch: pytest.MonkeyPatch) -> None:
-    import store.spool as spool_mod
+    import store.safeio as safeio_mod
 
     first, second = submit(spool, [JobSpec(command=["a"]), JobSpec(command=["b"])])
-    real = spool_mod._read_nofollow
+    real = safeio_mod.read_job
     gone = spool.find(first).path
 
     def vanish_first(path):  # type: ignore[no-untyped-def]
@@ -106,7 +106,7 @@ def test_a_job_file_that_vanishes_before_claim_is_skipped(spool: Spool, monkeypa
             os.unlink(gone)  # pruned by someone between the listing and the read
         return real(path)
 
-    monkeypatch.setattr(spool_mod, "_read_nofollow", vanish_first)
+    monkeypatch.setattr(safeio_mod, "read_job", vanish_first)
     got = _claims(spool).claim_next("default")
     assert got.job is not None and got.job.id == second
 
