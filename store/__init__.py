@@ -5,7 +5,7 @@ Headless by rule: no Textual, no Rich, no subprocesses.
 
 from __future__ import annotations
 
-from .changes import Edit, JobSpec, Where, build_job, cancel, edit, hold, move, place, prune, release, retry, submit
+from .jobs import Edit, JobSpec, Where, build_job, cancel, edit, hold, move, place, prune, release, retry, submit
 from .errors import (
     AmbiguousJob,
     ConfigError,

@@ -37,7 +37,7 @@ import msgspec
 
 from . import atomic, safeio
 from .atomic import commit_rename
-from .changes import _insert_rank
+from .ordering import insert_rank
 from .feed import filesystem_type, needs_polling
 from .errors import CorruptJob, JobNotFound, JobStateError, SpoolError, StorageError
 from .layout import RUNNING_RE, cancel_name, done_name, parse_pending, pending_name, running_name
@@ -538,7 +538,7 @@ class Claims:
             if at_old_place:
                 rank = rank_between(None, order[0].rank) if order else rank_between(None, None)
             else:
-                rank = _insert_rank(self.spool, queue, order, priority)
+                rank = insert_rank(self.spool, queue, order, priority)
         pend_dir, run_dir = str(lay.pending(queue)), str(lay.running(queue))
         dest = f"{pend_dir}/{pending_name(rank, priority, job.id)}"
         nxt = msgspec.structs.replace(

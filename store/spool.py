@@ -1,6 +1,6 @@
 """A spool on disk: opening, queues, listing and reading jobs.
 
-State changes live in `changes.py`; this module only reads, plus the queue edits
+State changes live in the `store.jobs` package and `claims.py`; this module only reads, plus the queue edits
 that touch nothing but `queue.json`.
 """
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from store import Spool, submit
-from store.changes import JobSpec, hold
+from store.jobs import JobSpec, hold
 from tests.conftest import run_cf
 
 QUICK = 20  # seconds: every command here answers in well under one; the old code hung
