@@ -54,7 +54,7 @@ import msgspec
 
 from . import atomic, safeio
 from .jobs import JobFields, JobSpec, build_job, place, supersede
-from .errors import ConfigError, CorruptJob, JobNotFound, SpoolError, StorageError, UnsafeFile
+from .errors import ConfigError, CorruptJob, InvalidValue, JobNotFound, SpoolError, StorageError, UnsafeFile
 from .limits import MAX_META_BYTES
 from .locks import locked
 from .model import Job, Trigger, actor, decode, encode
@@ -258,7 +258,7 @@ def _validate(spool: Spool, name: str, path: Path, text: str, spec: TriggerFile)
         if spec.every is not None:
             try:
                 extra["interval"] = parse_duration(spec.every, "every")
-            except ValueError as exc:
+            except InvalidValue as exc:
                 raise fail("every", str(exc)) from None
             if extra["interval"] < 1:
                 raise fail("every", "must be at least 1s")
@@ -285,7 +285,7 @@ def _validate(spool: Spool, name: str, path: Path, text: str, spec: TriggerFile)
         extra["recursive"] = True if spec.recursive is None else spec.recursive
         try:
             extra["debounce"] = parse_duration(spec.debounce if spec.debounce is not None else "1s", "debounce")
-        except ValueError as exc:
+        except InvalidValue as exc:
             raise fail("debounce", str(exc)) from None
     for key in spec.params:
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", key) or key in _BUILTIN:
@@ -316,9 +316,7 @@ def _check_template(spool: Spool, d: TriggerDef, fail: Callable[[str, str], Conf
     try:
         build_job(spool, _spec(d, _sample_values(d), {}))
     except SpoolError as exc:
-        msg = str(exc)
-        key = "job.type" if "job type" in msg else "job.queue" if "queue" in msg else "job"
-        raise fail(key, msg) from None
+        raise fail(f"job.{exc.field}" if exc.field else "job", str(exc)) from None
 
 
 def _validation_error(path: Path, text: str, message: str) -> ConfigError:
@@ -435,7 +433,7 @@ def _convert_override(key: str, value: str) -> Any:
     if key in ("timeout",):
         try:
             return parse_duration(value, key)
-        except ValueError as exc:
+        except InvalidValue as exc:
             raise ConfigError(f"--set {key}={value}: {exc}") from None
     if key == "retries":
         if not value.isdigit():

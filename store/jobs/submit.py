@@ -11,7 +11,7 @@ from pathlib import Path
 import msgspec
 
 from .. import atomic
-from ..errors import SpoolError, StorageError
+from ..errors import SpoolError, StorageError, about
 from ..layout import PendingName, pending_name
 from ..limits import check_job_bytes, check_job_fields
 from ..locks import locked_all
@@ -50,14 +50,16 @@ def build_job(spool: Spool, spec: JobSpec, now: float | None = None, who: str | 
 
     jtype = None
     if spec.type is not None:  # only a typed submit reads types.toml: a broken one stops only those
-        check_name(spec.type, "job type")
-        types = load_types(spool.layout.types)
-        jtype = types.get(spec.type)
-        if jtype is None and types:
-            known = ", ".join(sorted(types))
-            raise SpoolError(f"unknown job type {spec.type!r} (types.toml has: {known})")
+        with about("type"):
+            check_name(spec.type, "job type")
+            types = load_types(spool.layout.types)
+            jtype = types.get(spec.type)
+            if jtype is None and types:
+                known = ", ".join(sorted(types))
+                raise SpoolError(f"unknown job type {spec.type!r} (types.toml has: {known})")
     queue = spec.queue or (jtype.queue if jtype and jtype.queue else DEFAULT_QUEUE)
-    spool.check_queue(queue)
+    with about("queue"):
+        spool.check_queue(queue)
     command = spec.command
     if isinstance(command, str):
         if not spec.shell:
