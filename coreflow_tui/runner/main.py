@@ -19,7 +19,8 @@ from store import claims as cl
 from store.names import check_name
 from store.settings import load_settings, parse_size
 
-from .loop import Options, Runner
+from .common import Options
+from .loop import Runner
 
 
 def cmd_runner(args: argparse.Namespace) -> int:
