@@ -230,7 +230,7 @@ class ClaimsJournal:
     """A runner's claims, appended to runners/RUNNERID.claims before each claim's rename.
 
     The claim is written into the job's own file only once the job has run a moment
-    (see store.claims); until then the running file's name says whose it is, and this
+    (see store.jobs.claims); until then the running file's name says whose it is, and this
     says where it came from (its place in the queue) and since when. One write per
     claim, no fsync: after a power cut a job taken back goes to the top of its queue.
     """

@@ -9,7 +9,7 @@ import selectors
 import time
 
 from store import Job, Result, SpoolError
-from store import claims as cl
+from store.jobs import claims as cl
 from store.errors import QueueNotFound
 from store.states import State
 

@@ -11,7 +11,7 @@ import time
 import msgspec
 
 from store import Result, SpoolError
-from store import claims as cl
+from store.jobs import claims as cl
 from store.states import State
 
 from .common import Active, CANCEL_CHECK, CANCEL_GRACE_MAX, RETRY_RECORD

@@ -25,7 +25,7 @@ import time
 from typing import TextIO
 
 from store import Spool, SpoolError
-from store import claims as cl
+from store.jobs import claims as cl
 from store import runners as rn
 from store.feed import Change, Feed
 from store.mounts import lock_warning

@@ -15,7 +15,7 @@ import os
 
 from store import Spool
 from store.errors import ConfigError, InvalidValue
-from store import claims as cl
+from store.jobs import claims as cl
 from store.names import check_name
 from store.settings import load_settings, parse_size
 

@@ -1,4 +1,5 @@
-"""cancel: a waiting job is finished as cancelled at once; a running one gets a request."""
+"""cancel: a waiting job is finished as cancelled at once; a running one gets a request
+(running/ID.cancel), which its runner reads with cancel_request."""
 
 from __future__ import annotations
 
@@ -6,14 +7,14 @@ import time
 
 import msgspec
 
-from .. import atomic
-from ..errors import JobStateError
-from .commit import commit_rewritten, gone
+from .. import atomic, safeio
+from ..errors import CorruptJob, JobStateError, StorageError
 from ..layout import cancel_name, done_name
-from ..model import CancelRequest, Result, actor, encode, encode_job
+from ..model import CancelRequest, Result, actor, decode, encode, encode_job
 from ..ordering import locate
 from ..spool import JobRef, Spool
 from ..states import State
+from .commit import commit_rewritten, gone
 
 
 def cancel(spool: Spool, ref: str, reason: str = "cancelled", detail: str = "") -> str:
@@ -57,3 +58,18 @@ def _request_cancel(spool: Spool, r: JobRef) -> str:
             raise JobStateError(f"job {r.id} already finished ({now.state}); nothing to cancel")
     spool.record(r.id, "cancel-request", "stop the running job")
     return "requested"
+
+
+def cancel_request(spool: Spool, queue: str, job_id: str) -> CancelRequest | None:
+    """The request to stop a running job (see cancel above), or None."""
+    path = spool.layout.running(queue) / cancel_name(job_id)
+    try:
+        data = safeio.read_job(path)
+    except FileNotFoundError:
+        return None
+    except (CorruptJob, StorageError):
+        return CancelRequest(by="unknown", at=0.0)
+    try:
+        return decode(data, CancelRequest, f"cancel request of job {job_id}")  # type: ignore[no-any-return]
+    except CorruptJob:
+        return CancelRequest(by="unknown", at=0.0)  # a torn request still asks to stop

@@ -1,4 +1,4 @@
-"""store.claims: the runner's state changes, headless and fast (no processes)."""
+"""store.jobs.claims: the runner's state changes, headless and fast (no processes)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 import pytest
 
 from store import JobSpec, Result, Spool, cancel, hold, submit
-from store.claims import MAX_LOST, ClaimLost, Claimant, Claims, UnsafeSpool, check_safe
+from store.jobs.claims import MAX_LOST, ClaimLost, Claimant, Claims, UnsafeSpool, check_safe
 from store.model import Heartbeat, Job
 from store.runners import beat
 
@@ -421,9 +421,9 @@ def test_a_change_made_after_a_freeze_never_leaves_the_job_in_two_places(
     """The takeover won while we were frozen: what we write afterwards is removed again and
     we are told the job is no longer ours; the job is only where the taker put it. (A
     give-back puts the job at the very place the taker did: one file, nothing to undo.)"""
-    import store.claims
+    import store.jobs.claimbase
 
-    monkeypatch.setattr(store.claims, "HELD_UP", 0.0)  # as if every change took longer than it
+    monkeypatch.setattr(store.jobs.claimbase, "HELD_UP", 0.0)  # as if every change took longer than it
     (job_id,) = submit(spool, [JobSpec(command=["true"])])
     frozen = _FrozenAfterItsCheck(spool, Claimant("frozen", "hosta", 1))
     frozen.meanwhile = _OtherHostNoLock(spool, Claimant("taker", "hostb", 1))
