@@ -118,6 +118,7 @@ from .names import RANK_WIDTH
 from .states import DONE_DIR, FINAL, PENDING_DIR, RUNNING_DIR, State, final_alternation
 
 FORMAT = 1
+DEFAULT_QUEUE = "default"
 
 # [0-9], not \d: \d would also take other scripts' digits, which int() then accepts.
 PENDING_RE = re.compile(

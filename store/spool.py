@@ -18,7 +18,7 @@ from pathlib import Path
 
 import msgspec
 
-from . import atomic, auditlog, safeio
+from . import atomic, auditlog, queue_admin, safeio
 from .errors import (
     AmbiguousJob,
     ConfigError,
@@ -27,7 +27,6 @@ from .errors import (
     FormatError,
     JobNotFound,
     QueueExists,
-    QueueNotEmpty,
     QueueNotFound,
     SpoolError,
     SpoolNotFound,
@@ -35,10 +34,10 @@ from .errors import (
     UnsafeFile,
 )
 from .layout import (
+    DEFAULT_QUEUE,
     CANCEL_RE,
     DONE_RE,
     FORMAT,
-    PENDING_RE,
     RUNNING_RE,
     Layout,
     PendingName,
@@ -46,14 +45,13 @@ from .layout import (
     parse_pending,
     sorted_pending,
 )
-from .limits import MAX_META_BYTES, check_queue_config, check_slots
+from .limits import MAX_META_BYTES, check_queue_config
 from .listing import containing, list_names, scan_dir
 from .locks import DEFAULT_TIMEOUT, locked
 from .model import Audit, Job, QueueConfig, SpoolMeta, actor, decode, decode_job, encode
 from .names import check_name
-from .states import DONE_DIR, FINAL, LIVE, PENDING_DIR, RUNNING_DIR, STATE_DIRS, WAITING, State
+from .states import FINAL, LIVE, WAITING, State
 
-DEFAULT_QUEUE = "default"
 TMP_CLEAN_EVERY = 3600.0  # seconds between a runner's sweeps of tmp/ (files go after 36 h)
 
 
@@ -199,100 +197,16 @@ class Spool:
         return QueueConfig(**check_queue_config(data, where))
 
     def add_queue(self, name: str, slots: int = 4, description: str = "") -> None:
-        """Create a queue whole or not at all: its directories and queue.json are made in
-        tmp/ and renamed into queues/ in one step (a full disk leaves nothing behind)."""
-        check_name(name, "queue name")
-        check_slots(slots, f"cannot add queue {name}")
-        lay = self.layout
-        path = lay.queue(name)
-        if os.path.lexists(path):
-            raise QueueExists(f"queue {name!r} already exists")
-        cfg = QueueConfig(slots=slots, description=description, created_at=time.time())
-        staging = Path(atomic.tmp_name(lay.tmp, f"queue.{name}"))
-        try:
-            staging.mkdir(mode=0o755)
-        except OSError as exc:
-            raise StorageError.wrap(exc, f"cannot add queue {name}") from exc
-        try:
-            for d in STATE_DIRS:
-                (staging / d).mkdir(mode=0o755)
-            atomic.publish(lay.tmp, staging / "queue.json", encode(cfg), sync_dir=False)
-            atomic.fsync_dir(staging)
-            os.rename(staging, path)  # fails if a queue of that name appeared meanwhile
-        except OSError as exc:
-            _remove_tree(staging)
-            if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
-                raise QueueExists(f"queue {name!r} already exists") from None
-            raise StorageError.wrap(exc, f"cannot add queue {name}") from exc
-        except SpoolError:
-            _remove_tree(staging)
-            raise
-        atomic.fsync_dir(lay.queues)
+        """Create a queue whole or not at all (see queue_admin.add_queue)."""
+        return queue_admin.add_queue(self, name, slots, description)
 
     def update_queue(self, name: str, action: str, **changes: object) -> QueueConfig:
-        """Change queue.json fields under the lock, and record who did it."""
-        self.check_queue(name)
-        if "slots" in changes:
-            check_slots(changes["slots"], f"cannot set slots of queue {name}")
-        with self.lock(name):
-            cfg = msgspec.structs.replace(self.queue_config(name), **changes)
-            atomic.publish(self.layout.tmp, self.layout.queue_meta(name), encode(cfg))
-            detail = " ".join(f"{k}={v}" for k, v in changes.items())
-            self.record_queue(name, action, detail)
-        return cfg
+        """Change queue.json fields under the lock, and record who did it (queue_admin)."""
+        return queue_admin.update_queue(self, name, action, **changes)
 
     def remove_queue(self, name: str, force: bool = False) -> int:
-        """Remove a queue and every job file in it; returns how many jobs went with it.
-
-        Refuses a queue with pending, held or finished jobs unless forced, and always refuses
-        one with running jobs (a runner is writing their results).
-        """
-        self.check_queue(name)
-        if name == DEFAULT_QUEUE:
-            raise SpoolError("the default queue cannot be removed")
-        lay = self.layout
-        removed = 0
-        with self.lock(name):
-            # Checked under the lock: a job submitted meanwhile is never removed unasked.
-            info = self.queue_info(name)
-            live = info.pending + info.held + info.running
-            if info.running and force:
-                raise QueueNotEmpty(
-                    f"queue {name} has {info.running} running job(s): cancel them and wait, then remove it"
-                )
-            if live and not force:
-                raise QueueNotEmpty(
-                    f"queue {name} has {live} pending/held/running job(s): move or cancel them, or use --force"
-                )
-            finished = 0 if force else len(self.done_refs(name))
-            if finished:  # their results and logs are the queue's history: not lost unasked
-                raise QueueNotEmpty(
-                    f"queue {name} has {finished} finished job(s): prune them, or use --force to remove them too"
-                )
-            # Rename the whole queue aside first: one atomic step, then delete at leisure.
-            grave = lay.tmp / f"removed-queue.{name}.{os.getpid()}.{time.time_ns()}"
-            try:
-                os.rename(lay.queue(name), grave)
-            except OSError as exc:
-                raise StorageError.wrap(exc, f"cannot remove queue {name}") from exc
-        # Every entry goes, dot files too (.lock, NFS's .nfsXXXX): else rmdir fails.
-        try:
-            grammar = {PENDING_DIR: PENDING_RE, RUNNING_DIR: RUNNING_RE, DONE_DIR: DONE_RE}
-            for sub in STATE_DIRS:
-                d = grave / sub
-                for entry in list_names(d):
-                    if grammar[sub].fullmatch(entry):
-                        removed += 1
-                    os.unlink(d / entry)
-                if d.exists():
-                    d.rmdir()
-            for entry in list_names(grave):
-                os.unlink(grave / entry)
-            grave.rmdir()
-        except OSError as exc:
-            raise StorageError.wrap(exc, f"removed queue {name} but not all of its files (left in tmp/)") from exc
-        atomic.fsync_dir(lay.queues)
-        return removed
+        """Remove a queue and its jobs; returns how many jobs went (see queue_admin.remove_queue)."""
+        return queue_admin.remove_queue(self, name, force)
 
     def queue_info(self, name: str) -> QueueInfo:
         pend = self.pending(name)
@@ -585,15 +499,3 @@ def _is_name(name: str) -> bool:
     return True
 
 
-def _remove_tree(path: Path) -> None:
-    """Remove a queue directory the store staged in tmp/, best effort: the caller is
-    already reporting why it failed, and clean_tmp takes what is left."""
-    try:
-        for sub in (path / d for d in STATE_DIRS):
-            if sub.exists():
-                sub.rmdir()
-        for name in list_names(path):
-            atomic.unlink_quietly(path / name)
-        path.rmdir()
-    except (OSError, SpoolError):
-        pass
