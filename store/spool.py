@@ -7,7 +7,6 @@ that touch nothing but `queue.json`.
 from __future__ import annotations
 
 import bisect
-import errno
 import os
 import stat
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import msgspec
 
-from . import atomic, auditlog, queue_admin, safeio
+from . import atomic, auditlog, permissions, quarantine, queue_admin, safeio
 from .errors import (
     AmbiguousJob,
     ConfigError,
@@ -423,26 +422,8 @@ class Spool:
     # -- corrupt files ---------------------------------------------------------------
 
     def quarantine(self, path: Path, reason: str) -> Path | None:
-        """Move an undecodable file to corrupt/ with a note beside it; None if it vanished."""
-        lay = self.layout
-        rel = path.relative_to(self.root) if path.is_relative_to(self.root) else Path(path.name)
-        stem = ".".join(rel.parts).lstrip(".")[:150]
-        dest = lay.corrupt / f"{stem}.{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}.{os.urandom(3).hex()}"
-        try:
-            lay.corrupt.mkdir(exist_ok=True)
-            os.rename(path, dest)
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-                return None  # a read-only spool: report, but we cannot move it
-            raise StorageError.wrap(exc, f"cannot move {path.name} to corrupt/") from exc
-        note = f"from: {rel}\nat: {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\nby: {actor()}\nreason: {reason}\n"
-        try:
-            atomic.publish(lay.tmp, dest.with_name(dest.name + ".why"), note.encode())
-        except SpoolError:
-            pass  # the file is aside; the note is a courtesy
-        return dest
+        """Move a file that cannot be ours to corrupt/ (see quarantine.quarantine)."""
+        return quarantine.quarantine(self, path, reason)
 
     def read_log(self, job_id: str, offset: int, limit: int = 1 << 20, tail: bool = False) -> tuple[bytes, int]:
         """Bytes of a job's log from `offset` (at most `limit`) and the offset after them;
@@ -454,25 +435,8 @@ class Spool:
             return b"", offset
 
     def world_writable(self, queues: list[str] | None = None) -> list[str]:
-        """Directories others may write (`queues`: all when None), sticky or not, where
-        that lets them choose commands run as the spool's owner (a new trigger or pending
-        file is a new command) or hang or blind its readers (a FIFO as a heartbeat, log or
-        audit file, a forged audit line, a file in tmp/ renamed into place). Only the
-        spool's top directory and corrupt/ may be sticky and world-writable."""
-        lay = self.layout
-        strict = [d for d in lay.top_dirs() if d != lay.corrupt] + [
-            d for q in (self.queue_names() if queues is None else queues) for d in (lay.queue(q), *lay.state_dirs(q))]
-        loose = []
-        for d, sticky_passes in [(d, False) for d in strict] + [(lay.root, True), (lay.corrupt, True)]:
-            try:
-                mode = os.lstat(d).st_mode
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                raise StorageError.wrap(exc, f"cannot check the permissions of {d}") from exc
-            if mode & stat.S_IWOTH and not (sticky_passes and mode & stat.S_ISVTX):
-                loose.append(str(d))
-        return loose
+        """Directories others may write where they must not (see permissions.world_writable)."""
+        return permissions.world_writable(self, queues)
 
     def clean_tmp(self, every: float = TMP_CLEAN_EVERY) -> int:
         """Housekeeping for long-lived processes (the runner calls it at each beat):
@@ -484,7 +448,7 @@ class Spool:
         return atomic.clean_tmp(self.layout.tmp)
 
     def corrupt_files(self) -> list[Path]:
-        return sorted(Path(e.path) for e in scan_dir(self.layout.corrupt) if not e.name.endswith(".why"))
+        return quarantine.corrupt_files(self)
 
 
 def _name(p: PendingName) -> str:
