@@ -200,6 +200,12 @@ def running_name(job_id: str, runner: str | None = None) -> str:
     return f"{job_id}.{runner}.job" if runner else f"{job_id}.job"
 
 
+def is_machinery_name(name: str) -> bool:
+    """A file of the machinery in any directory: a lock, or a file FUSE or NFS renamed
+    aside while it was open (.fuse_hiddenXXXX, .nfsXXXX)."""
+    return name == ".lock" or name.startswith((".fuse_hidden", ".nfs"))
+
+
 def cancel_name(job_id: str) -> str:
     return f"{job_id}.cancel"
 
@@ -222,8 +228,14 @@ class Layout:
         self.tmp = root / "tmp"
 
     def top_dirs(self) -> list[Path]:
+        """The spool's own directories: the machinery every watcher of files ignores."""
         return [self.queues, self.triggers, self.trigger_state, self.runners, self.audit,
                 self.logs, self.corrupt, self.tmp]
+
+    def churn_dirs(self) -> list[Path]:
+        """Of those, the ones whose changes say nothing about jobs, queues or runners
+        (staging, output, audit trails): the change feed does not report them."""
+        return [self.tmp, self.logs, self.audit]
 
     def queue(self, name: str) -> Path:
         return self.queues / name
