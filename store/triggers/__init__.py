@@ -1,6 +1,7 @@
 """Triggers: definitions, schedules, state, and the firing that places a job.
 
   definition  the file format (TriggerFile) and what loading makes of it (TriggerDef)
+  kinds       the table of trigger kinds (schedule, watch, manual): keys, checks, what fires
   spec        loading and validating triggers/NAME.toml, saving a new one
   templates   placeholders and `fire --set` overrides: a trigger's job spec
   schedules   slots of `every` and `cron`, what is due, the next firing
@@ -45,12 +46,14 @@ noted job is placed if it is not in the spool yet.
 from __future__ import annotations
 
 from .definition import JobTemplate, MAX_COUNT, MAX_DETAIL, MAX_NAME, TriggerDef, TriggerFile, TriggerState
+from .kinds import KINDS, Kind
 from .spec import Loaded, file_key, load_trigger, load_triggers, parse_trigger, save_trigger, trigger_files
 from .templates import job_spec, placeholders, sample_values, split_sets, template_texts
 from .schedules import Due, count_slots, fmt_time, next_firing, schedule_due, slot_after, slot_at_or_before
 from .firing import Fired, arm_or_fire_schedule, fire_by_hand, fire_watch, forget_state, read_state, recover, write_state
 
 __all__ = [
+    "KINDS", "Kind",
     "Due", "Fired", "JobTemplate", "Loaded", "MAX_COUNT", "MAX_DETAIL", "MAX_NAME", "TriggerDef",
     "TriggerFile", "TriggerState", "arm_or_fire_schedule", "count_slots", "file_key",
     "fire_by_hand", "fire_watch", "fmt_time", "forget_state", "job_spec", "load_trigger",

@@ -13,14 +13,10 @@ import msgspec
 
 from ..jobs import JobFields
 from ..model import Job
-
+from .kinds import KINDS
 
 MAX_NAME = 200
-
-
 MAX_DETAIL = 500
-
-
 # Most missed cron slots counted one by one after a gap; beyond it we say "at least".
 MAX_COUNT = 10_000
 
@@ -46,12 +42,6 @@ class TriggerFile(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True
     patterns: list[str] | None = None
     recursive: bool | None = None
     debounce: str | int | float | None = None
-
-
-SCHEDULE_KEYS = ("every", "cron", "timezone", "catch_up")
-
-
-WATCH_KEYS = ("path", "patterns", "recursive", "debounce")
 
 
 BUILTIN = ("trigger", "fired_at", "changed")
@@ -86,14 +76,19 @@ class TriggerDef:
     def enabled(self) -> bool:
         return self.spec.enabled
 
+    @property
+    def by_clock(self) -> bool:
+        """Fired when a schedule slot is due (see kinds.KINDS)."""
+        return KINDS[self.kind].by_clock
+
+    @property
+    def by_files(self) -> bool:
+        """Fired when watched files change; fills {changed} (see kinds.KINDS)."""
+        return KINDS[self.kind].by_files
+
     def describe(self) -> str:
         """The schedule or the watched paths, in a few words."""
-        if self.kind == "schedule":
-            what = f"every {_fmt_seconds(self.interval)}" if self.interval else f"cron {self.cron}"
-            return what + (f" ({self.spec.timezone})" if self.spec.timezone else "")
-        if self.kind == "watch":
-            return f"{self.spec.path}: {' '.join(self.patterns)}"
-        return "by hand"
+        return KINDS[self.kind].describe(self)
 
     def matches(self, rel: str) -> bool:
         base = rel.rsplit("/", 1)[-1]
@@ -110,12 +105,3 @@ class TriggerState(msgspec.Struct, omit_defaults=True):
     watch_mark: int = 0  # watch: newest mtime (ns, filesystem clock) a firing covered
     placing: Job | None = None  # the job being placed; set only while a firing is in flight
     replaces: str | None = None  # the job `placing` supersedes
-
-
-def _fmt_seconds(s: float | None) -> str:
-    if not s:
-        return "-"
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if s >= size and s % size == 0:
-            return f"{int(s // size)}{unit}"
-    return f"{s:g}s"

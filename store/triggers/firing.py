@@ -65,7 +65,7 @@ class Fired:
 def arm_or_fire_schedule(spool: Spool, d: TriggerDef, now: float | None = None) -> Fired | None:
     """Fire a schedule trigger if a slot is due (see `schedule_due`); None if nothing was due."""
     now = time.time() if now is None else now
-    if d.kind != "schedule" or not d.enabled:
+    if not d.by_clock or not d.enabled:
         return None
     if schedule_due(d, read_state(spool, d.name), now) is None:
         return None  # the common case, without the lock
@@ -123,7 +123,7 @@ def fire_by_hand(spool: Spool, d: TriggerDef, sets: Sequence[str] = (), now: flo
     who = who or actor()
     detail = f"by {who}" + (f", set {' '.join(sets)}" if sets else "")
     values: dict[str, Any] = {"trigger": d.name, "fired_at": fmt_time(now, d.tz), **d.spec.params, **params}
-    if d.kind == "watch":
+    if d.by_files:
         values["changed"] = []
     trig = Trigger(name=d.name, kind="manual", detail=_clip(detail), fired_at=now)
     with _lock(spool, d.name):

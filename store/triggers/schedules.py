@@ -81,7 +81,7 @@ def schedule_due(d: TriggerDef, state: TriggerState, now: float) -> Due | None:
 
 
 def next_firing(d: TriggerDef, state: TriggerState, now: float) -> float | None:
-    if d.kind != "schedule" or not d.enabled:
+    if not d.by_clock or not d.enabled:
         return None
     base = now if state.last_slot is None else max(now, state.last_slot)
     return slot_after(d, base)

@@ -7,18 +7,17 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
 from .. import atomic
-from ..errors import ConfigError, InvalidValue, SpoolError, StorageError
+from ..errors import ConfigError, SpoolError, StorageError
 from ..jobs import build_job
-from ..names import NAME_RE, parse_duration
+from ..names import NAME_RE
 from ..spool import Spool
 from ..tomlfile import parse_toml, read_toml_text
-from .definition import BUILTIN, SCHEDULE_KEYS, TriggerDef, TriggerFile, WATCH_KEYS
+from .definition import BUILTIN, TriggerDef, TriggerFile
+from .kinds import KINDS
 from .templates import job_spec, placeholders, sample_values, template_texts
 
 
@@ -102,64 +101,18 @@ def _validate(spool: Spool, name: str, path: Path, text: str, spec: TriggerFile)
     def fail(key: str, what: str) -> ConfigError:
         return ConfigError(f"{path}:{_find_line(text, key)}: {key}: {what}")
 
-    kind = spec.kind
-    for key in SCHEDULE_KEYS if kind != "schedule" else ():
-        if getattr(spec, key) is not None:
-            raise fail(key, f"applies to kind = \"schedule\" only, and this trigger is {kind}")
-    for key in WATCH_KEYS if kind != "watch" else ():
-        if getattr(spec, key) is not None:
-            raise fail(key, f"applies to kind = \"watch\" only, and this trigger is {kind}")
-    extra: dict[str, Any] = {}
-    if kind == "schedule":
-        if (spec.every is None) == (spec.cron is None):
-            raise fail("every", "a schedule needs exactly one of `every = \"30s\"` or `cron = \"*/5 * * * *\"`")
-        tz = None
-        if spec.timezone is not None:
-            try:
-                tz = ZoneInfo(spec.timezone)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise fail("timezone", f"unknown time zone {spec.timezone!r} (use e.g. \"UTC\", "
-                                       "\"Europe/Berlin\")") from None
-        extra["tz"] = tz
-        extra["catch_up"] = spec.catch_up or "once"
-        if spec.every is not None:
-            try:
-                extra["interval"] = parse_duration(spec.every, "every")
-            except InvalidValue as exc:
-                raise fail("every", str(exc)) from None
-            if extra["interval"] < 1:
-                raise fail("every", "must be at least 1s")
-        else:
-            assert spec.cron is not None
-            from croniter import croniter
-
-            if not croniter.is_valid(spec.cron):
-                raise fail("cron", f"{spec.cron!r} is not a cron expression (five fields: minute hour "
-                                   "day-of-month month day-of-week, e.g. \"*/5 * * * *\")")
-            extra["cron"] = spec.cron
-    elif kind == "watch":
-        if not spec.path:
-            raise fail("path", "a watch trigger needs `path = \"DIR\"` (relative to the spool, or absolute)")
-        where = Path(spec.path)
-        where = where if where.is_absolute() else spool.root / where
-        if not where.is_dir():
-            raise fail("path", f"directory {where} does not exist")
-        extra["watch_path"] = where
-        patterns = tuple(spec.patterns) if spec.patterns is not None else ("*",)
-        if not patterns or not all(patterns):
-            raise fail("patterns", "give at least one glob, e.g. [\"*.c\", \"*.h\"] (or leave it out for all)")
-        extra["patterns"] = patterns
-        extra["recursive"] = True if spec.recursive is None else spec.recursive
-        try:
-            extra["debounce"] = parse_duration(spec.debounce if spec.debounce is not None else "1s", "debounce")
-        except InvalidValue as exc:
-            raise fail("debounce", str(exc)) from None
+    kind = KINDS[spec.kind]
+    for other in KINDS.values():
+        for key in other.keys if other is not kind else ():
+            if getattr(spec, key) is not None:
+                raise fail(key, f"applies to kind = \"{other.name}\" only, and this trigger is {kind.name}")
+    extra = kind.check(spool, spec, fail)
     for key in spec.params:
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", key) or key in BUILTIN:
             raise fail(f"params.{key}", "a parameter is a lowercase identifier other than "
                                         "trigger, fired_at and changed")
     known = set(BUILTIN) | set(spec.params)
-    if kind != "watch":
+    if not kind.by_files:
         known.discard("changed")
     for key, value in template_texts(spec.job):
         for ph in placeholders(value):
@@ -167,7 +120,7 @@ def _validate(spool: Spool, name: str, path: Path, text: str, spec: TriggerFile)
                 hint = "only a watch trigger fills {changed}" if ph == "changed" else (
                     "known: " + ", ".join("{%s}" % k for k in sorted(known)))
                 raise fail(f"job.{key}", f"unknown placeholder {{{ph}}} ({hint}; write {{{{ for a brace)")
-    d = TriggerDef(name=name, kind=kind, file=path, spec=spec, text=text, **extra)
+    d = TriggerDef(name=name, kind=kind.name, file=path, spec=spec, text=text, **extra)
     _check_template(spool, d, fail)
     return d
 
