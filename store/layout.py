@@ -28,7 +28,8 @@
                                     that the runner is dead
       audit/ID.jsonl                what people did to a job after submitting it
       logs/ID.log                   combined stdout/stderr of a job
-      corrupt/NAME.REASON...        undecodable files moved aside, with NAME.why beside
+      corrupt/WHERE.STAMP.RAND      files that cannot be ours, moved aside (WHERE: their old
+                                    path, dots for slashes), with a .why note beside
       tmp/                          staging for atomic writes (same filesystem)
 
 Name grammar (one regex each, pinned by tests):
@@ -211,7 +212,8 @@ def cancel_name(job_id: str) -> str:
 
 
 class Layout:
-    """Paths of one spool. The only code that knows file and directory names."""
+    """Paths of one spool: the store builds every file and directory name from here
+    (and the job states from store/states.py)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from .. import atomic
 from ..errors import JobAlreadyStarted, JobNotFound, JobStateError, SpoolError, StorageError
+from ..layout import PendingName
+from ..ordering import locate
 from ..spool import JobRef, Spool
 from ..states import State
 
@@ -71,3 +73,13 @@ def commit_rewritten(spool: Spool, r: JobRef, what: str, src: Path, dest: Path, 
     """commit() of a job found earlier; if it changed under us, say what it is now (gone)."""
     if not commit(spool.layout.tmp, src, dest, data, what, r.id, sync):
         raise gone(spool, r, what)
+
+
+def waiting_now(spool: Spool, r: JobRef, what: str) -> tuple[list[PendingName], int]:
+    """Under the queue's lock: its run order and where the waiting job `r` is in it now
+    (if it no longer waits there, gone() says what it is)."""
+    order = spool.pending(r.queue)
+    me = locate(order, r)
+    if me is None:
+        raise gone(spool, r, what)
+    return order, me

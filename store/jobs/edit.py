@@ -8,11 +8,11 @@ import msgspec
 
 from .. import atomic
 from ..errors import SpoolError
-from .commit import commit_rewritten, gone, pending_ref
+from .commit import commit_rewritten, pending_ref, waiting_now
 from ..layout import pending_name
 from ..model import encode_job
 from ..names import check_name, parse_priority
-from ..ordering import index_of, insert_rank, locate
+from ..ordering import index_of, insert_rank
 from ..spool import Spool
 
 
@@ -36,10 +36,7 @@ def edit(spool: Spool, ref: str, change: Edit) -> int:
     fields = _edit_fields(change)
     d = spool.layout.pending(r.queue)
     with spool.lock(r.queue):
-        order = spool.pending(r.queue)
-        me = locate(order, r)
-        if me is None:
-            raise gone(spool, r, "edit")
+        order, me = waiting_now(spool, r, "edit")
         p = order[me]
         job, original = spool.load(d / p.name, p.id, r.queue, p.state)
         if "labels" in fields:

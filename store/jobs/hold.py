@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from .commit import commit_rewritten, gone, pending_ref
+from .commit import commit_rewritten, pending_ref, waiting_now
 from ..layout import pending_name
-from ..ordering import locate
 from ..spool import Spool
 
 
@@ -23,10 +22,7 @@ def _set_held(spool: Spool, ref: str, held: bool) -> bool:
     r = pending_ref(spool, ref, what)
     d = spool.layout.pending(r.queue)
     with spool.lock(r.queue):
-        order = spool.pending(r.queue)
-        me = locate(order, r)
-        if me is None:
-            raise gone(spool, r, what)
+        order, me = waiting_now(spool, r, what)
         p = order[me]
         if p.held == held:
             return False

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import msgspec
 
 from ..errors import JobStateError
-from .commit import commit_rewritten, gone, pending_ref
+from .commit import commit_rewritten, gone, pending_ref, waiting_now
 from ..layout import parse_pending, pending_name
 from ..listing import containing, list_names
 from ..locks import locked_all
@@ -43,10 +43,7 @@ def move(spool: Spool, ref: str, where: Where) -> int:
             raise JobStateError(f"job {other.id} is {other.state}, not waiting: cannot place a job relative to it")
     d = spool.layout.pending(r.queue)
     with spool.lock(r.queue):
-        order = spool.pending(r.queue)
-        me = locate(order, r)
-        if me is None:
-            raise gone(spool, r, "move")
+        order, me = waiting_now(spool, r, "move")
         p = order[me]
         rest = order[:me] + order[me + 1:]
         if where.kind == "top":
@@ -124,10 +121,7 @@ def _move_to_queue(spool: Spool, r: JobRef, target: str) -> int:
     lay = spool.layout
     paths = [(lay.queue_lock(q), f"queue {q}") for q in (r.queue, target)]
     with locked_all(paths, spool.lock_timeout):
-        order = spool.pending(r.queue)
-        me = locate(order, r)
-        if me is None:
-            raise gone(spool, r, "move")
+        order, me = waiting_now(spool, r, "move")
         p = order[me]
         src = lay.pending(r.queue) / p.name
         job, original = spool.load(src, p.id, r.queue, p.state)
