@@ -1,4 +1,4 @@
-"""Every change of a job's state a person or a trigger makes, one module per family.
+"""Every change of a job's state, one module per family.
 
   submit     new jobs, placed at their priority's end of the queue
   move       a waiting job within its queue or to another one
@@ -8,10 +8,13 @@
   prune      finished jobs deleted by age and count
   edit       the fields of a waiting job (`coreflow set`, the TUI's `e`)
   supersede  a trigger's new job takes its waiting predecessor's place
+  claims     the runner's: claim, finish, give back, recover (mechanics in claimbase)
+  journal    the claims journal (runners/RUNNERID.claims)
 
-Each takes the queue's lock for a consistent view and commits through commit.commit
-(stage, rename, rewrite, directory sync); run order is store/ordering.py's. The
-runner's transitions (claim, finish, give back, recover) are store/claims.py's.
+Each takes the queue's lock for a consistent view; a person's or a trigger's change
+commits through commit.commit (stage, rename, rewrite, directory sync); run order is
+store/ordering.py's. The runner's transitions follow layout.py's claim protocol (a
+finish writes into its running file, then renames), on the same lock.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from ..names import RANK_WIDTH, rank_between
 from ..ordering import insert_rank
 from ..pending_cache import PendingCache
 from ..queuelock import QueueLocks
-from ..runners import ClaimsJournal
+from .journal import ClaimsJournal
 from ..spool import Spool
 from ..states import State
 

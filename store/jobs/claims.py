@@ -41,7 +41,8 @@ from ..listing import list_names
 from ..model import CancelRequest, Claim, Job, Result, encode_job
 from ..names import format_rank
 from ..preflight import UnsafeSpool, check_labels, check_safe
-from ..runners import RunnerState, fs_now, journaled_claims, runners
+from ..runners import RunnerState, fs_now, runners
+from .journal import journaled_claims
 from ..spool import JobRef
 from ..states import State
 

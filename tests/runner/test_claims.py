@@ -298,9 +298,9 @@ def test_a_running_job_without_claim_or_journal_comes_back_after_the_grace(spool
 
 
 def test_the_claims_journal_keeps_only_live_claims_when_it_grows(spool: Spool, monkeypatch: pytest.MonkeyPatch) -> None:
-    from store import runners
+    from store.jobs import journal
 
-    monkeypatch.setattr(runners, "JOURNAL_MAX", 2000)
+    monkeypatch.setattr(journal, "JOURNAL_MAX", 2000)
     ids = submit(spool, [JobSpec(command=["x"]) for _ in range(40)])
     c = _claims(spool)
     for _ in ids[:-1]:
@@ -311,7 +311,7 @@ def test_the_claims_journal_keeps_only_live_claims_when_it_grows(spool: Spool, m
     assert running is not None
     path = spool.layout.runner_claims("r1")
     assert path.stat().st_size <= 2000
-    journaled = runners.journaled_claims(spool)
+    journaled = journal.journaled_claims(spool)
     assert (running.id, 1) in journaled and len(journaled) < 20  # finished ones pruned at each rewrite
     c.close()
 
