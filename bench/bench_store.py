@@ -53,7 +53,7 @@ def _alternate(a: Callable[[], float], b: Callable[[], float], rounds: int) -> t
 def _fill(spool_root: Path, queue: str, count: int) -> list[str]:
     """`count` valid pending jobs written straight into a queue (set-up, not measured)."""
     from store import Spool
-    from store.changes import JobSpec, build_job
+    from store.jobs import JobSpec, build_job
     from store.layout import pending_name
     from store.model import encode_job
     from store.names import RANK_GAP, RANK_START, new_job_id
@@ -78,7 +78,7 @@ def _ratio_row(what: str, value: float, baseline: float, limit: float) -> Row:
 
 def bench_startup(work: Path, pyc: Path, rounds: int) -> list[Row]:
     from store import Spool, submit
-    from store.changes import JobSpec
+    from store.jobs import JobSpec
 
     spool = Spool.init(work / "startup")
     submit(spool, [JobSpec(command=["true"], name=f"j{i}") for i in range(5)])

@@ -67,6 +67,7 @@ def role_main(role: str, view: Path, rec: Path, seed: int) -> int:
     sys.path.insert(0, str(ROOT))
     import store
     from store import JobSpec, Spool, SpoolError, Where
+    from store.states import State
 
     rng = random.Random(seed)
     spool = Spool.open(view / "spool")
@@ -92,19 +93,19 @@ def role_main(role: str, view: Path, rec: Path, seed: int) -> int:
                     out.flush()
                     time.sleep(rng.uniform(0.05, 0.3))
                 elif role == "move":
-                    job = some({"pending", "held"})
+                    job = some({State.PENDING, State.HELD})
                     if job:
                         kind = rng.choice(["top", "bottom", "up", "down", "queue"])
                         other = rng.choice(list(QUEUES)) if kind == "queue" else ""
                         store.move(spool, job, Where(kind, rng.randint(1, 3), other))
                     time.sleep(rng.uniform(0.05, 0.2))
                 elif role == "cancel":
-                    job = some({"pending", "running"} if rng.random() < 0.5 else {"pending"})
+                    job = some({State.PENDING, State.RUNNING} if rng.random() < 0.5 else {State.PENDING})
                     if job:
                         store.cancel(spool, job)
                     time.sleep(rng.uniform(0.3, 0.8))
                 elif role == "hold":
-                    job = some({"pending"}) if rng.random() < 0.5 else some({"held"})
+                    job = some({State.PENDING}) if rng.random() < 0.5 else some({State.HELD})
                     if job:
                         (store.hold if rng.random() < 0.5 else store.release)(spool, job)
                     time.sleep(rng.uniform(0.1, 0.4))
@@ -345,6 +346,7 @@ def wind_down(run: Run, drain_seconds: float) -> None:
 def check(run: Run) -> tuple[dict[str, object], dict[str, str | None]]:
     sys.path.insert(0, str(ROOT))
     from store import Spool, SpoolError
+    from store.states import State
 
     spool = Spool.open(run.backing / "spool")
     places: dict[str, list[str]] = defaultdict(list)
@@ -353,16 +355,16 @@ def check(run: Run) -> tuple[dict[str, object], dict[str, str | None]]:
     requeued_lost = triggered = 0
     no_result: list[str] = []
     for q in spool.queue_names():
-        for r in spool.refs(q, {"pending", "held", "running", "succeeded", "failed", "cancelled"}):
+        for r in spool.refs(q, {State.PENDING, State.HELD, State.RUNNING, State.SUCCEEDED, State.FAILED, State.CANCELLED}):
             places[r.id].append(f"{q}/{r.state}")
             try:
                 job = spool.read(r)
             except SpoolError:
                 continue
             states[r.state] += 1
-            if r.state in ("succeeded", "failed", "cancelled") and job.result is None:
+            if r.state in (State.SUCCEEDED, State.FAILED, State.CANCELLED) and job.result is None:
                 no_result.append(r.id)
-            if r.state == "failed" and job.result:
+            if r.state == State.FAILED and job.result:
                 reasons[job.result.reason] += 1
             requeued_lost += job.lost + sum(1 for h in job.history if h.reason == "runner-lost")
             triggered += job.trigger is not None
@@ -412,11 +414,11 @@ def check(run: Run) -> tuple[dict[str, object], dict[str, str | None]]:
         "jobs submitted (seen by submitters)": len(submitted),
         "jobs in the spool": len(places),
         "fired by the trigger": triggered,
-        "succeeded": states["succeeded"],
-        "failed": states["failed"],
+        State.SUCCEEDED: states[State.SUCCEEDED],
+        State.FAILED: states[State.FAILED],
         **{f"  failed: {k}": v for k, v in sorted(reasons.items())},
-        "cancelled": states["cancelled"],
-        "still pending/held/running": states["pending"] + states["held"] + states["running"],
+        State.CANCELLED: states[State.CANCELLED],
+        "still pending/held/running": states[State.PENDING] + states[State.HELD] + states[State.RUNNING],
         "requeued after a lost runner": requeued_lost,
         "attempts recorded by jobs": sum(len(v) for v in spans.values()),
         "locks across hosts": "none (--nolock)" if run.nolock else "working",

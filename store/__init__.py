@@ -5,7 +5,7 @@ Headless by rule: no Textual, no Rich, no subprocesses.
 
 from __future__ import annotations
 
-from .changes import Edit, JobSpec, Where, build_job, cancel, edit, hold, move, place, prune, release, retry, submit
+from .jobs import Edit, JobSpec, Where, build_job, cancel, edit, hold, move, place, prune, release, retry, submit
 from .errors import (
     AmbiguousJob,
     ConfigError,
@@ -25,12 +25,13 @@ from .errors import (
 )
 from .model import Audit, Claim, Heartbeat, Job, QueueConfig, Result, Trigger, actor
 from .spool import DEFAULT_QUEUE, JobRef, JobView, QueueInfo, Spool
+from .states import FINAL, WAITING, State
 
 __all__ = [
     "AmbiguousJob", "Audit", "Edit", "edit", "Claim", "ConfigError", "CorruptJob", "DEFAULT_QUEUE", "FormatError",
     "Heartbeat", "InvalidName", "Job", "JobAlreadyStarted", "JobNotFound", "JobRef", "JobSpec",
     "JobStateError", "JobView", "LockTimeout", "QueueConfig", "QueueExists", "QueueInfo",
-    "QueueNotEmpty", "QueueNotFound", "Result", "Spool", "SpoolError", "SpoolNotFound", "StorageError",
+    "QueueNotEmpty", "QueueNotFound", "Result", "Spool", "State", "FINAL", "WAITING", "SpoolError", "SpoolNotFound", "StorageError",
     "Trigger", "Where", "actor", "build_job", "cancel", "hold", "move", "place", "prune", "release",
     "retry", "submit",
 ]

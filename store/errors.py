@@ -6,9 +6,18 @@ Every message is one line a person can act on: what, which job/queue, why, and
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class SpoolError(Exception):
-    """Base of every error the store raises; the CLI maps it to exit 1."""
+    """Base of every error the store raises; the CLI maps it to exit 1.
+
+    `field` names what the error is about where a caller needs it (a trigger's template
+    reports "job.type" or "job.queue"): set by `about`, never read out of the message.
+    """
+
+    field: str | None = None
 
 
 class SpoolNotFound(SpoolError):
@@ -61,6 +70,22 @@ class CorruptJob(SpoolError):
 
 class ConfigError(SpoolError):
     """A types.toml / trigger file / queue.json that cannot be used."""
+
+
+class InvalidValue(ConfigError, ValueError):
+    """A value a person gave (a duration, a size) that cannot be one. Also a ValueError,
+    for callers that parse a value among other things."""
+
+
+@contextmanager
+def about(field: str) -> Iterator[None]:
+    """Mark the SpoolErrors raised inside as being about `field` (unless already marked)."""
+    try:
+        yield
+    except SpoolError as exc:
+        if exc.field is None:
+            exc.field = field
+        raise
 
 
 class StorageError(SpoolError):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError
+from .layout import is_machinery_name
 from .mounts import mount_of
 from .spool import Spool
 
@@ -71,6 +72,7 @@ class Feed:
         self.mode = choose_mode(spool.root, mode)
         self.interval = interval
         self.rescan = rescan
+        self._churn = frozenset(p.name for p in spool.layout.churn_dirs())
 
     def describe(self) -> str:
         return "live" if self.mode == "inotify" else f"polling {self.interval:g} s"
@@ -99,8 +101,7 @@ class Feed:
         rel = path[len(str(self.spool.root)) + 1:]
         top = rel.split(os.sep, 1)[0]
         name = os.path.basename(path)
-        return top in ("tmp", "logs", "audit") or name == ".lock" or name.startswith(".fuse_hidden") \
-            or name.startswith(".nfs")
+        return top in self._churn or is_machinery_name(name)
 
     # -- polling -------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from .errors import SpoolError
 from .model import Job
 from .spool import Spool
+from .states import State
 
 RECENT = 200  # finished jobs per queue to learn from: enough for a median, cheap to decode
 
@@ -51,14 +52,14 @@ def type_stats(spool: Spool) -> History:
     runs: dict[str, list[int]] = {}
     for q in spool.queue_names():
         for r in spool.done_refs(q, last=RECENT):
-            if r.state == "cancelled":
+            if r.state == State.CANCELLED:
                 continue
             try:
                 job = spool.read(r)
             except SpoolError:
                 continue
             key = kind_of(job, q)
-            ok = r.state == "succeeded"
+            ok = r.state == State.SUCCEEDED
             runs.setdefault(key, [0, 0])
             runs[key][0] += 1
             runs[key][1] += ok

@@ -28,7 +28,8 @@
                                     that the runner is dead
       audit/ID.jsonl                what people did to a job after submitting it
       logs/ID.log                   combined stdout/stderr of a job
-      corrupt/NAME.REASON...        undecodable files moved aside, with NAME.why beside
+      corrupt/WHERE.STAMP.RAND      files that cannot be ours, moved aside (WHERE: their old
+                                    path, dots for slashes), with a .why note beside
       tmp/                          staging for atomic writes (same filesystem)
 
 Name grammar (one regex each, pinned by tests):
@@ -115,19 +116,21 @@ import time
 from pathlib import Path
 
 from .names import RANK_WIDTH
+from .states import DONE_DIR, FINAL, PENDING_DIR, RUNNING_DIR, State, final_alternation
 
 FORMAT = 1
+DEFAULT_QUEUE = "default"
 
 # [0-9], not \d: \d would also take other scripts' digits, which int() then accepts.
 PENDING_RE = re.compile(
-    r"(?P<rank>[0-9a-f]{%d})\.(?P<prio>[+-][0-9]{1,4})\.(?P<id>[0-9a-z]{26})\.(?P<st>job|held)" % RANK_WIDTH
+    r"(?P<rank>[0-9a-f]{%d})\.(?P<prio>[+-][0-9]{1,4})\.(?P<id>[0-9a-z]{26})\.(?P<st>job|%s)" % (RANK_WIDTH, State.HELD)
 )
 RUNNER_ID = r"[a-z0-9][a-z0-9._-]{0,80}"
 RUNNING_RE = re.compile(r"(?P<id>[0-9a-z]{26})(?:\.(?P<runner>%s))?\.job" % RUNNER_ID)
 CANCEL_RE = re.compile(r"(?P<id>[0-9a-z]{26})\.cancel")
-DONE_RE = re.compile(r"(?P<stamp>[0-9]{8}T[0-9]{9}Z)\.(?P<id>[0-9a-z]{26})\.(?P<st>succeeded|failed|cancelled)")
-FINAL_STATES = ("succeeded", "failed", "cancelled")
-ALL_STATES = ("pending", "held", "running", *FINAL_STATES)
+DONE_RE = re.compile(r"(?P<stamp>[0-9]{8}T[0-9]{9}Z)\.(?P<id>[0-9a-z]{26})\.(?P<st>%s)" % final_alternation())
+FINAL_STATES = tuple(s for s in State if s in FINAL)
+ALL_STATES = tuple(State)
 
 
 class PendingName:
@@ -159,8 +162,8 @@ class PendingName:
         return self.name.endswith(".held")
 
     @property
-    def state(self) -> str:
-        return "held" if self.held else "pending"
+    def state(self) -> State:
+        return State.HELD if self.held else State.PENDING
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, PendingName) and other.name == self.name
@@ -174,7 +177,7 @@ class PendingName:
 
 
 def pending_name(rank: int, priority: int, job_id: str, held: bool = False) -> str:
-    return f"{rank:0{RANK_WIDTH}x}.{priority:+d}.{job_id}.{'held' if held else 'job'}"
+    return f"{rank:0{RANK_WIDTH}x}.{priority:+d}.{job_id}.{State.HELD if held else 'job'}"
 
 
 def parse_pending(name: str) -> PendingName | None:
@@ -198,12 +201,19 @@ def running_name(job_id: str, runner: str | None = None) -> str:
     return f"{job_id}.{runner}.job" if runner else f"{job_id}.job"
 
 
+def is_machinery_name(name: str) -> bool:
+    """A file of the machinery in any directory: a lock, or a file FUSE or NFS renamed
+    aside while it was open (.fuse_hiddenXXXX, .nfsXXXX)."""
+    return name == ".lock" or name.startswith((".fuse_hidden", ".nfs"))
+
+
 def cancel_name(job_id: str) -> str:
     return f"{job_id}.cancel"
 
 
 class Layout:
-    """Paths of one spool. The only code that knows file and directory names."""
+    """Paths of one spool: the store builds every file and directory name from here
+    (and the job states from store/states.py)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -220,8 +230,14 @@ class Layout:
         self.tmp = root / "tmp"
 
     def top_dirs(self) -> list[Path]:
+        """The spool's own directories: the machinery every watcher of files ignores."""
         return [self.queues, self.triggers, self.trigger_state, self.runners, self.audit,
                 self.logs, self.corrupt, self.tmp]
+
+    def churn_dirs(self) -> list[Path]:
+        """Of those, the ones whose changes say nothing about jobs, queues or runners
+        (staging, output, audit trails): the change feed does not report them."""
+        return [self.tmp, self.logs, self.audit]
 
     def queue(self, name: str) -> Path:
         return self.queues / name
@@ -236,13 +252,13 @@ class Layout:
         return self.queues / name / "audit.jsonl"
 
     def pending(self, queue: str) -> Path:
-        return self.queues / queue / "pending"
+        return self.queues / queue / PENDING_DIR
 
     def running(self, queue: str) -> Path:
-        return self.queues / queue / "running"
+        return self.queues / queue / RUNNING_DIR
 
     def done(self, queue: str) -> Path:
-        return self.queues / queue / "done"
+        return self.queues / queue / DONE_DIR
 
     def state_dirs(self, queue: str) -> list[Path]:
         return [self.pending(queue), self.running(queue), self.done(queue)]

@@ -1,7 +1,13 @@
-"""The queue lock: short, always with a timeout, released by the kernel if its holder dies."""
+"""The one lock of the store: flock(2) on a lock file, always with a timeout, released by
+the kernel if its holder dies. `locked` takes it for one change; a runner keeps its
+descriptors open (store/queuelock.py) but waits on them here, with the same error."""
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import os
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -9,29 +15,49 @@ from pathlib import Path
 from .errors import LockTimeout, StorageError
 
 DEFAULT_TIMEOUT = 10.0
+# flock's "not supported here" (some FUSE filesystems): a kept descriptor is then useless.
+NO_FLOCK = (errno.ENOSYS, errno.ENOLCK, errno.EOPNOTSUPP)
+
+
+def open_lock_file(path: Path | str) -> int:
+    """The lock file's descriptor, made if missing; never through a symlink."""
+    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+
+
+def flock_wait(fd: int, what: str, path: Path | str, timeout: float) -> None:
+    """Take an exclusive flock on `fd`, waiting at most `timeout` seconds (LockTimeout)."""
+    deadline = time.monotonic() + timeout
+    pause = 0.0005
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass
+        except OSError as exc:
+            if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                raise StorageError.wrap(exc, f"cannot take the lock of {what}") from exc
+        if time.monotonic() > deadline:
+            raise LockTimeout(
+                f"{what} is locked by another process for more than {timeout:g}s ({path}); "
+                "retry, and if it persists look for a stuck coreflow process (`coreflow doctor`)")
+        time.sleep(pause)
+        pause = min(pause * 2, 0.02)
 
 
 @contextmanager
 def locked(path: Path, what: str, timeout: float = DEFAULT_TIMEOUT) -> Iterator[None]:
-    # Imported here: commands that only read (ls, show) never lock, and filelock's import
-    # is a sixth of their start-up.
-    from filelock import FileLock, Timeout
-
-    # thread_local=False: a TUI worker thread may take the lock and another release it.
-    lock = FileLock(str(path), timeout=timeout, thread_local=False, mode=0o644)
+    """Hold the lock at `path` (one new descriptor: threads of one process exclude each
+    other too, since each flock is on its own open file)."""
     try:
-        lock.acquire()
-    except Timeout:
-        raise LockTimeout(
-            f"{what} is locked by another process for more than {timeout:g}s ({path}); "
-            "retry, and if it persists look for a stuck coreflow process (`coreflow doctor`)"
-        ) from None
+        fd = open_lock_file(path)
     except OSError as exc:
         raise StorageError.wrap(exc, f"cannot take the lock of {what}") from exc
     try:
-        yield
+        flock_wait(fd, what, path, timeout)
+        yield  # the close below releases the lock
     finally:
-        lock.release()
+        os.close(fd)
 
 
 @contextmanager

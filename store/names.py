@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Callable
 
-from .errors import InvalidName
+from .errors import InvalidName, InvalidValue
 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
@@ -140,16 +140,16 @@ _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None
 
 def parse_duration(value: str | int | float, what: str, allow_zero: bool = False) -> float:
     """'30s', '5m', '2h', '1d', '2w', '250ms', or a number of seconds: seconds, positive
-    (or zero when `allow_zero`). Raises ValueError naming `what`."""
+    (or zero when `allow_zero`). Raises InvalidValue naming `what`."""
     if isinstance(value, bool):
-        raise ValueError(f"{what} must be a duration like 30s, 5m, 2h, not {value!r}")
+        raise InvalidValue(f"{what} must be a duration like 30s, 5m, 2h, not {value!r}")
     if isinstance(value, (int, float)):
         seconds = float(value)
     else:
         m = _DURATION_RE.fullmatch(value.lower())
         if not m:
-            raise ValueError(f"{what} {value!r} is not a duration: use e.g. 30s, 5m, 2h, 1d")
+            raise InvalidValue(f"{what} {value!r} is not a duration: use e.g. 30s, 5m, 2h, 1d")
         seconds = float(m[1]) * _UNITS[m[2]]
     if not math.isfinite(seconds) or seconds < 0 or (seconds == 0 and not allow_zero):
-        raise ValueError(f"{what} must be {'0 or more' if allow_zero else 'positive'}, not {value!r}")
+        raise InvalidValue(f"{what} must be {'0 or more' if allow_zero else 'positive'}, not {value!r}")
     return seconds

@@ -7,7 +7,7 @@ import ctypes
 import os
 import struct
 
-from .spool import _names
+from .listing import list_names
 
 
 class PendingCache:
@@ -40,7 +40,7 @@ class PendingCache:
     def listing(self, queue: str, path: str) -> list[str]:
         """The names in `path` (sorted); the caller holds the queue's lock."""
         if self.fd < 0:
-            return sorted(_names(path))
+            return sorted(list_names(path))
         self._read_events()
         cached = self.names.get(queue)
         if cached is not None:
@@ -50,10 +50,10 @@ class PendingCache:
             assert self.libc is not None
             wd = self.libc.inotify_add_watch(self.fd, os.fsencode(path), self._MASK)
             if wd < 0:
-                return sorted(_names(path))
+                return sorted(list_names(path))
             self.wds[wd] = queue
             self.by_queue[queue] = (wd, path)
-        names = sorted(_names(path))
+        names = sorted(list_names(path))
         self.names[queue] = names
         self.expected[queue] = set()
         return names

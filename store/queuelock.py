@@ -1,22 +1,21 @@
-"""A runner's queue locks: flock on a descriptor kept open per queue, plus a mutex for
-its threads; always with a timeout and an error that names the lock."""
+"""A runner's queue locks: the store's one lock (store/locks.py) on a descriptor kept open
+per queue, plus a mutex for its threads."""
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import os
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from .errors import LockTimeout, QueueNotFound, StorageError
+from .locks import NO_FLOCK, flock_wait, open_lock_file
 from .spool import Spool
 
 
 class QueueLocks:
-    """The queue locks one runner takes, each file opened once (not a new FileLock each time)."""
+    """The queue locks one runner takes, each file opened once (not opened anew each time)."""
 
     def __init__(self, spool: Spool) -> None:
         self.spool = spool
@@ -39,7 +38,7 @@ class QueueLocks:
                               f"{self.spool.lock_timeout:g}s; this is a bug: please report it")
         try:
             fd = self._lock_fd(queue)
-            if fd is None:  # no flock here (some FUSE filesystems): FileLock's fallback
+            if fd is None:  # no flock here (some FUSE filesystems): the plain lock's error says so
                 with self.spool.lock(queue):
                     yield
                 return
@@ -64,7 +63,7 @@ class QueueLocks:
             os.close(fd)  # the queue was removed (and maybe made again): a new lock file
             fd = None
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+            fd = open_lock_file(path)
         except FileNotFoundError:
             self._locks[queue] = (mutex, None)
             raise QueueNotFound(f"queue {queue} is gone (removed while this runner served it)") from None
@@ -74,7 +73,7 @@ class QueueLocks:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
             fcntl.flock(fd, fcntl.LOCK_UN)
         except OSError as exc:
-            if exc.errno in (errno.ENOSYS, errno.ENOLCK, errno.EOPNOTSUPP):
+            if exc.errno in NO_FLOCK:
                 os.close(fd)
                 self._locks[queue] = (mutex, None)
                 return None
@@ -82,24 +81,7 @@ class QueueLocks:
         return fd
 
     def _flock(self, fd: int, queue: str) -> None:
-        deadline = time.monotonic() + self.spool.lock_timeout
-        pause = 0.0005
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
-                pass
-            except OSError as exc:
-                if exc.errno not in (errno.EACCES, errno.EAGAIN):
-                    raise StorageError.wrap(exc, f"cannot take the lock of queue {queue}") from exc
-            if time.monotonic() > deadline:
-                raise LockTimeout(
-                    f"queue {queue} is locked by another process for more than {self.spool.lock_timeout:g}s "
-                    f"({self.spool.layout.queue_lock(queue)}); retry, and if it persists look for a stuck "
-                    "coreflow process (`coreflow doctor`)")
-            time.sleep(pause)
-            pause = min(pause * 2, 0.02)
+        flock_wait(fd, f"queue {queue}", self.spool.layout.queue_lock(queue), self.spool.lock_timeout)
 
     def close(self) -> None:
         with self._locks_guard:

@@ -16,7 +16,8 @@ import os
 import stat
 from pathlib import Path
 
-from .errors import FileTooLarge, FileUnreadable, NotRegularFile, StorageError
+from .errors import CorruptJob, FileTooLarge, FileUnreadable, NotRegularFile, StorageError, UnsafeFile
+from .limits import MAX_JOB_BYTES
 
 _FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _CHUNK = 1 << 16
@@ -141,3 +142,12 @@ def _owner(path: str | Path) -> str:
     except OSError:
         return "permission denied"
     return f"owned by uid {st.st_uid}, mode {stat.S_IMODE(st.st_mode):o}"
+
+
+def read_job(path: str | Path) -> bytes:
+    """A job file's bytes (read_file with the job limit); a file that cannot be one of
+    ours (a FIFO, a symlink, too large) is a CorruptJob, for the callers that quarantine it."""
+    try:
+        return read_file(path, MAX_JOB_BYTES)
+    except UnsafeFile as exc:
+        raise CorruptJob(exc.what) from None  # the fix is the caller's: corrupt/

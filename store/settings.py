@@ -16,7 +16,7 @@ import re
 import msgspec
 
 from . import atomic, safeio
-from .errors import ConfigError, CorruptJob, StorageError
+from .errors import ConfigError, CorruptJob, InvalidValue, StorageError
 from .limits import MAX_META_BYTES
 from .locks import locked
 from .model import decode, encode
@@ -40,10 +40,10 @@ class _Meta(msgspec.Struct):
 
 
 def parse_size(text: str, what: str) -> int:
-    """'100MiB', '100M' (both binary), '100MB' (decimal), '2G', '65536': bytes. ValueError names `what`."""
+    """'100MiB', '100M' (both binary), '100MB' (decimal), '2G', '65536': bytes. InvalidValue names `what`."""
     m = _SIZE_RE.fullmatch(text)
     if not m:
-        raise ValueError(f"{what} {text!r} is not a size: use e.g. 100MiB, 512KiB, 2GiB")
+        raise InvalidValue(f"{what} {text!r} is not a size: use e.g. 100MiB, 512KiB, 2GiB")
     power = " kmgt".index(m[2].lower() or " ")
     base = 1000 if m[4] and not m[3] and power else 1024
     return int(float(m[1]) * base**power)
@@ -60,10 +60,7 @@ def format_size(n: int) -> str:
 def check_keep_finished(text: str) -> float | None:
     if text.strip().lower() in OFF:
         return None
-    try:
-        seconds = parse_duration(text, "--keep-finished")
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+    seconds = parse_duration(text, "--keep-finished")  # InvalidValue: a ConfigError
     if seconds < MIN_KEEP_FINISHED:
         raise ConfigError(f"--keep-finished {text} is less than an hour: give a duration such as 14d or 12h "
                           "(or off)")
@@ -73,10 +70,7 @@ def check_keep_finished(text: str) -> float | None:
 def check_max_log_size(text: str) -> int | None:
     if text.strip().lower() in OFF:
         return None
-    try:
-        size = parse_size(text, "--max-log-size")
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+    size = parse_size(text, "--max-log-size")  # InvalidValue: a ConfigError
     if size < MIN_LOG_SIZE:
         raise ConfigError(f"--max-log-size {text} is less than 1KiB: give a size such as 100MiB (or off)")
     return size

@@ -1,13 +1,12 @@
 """A spool on disk: opening, queues, listing and reading jobs.
 
-State changes live in `changes.py`; this module only reads, plus the queue edits
+State changes live in the `store.jobs` package and `claims.py`; this module only reads, plus the queue edits
 that touch nothing but `queue.json`.
 """
 
 from __future__ import annotations
 
 import bisect
-import errno
 import os
 import stat
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import msgspec
 
-from . import atomic, auditlog, safeio
+from . import atomic, auditlog, permissions, quarantine, queue_admin, safeio
 from .errors import (
     AmbiguousJob,
     ConfigError,
@@ -27,7 +26,6 @@ from .errors import (
     FormatError,
     JobNotFound,
     QueueExists,
-    QueueNotEmpty,
     QueueNotFound,
     SpoolError,
     SpoolNotFound,
@@ -35,6 +33,7 @@ from .errors import (
     UnsafeFile,
 )
 from .layout import (
+    DEFAULT_QUEUE,
     CANCEL_RE,
     DONE_RE,
     FORMAT,
@@ -45,12 +44,13 @@ from .layout import (
     parse_pending,
     sorted_pending,
 )
-from .limits import MAX_JOB_BYTES, MAX_META_BYTES, check_queue_config, check_slots
+from .limits import MAX_META_BYTES, check_queue_config
+from .listing import containing, list_names, scan_dir
 from .locks import DEFAULT_TIMEOUT, locked
 from .model import Audit, Job, QueueConfig, SpoolMeta, actor, decode, decode_job, encode
 from .names import check_name
+from .states import FINAL, LIVE, WAITING, State
 
-DEFAULT_QUEUE = "default"
 TMP_CLEAN_EVERY = 3600.0  # seconds between a runner's sweeps of tmp/ (files go after 36 h)
 
 
@@ -196,100 +196,16 @@ class Spool:
         return QueueConfig(**check_queue_config(data, where))
 
     def add_queue(self, name: str, slots: int = 4, description: str = "") -> None:
-        """Create a queue whole or not at all: its directories and queue.json are made in
-        tmp/ and renamed into queues/ in one step (a full disk leaves nothing behind)."""
-        check_name(name, "queue name")
-        check_slots(slots, f"cannot add queue {name}")
-        lay = self.layout
-        path = lay.queue(name)
-        if os.path.lexists(path):
-            raise QueueExists(f"queue {name!r} already exists")
-        cfg = QueueConfig(slots=slots, description=description, created_at=time.time())
-        staging = Path(atomic.tmp_name(lay.tmp, f"queue.{name}"))
-        try:
-            staging.mkdir(mode=0o755)
-        except OSError as exc:
-            raise StorageError.wrap(exc, f"cannot add queue {name}") from exc
-        try:
-            for d in ("pending", "running", "done"):
-                (staging / d).mkdir(mode=0o755)
-            atomic.publish(lay.tmp, staging / "queue.json", encode(cfg), sync_dir=False)
-            atomic.fsync_dir(staging)
-            os.rename(staging, path)  # fails if a queue of that name appeared meanwhile
-        except OSError as exc:
-            _remove_tree(staging)
-            if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
-                raise QueueExists(f"queue {name!r} already exists") from None
-            raise StorageError.wrap(exc, f"cannot add queue {name}") from exc
-        except SpoolError:
-            _remove_tree(staging)
-            raise
-        atomic.fsync_dir(lay.queues)
+        """Create a queue whole or not at all (see queue_admin.add_queue)."""
+        return queue_admin.add_queue(self, name, slots, description)
 
     def update_queue(self, name: str, action: str, **changes: object) -> QueueConfig:
-        """Change queue.json fields under the lock, and record who did it."""
-        self.check_queue(name)
-        if "slots" in changes:
-            check_slots(changes["slots"], f"cannot set slots of queue {name}")
-        with self.lock(name):
-            cfg = msgspec.structs.replace(self.queue_config(name), **changes)
-            atomic.publish(self.layout.tmp, self.layout.queue_meta(name), encode(cfg))
-            detail = " ".join(f"{k}={v}" for k, v in changes.items())
-            self.record_queue(name, action, detail)
-        return cfg
+        """Change queue.json fields under the lock, and record who did it (queue_admin)."""
+        return queue_admin.update_queue(self, name, action, **changes)
 
     def remove_queue(self, name: str, force: bool = False) -> int:
-        """Remove a queue and every job file in it; returns how many jobs went with it.
-
-        Refuses a queue with pending, held or finished jobs unless forced, and always refuses
-        one with running jobs (a runner is writing their results).
-        """
-        self.check_queue(name)
-        if name == DEFAULT_QUEUE:
-            raise SpoolError("the default queue cannot be removed")
-        lay = self.layout
-        removed = 0
-        with self.lock(name):
-            # Checked under the lock: a job submitted meanwhile is never removed unasked.
-            info = self.queue_info(name)
-            live = info.pending + info.held + info.running
-            if info.running and force:
-                raise QueueNotEmpty(
-                    f"queue {name} has {info.running} running job(s): cancel them and wait, then remove it"
-                )
-            if live and not force:
-                raise QueueNotEmpty(
-                    f"queue {name} has {live} pending/held/running job(s): move or cancel them, or use --force"
-                )
-            finished = 0 if force else len(self.done_refs(name))
-            if finished:  # their results and logs are the queue's history: not lost unasked
-                raise QueueNotEmpty(
-                    f"queue {name} has {finished} finished job(s): prune them, or use --force to remove them too"
-                )
-            # Rename the whole queue aside first: one atomic step, then delete at leisure.
-            grave = lay.tmp / f"removed-queue.{name}.{os.getpid()}.{time.time_ns()}"
-            try:
-                os.rename(lay.queue(name), grave)
-            except OSError as exc:
-                raise StorageError.wrap(exc, f"cannot remove queue {name}") from exc
-        # Every entry goes, dot files too (.lock, NFS's .nfsXXXX): else rmdir fails.
-        try:
-            for sub in ("pending", "running", "done"):
-                d = grave / sub
-                for entry in _names(d):
-                    if sub == "pending" and parse_pending(entry) or sub == "running" and RUNNING_RE.fullmatch(entry) \
-                            or sub == "done" and DONE_RE.fullmatch(entry):
-                        removed += 1
-                    os.unlink(d / entry)
-                if d.exists():
-                    d.rmdir()
-            for entry in _names(grave):
-                os.unlink(grave / entry)
-            grave.rmdir()
-        except OSError as exc:
-            raise StorageError.wrap(exc, f"removed queue {name} but not all of its files (left in tmp/)") from exc
-        atomic.fsync_dir(lay.queues)
-        return removed
+        """Remove a queue and its jobs; returns how many jobs went (see queue_admin.remove_queue)."""
+        return queue_admin.remove_queue(self, name, force)
 
     def queue_info(self, name: str) -> QueueInfo:
         pend = self.pending(name)
@@ -303,7 +219,7 @@ class Spool:
 
     def pending(self, queue: str) -> list[PendingName]:
         """Pending and held jobs of a queue in run order, from file names alone."""
-        return sorted_pending(_names(self.layout.pending(queue)))
+        return sorted_pending(list_names(self.layout.pending(queue)))
 
     def running_ids(self, queue: str) -> list[str]:
         return [r.id for r in self.running_refs(queue)]
@@ -311,20 +227,20 @@ class Spool:
     def running_refs(self, queue: str) -> list[JobRef]:
         """Running jobs of a queue by id; each file's name says which runner holds it."""
         d = self.layout.running(queue)
-        found = sorted((m["id"], e.name) for e in _scan(d) if (m := RUNNING_RE.fullmatch(e.name)))
-        return [JobRef(i, queue, "running", f"{d}/{name}") for i, name in found]
+        found = sorted((m["id"], e.name) for e in scan_dir(d) if (m := RUNNING_RE.fullmatch(e.name)))
+        return [JobRef(i, queue, State.RUNNING, f"{d}/{name}") for i, name in found]
 
     def cancel_requested(self, queue: str, job_id: str) -> bool:
         return self.layout.running(queue).joinpath(cancel_name(job_id)).exists()
 
     def cancel_requests(self, queue: str) -> set[str]:
-        return {m["id"] for e in _scan(self.layout.running(queue)) if (m := CANCEL_RE.fullmatch(e.name))}
+        return {m["id"] for e in scan_dir(self.layout.running(queue)) if (m := CANCEL_RE.fullmatch(e.name))}
 
     def done_refs(self, queue: str, last: int | None = None) -> list[JobRef]:
         """Finished jobs of a queue, oldest first (by finish stamp); only the `last` ones
         if given (refs are made only for those: history reads a few of 100,000)."""
         d = self.layout.done(queue)
-        names = sorted(n for n in _names(d) if DONE_RE.fullmatch(n))
+        names = sorted(n for n in list_names(d) if DONE_RE.fullmatch(n))
         out = []
         for n in names[-last:] if last else names:
             m = DONE_RE.fullmatch(n)
@@ -335,12 +251,12 @@ class Spool:
     def refs(self, queue: str, states: frozenset[str] | set[str]) -> list[JobRef]:
         """Jobs of one queue in the given states: running first, then run order, then done."""
         out: list[JobRef] = []
-        if "running" in states:
+        if State.RUNNING in states:
             out += self.running_refs(queue)
-        if states & {"pending", "held"}:
+        if states & WAITING:
             d = self.layout.pending(queue)
             out += [JobRef(p.id, queue, p.state, f"{d}/{p.name}", p) for p in self.pending(queue) if p.state in states]
-        if states & {"succeeded", "failed", "cancelled"}:
+        if states & FINAL:
             out += [r for r in self.done_refs(queue) if r.state in states]
         return out
 
@@ -367,13 +283,13 @@ class Spool:
         100,000-job queue costs one listing, not 100,000 refs."""
         lay = self.layout
         for q in self.queue_names():
-            for name in _containing(_names(lay.running(q)), text):
+            for name in containing(list_names(lay.running(q)), text):
                 if m := RUNNING_RE.fullmatch(name):
-                    yield JobRef(m["id"], q, "running", f"{lay.running(q)}/{name}")
-            for name in _containing(_names(lay.pending(q)), text):
+                    yield JobRef(m["id"], q, State.RUNNING, f"{lay.running(q)}/{name}")
+            for name in containing(list_names(lay.pending(q)), text):
                 if (p := parse_pending(name)) is not None:
                     yield self.pending_ref(q, p)
-            for name in _containing(_names(lay.done(q)), text):
+            for name in containing(list_names(lay.done(q)), text):
                 if m := DONE_RE.fullmatch(name):
                     yield JobRef(m["id"], q, m["st"], f"{lay.done(q)}/{name}")
 
@@ -417,7 +333,7 @@ class Spool:
         try:
             if refuse_world_writable and (os.lstat(path) if st is None else st).st_mode & stat.S_IWOTH:
                 raise CorruptJob(f"{what} is world-writable: anyone could have changed its command")
-            data = _read_nofollow(path)  # safeio: a regular file, not a link, at most MAX_JOB_BYTES
+            data = safeio.read_job(path)  # safeio: a regular file, not a link, at most MAX_JOB_BYTES
             job = decode_job(data, what)
             if job.id != job_id:
                 raise CorruptJob(f"{what} holds job {job.id!r}, not {job_id}")
@@ -437,20 +353,20 @@ class Spool:
     def view(self, r: JobRef, position: int | None = None) -> JobView:
         return JobView(self.read(r), r.queue, r.state, position, r)
 
-    def jobs(self, queue: str | None = None, states: set[str] | frozenset[str] = frozenset(
-            {"pending", "held", "running"})) -> tuple[list[JobView], list[str]]:
+    def jobs(self, queue: str | None = None, states: set[str] | frozenset[str] = LIVE
+             ) -> tuple[list[JobView], list[str]]:
         """Decoded jobs (running, then run order, then finished) and warnings about bad files."""
         warnings: list[str] = []
         return list(self.iter_jobs(queue, states, warnings.append, cache=True)), warnings
 
-    def iter_jobs(self, queue: str | None = None, states: set[str] | frozenset[str] = frozenset(
-            {"pending", "held", "running"}), warn: Callable[[str], None] | None = None,
+    def iter_jobs(self, queue: str | None = None, states: set[str] | frozenset[str] = LIVE,
+                  warn: Callable[[str], None] | None = None,
             cache: bool = False) -> Iterator[JobView]:
         """jobs(), one at a time and (by default) uncached: a listing of 50,000 jobs holds
         one in memory at a time. Each bad file found is passed to `warn`."""
         for q in [self.check_queue(queue)] if queue else self.queue_names():
             position = 0
-            for r in self.refs(q, states | ({"pending", "held"} if states & {"pending", "held"} else set())):
+            for r in self.refs(q, states | (WAITING if states & WAITING else set())):
                 pos = None
                 if r.pending is not None:
                     position += 1
@@ -506,26 +422,8 @@ class Spool:
     # -- corrupt files ---------------------------------------------------------------
 
     def quarantine(self, path: Path, reason: str) -> Path | None:
-        """Move an undecodable file to corrupt/ with a note beside it; None if it vanished."""
-        lay = self.layout
-        rel = path.relative_to(self.root) if path.is_relative_to(self.root) else Path(path.name)
-        stem = ".".join(rel.parts).lstrip(".")[:150]
-        dest = lay.corrupt / f"{stem}.{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}.{os.urandom(3).hex()}"
-        try:
-            lay.corrupt.mkdir(exist_ok=True)
-            os.rename(path, dest)
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-                return None  # a read-only spool: report, but we cannot move it
-            raise StorageError.wrap(exc, f"cannot move {path.name} to corrupt/") from exc
-        note = f"from: {rel}\nat: {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\nby: {actor()}\nreason: {reason}\n"
-        try:
-            atomic.publish(lay.tmp, dest.with_name(dest.name + ".why"), note.encode())
-        except SpoolError:
-            pass  # the file is aside; the note is a courtesy
-        return dest
+        """Move a file that cannot be ours to corrupt/ (see quarantine.quarantine)."""
+        return quarantine.quarantine(self, path, reason)
 
     def read_log(self, job_id: str, offset: int, limit: int = 1 << 20, tail: bool = False) -> tuple[bytes, int]:
         """Bytes of a job's log from `offset` (at most `limit`) and the offset after them;
@@ -537,25 +435,8 @@ class Spool:
             return b"", offset
 
     def world_writable(self, queues: list[str] | None = None) -> list[str]:
-        """Directories others may write (`queues`: all when None), sticky or not, where
-        that lets them choose commands run as the spool's owner (a new trigger or pending
-        file is a new command) or hang or blind its readers (a FIFO as a heartbeat, log or
-        audit file, a forged audit line, a file in tmp/ renamed into place). Only the
-        spool's top directory and corrupt/ may be sticky and world-writable."""
-        lay = self.layout
-        strict = [d for d in lay.top_dirs() if d != lay.corrupt] + [
-            d for q in (self.queue_names() if queues is None else queues) for d in (lay.queue(q), *lay.state_dirs(q))]
-        loose = []
-        for d, sticky_passes in [(d, False) for d in strict] + [(lay.root, True), (lay.corrupt, True)]:
-            try:
-                mode = os.lstat(d).st_mode
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                raise StorageError.wrap(exc, f"cannot check the permissions of {d}") from exc
-            if mode & stat.S_IWOTH and not (sticky_passes and mode & stat.S_ISVTX):
-                loose.append(str(d))
-        return loose
+        """Directories others may write where they must not (see permissions.world_writable)."""
+        return permissions.world_writable(self, queues)
 
     def clean_tmp(self, every: float = TMP_CLEAN_EVERY) -> int:
         """Housekeeping for long-lived processes (the runner calls it at each beat):
@@ -567,7 +448,7 @@ class Spool:
         return atomic.clean_tmp(self.layout.tmp)
 
     def corrupt_files(self) -> list[Path]:
-        return sorted(Path(e.path) for e in _scan(self.layout.corrupt) if not e.name.endswith(".why"))
+        return quarantine.corrupt_files(self)
 
 
 def _name(p: PendingName) -> str:
@@ -582,57 +463,3 @@ def _is_name(name: str) -> bool:
     return True
 
 
-def _scan(path: Path) -> list[os.DirEntry[str]]:
-    """Directory entries, skipping dot files (NFS's .nfsXXXX, FUSE's .fuse_hidden, .lock)."""
-    try:
-        return [e for e in os.scandir(path) if not e.name.startswith(".")]
-    except FileNotFoundError:
-        return []
-    except OSError as exc:
-        raise StorageError.wrap(exc, f"cannot list {path}") from exc
-
-
-def _names(path: str | Path) -> list[str]:
-    """The names in a directory (os.listdir: no per-entry objects, for 100,000-job queues)."""
-    try:
-        return os.listdir(path)
-    except FileNotFoundError:
-        return []
-    except OSError as exc:
-        raise StorageError.wrap(exc, f"cannot list {path}") from exc
-
-
-def _remove_tree(path: Path) -> None:
-    """Remove a queue directory the store staged in tmp/, best effort: the caller is
-    already reporting why it failed, and clean_tmp takes what is left."""
-    try:
-        for sub in (path / "pending", path / "running", path / "done"):
-            if sub.exists():
-                sub.rmdir()
-        for name in _names(path):
-            atomic.unlink_quietly(path / name)
-        path.rmdir()
-    except (OSError, SpoolError):
-        pass
-
-
-def _containing(names: list[str], text: str) -> Iterator[str]:
-    """The names that contain `text`: one string search over the listing, not a loop."""
-    blob = "\n".join(names)
-    i = blob.find(text)
-    while i >= 0:
-        start = blob.rfind("\n", 0, i) + 1
-        end = blob.find("\n", i)
-        end = len(blob) if end < 0 else end
-        yield blob[start:end]
-        i = blob.find(text, end)
-
-
-def _read_nofollow(path: str | Path) -> bytes:
-    """A job-sized file's bytes (safeio.read_file with the job limit); a file that cannot
-    be one of ours (a FIFO, a symlink, too large) is a CorruptJob, for the callers that
-    quarantine it."""
-    try:
-        return safeio.read_file(path, MAX_JOB_BYTES)
-    except UnsafeFile as exc:
-        raise CorruptJob(exc.what) from None  # the fix is the caller's: corrupt/

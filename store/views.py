@@ -11,6 +11,7 @@ from typing import IO, Any
 import msgspec
 
 from .spool import JobView, QueueInfo
+from .states import State
 from .waiting import Waiting
 
 
@@ -37,11 +38,11 @@ def job_json(v: JobView, waiting: Waiting | None = None) -> dict[str, Any]:
             "started_at": iso(res.started_at), "finished_at": iso(res.finished_at),
             "host": res.host, "runner": res.runner, "by": res.by, "message": res.message or None,
         }
-    elif v.state == "cancelled":
-        result = {"state": "cancelled", "reason": "cancelled", "exit_code": None, "started_at": None,
+    elif v.state == State.CANCELLED:
+        result = {"state": State.CANCELLED, "reason": "cancelled", "exit_code": None, "started_at": None,
                   "finished_at": None, "host": None, "runner": None}
-    elif claim is not None and v.state == "running":
-        result = {"state": "running", "exit_code": None, "reason": None, "started_at": iso(claim.claimed_at),
+    elif claim is not None and v.state == State.RUNNING:
+        result = {"state": State.RUNNING, "exit_code": None, "reason": None, "started_at": iso(claim.claimed_at),
                   "finished_at": None, "host": claim.host, "runner": claim.runner}
     out: dict[str, Any] = {
         "id": job.id,
@@ -65,7 +66,7 @@ def job_json(v: JobView, waiting: Waiting | None = None) -> dict[str, Any]:
         "timeout": job.timeout,
         "result": result,
     }
-    if claim is not None and v.state == "running":
+    if claim is not None and v.state == State.RUNNING:
         out["host"] = claim.host
         out["runner"] = claim.runner
     if waiting is not None:
@@ -80,9 +81,9 @@ def queue_json(q: QueueInfo) -> dict[str, Any]:
         "name": q.name,
         "slots": q.config.slots,
         "paused": q.config.paused,
-        "pending": q.pending,
-        "held": q.held,
-        "running": q.running,
+        State.PENDING: q.pending,
+        State.HELD: q.held,
+        State.RUNNING: q.running,
         "description": q.config.description,
     }
 

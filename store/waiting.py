@@ -21,6 +21,7 @@ from .layout import PendingName
 from .model import Job, QueueConfig
 from .runners import RunnerState
 from .spool import Spool
+from .states import State
 
 MAX_AHEAD = 1000  # deeper than this the model reads too many jobs, and would not be true anyway
 
@@ -64,7 +65,7 @@ class QueueContext:
     def load(cls, spool: Spool, queue: str, runners: list[RunnerState], stats: History | None = None,
              now: float | None = None) -> QueueContext:
         running = []
-        for r in spool.refs(queue, {"running"}):
+        for r in spool.refs(queue, {State.RUNNING}):
             try:
                 running.append(spool.read(r))
             except SpoolError:

@@ -17,7 +17,8 @@ def _modules_after(code: str) -> set[str]:
 
 def test_store_is_headless() -> None:
     """Importing every store module pulls in no Textual and no Rich."""
-    names = sorted(p.stem for p in (ROOT / "store").glob("*.py") if p.stem != "__init__")
+    names = sorted(".".join(p.relative_to(ROOT / "store").with_suffix("").parts) for p in (ROOT / "store").rglob("*.py")
+                   if p.stem != "__init__")
     mods = _modules_after("import store\n" + "\n".join(f"import store.{n}" for n in names))
     assert not {m for m in mods if m.split(".")[0] in ("textual", "rich")}
 
@@ -25,7 +26,7 @@ def test_store_is_headless() -> None:
 def test_store_starts_no_process() -> None:
     """The store never starts a process: that is the runner's and the daemons' job."""
     calls = ("import subprocess", "Popen(", "os.fork", "os.exec", "os.spawn", "os.system(", "create_subprocess")
-    offenders = [f"{p.name}: {c}" for p in (ROOT / "store").glob("*.py") for c in calls if c in p.read_text()]
+    offenders = [f"{p.name}: {c}" for p in (ROOT / "store").rglob("*.py") for c in calls if c in p.read_text()]
     assert not offenders
 
 

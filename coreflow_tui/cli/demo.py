@@ -174,7 +174,7 @@ def make_demo(root: Path) -> tuple[Spool, bool]:
 def _finished(spool: Spool, rng: random.Random) -> None:
     """Jobs that ran before the demo began, claimed and finished through the runner's own
     store calls (so they look exactly like jobs a runner ran)."""
-    from store.claims import Claimant, Claims
+    from store.jobs.claims import Claimant, Claims
     from store.runners import remove as remove_runner
 
     me = Claimant(runner=f"demo-{os.getpid()}", host=socket.gethostname(), pid=os.getpid())

@@ -13,12 +13,14 @@ from __future__ import annotations
 import argparse
 import os
 
-from store import Spool, SpoolError
-from store import claims as cl
+from store import Spool
+from store.errors import ConfigError, InvalidValue
+from store.jobs import claims as cl
 from store.names import check_name
 from store.settings import load_settings, parse_size
 
-from .loop import Options, Runner
+from .common import Options
+from .loop import Runner
 
 
 def cmd_runner(args: argparse.Namespace) -> int:
@@ -31,7 +33,7 @@ def cmd_runner(args: argparse.Namespace) -> int:
     if every:
         queues = spool.queue_names()
     elif not queues:
-        raise SpoolError("--queues is empty: name at least one queue to serve, or leave it out to serve every queue")
+        raise ConfigError("--queues is empty: name at least one queue to serve, or leave it out to serve every queue")
     labels = cl.check_labels([part.strip() for part in args.labels.split(",") if part.strip()])
     slots = args.slots or len(os.sched_getaffinity(0)) or 1
     cl.check_safe(spool, queues)
@@ -50,7 +52,7 @@ def _env_seconds(name: str, default: float) -> float:
     except ValueError:
         value = -1
     if value < 0:
-        raise SpoolError(f"{name}={text!r} is not a number of seconds: unset it or give e.g. {name}=5")
+        raise ConfigError(f"{name}={text!r} is not a number of seconds: unset it or give e.g. {name}=5")
     return value
 
 
@@ -60,5 +62,5 @@ def _env_size(name: str, default: int) -> int:
         return default
     try:
         return max(1, parse_size(text, name))
-    except ValueError:
-        raise SpoolError(f"{name}={text!r} is not a size: unset it or give e.g. {name}=100M") from None
+    except InvalidValue:
+        raise ConfigError(f"{name}={text!r} is not a size: unset it or give e.g. {name}=100M") from None

@@ -126,7 +126,7 @@ class TriggerDaemon:
             e.watch_error = msg
 
         lay = self.spool.layout
-        ignore = [lay.queues, lay.runners, lay.triggers, lay.audit, lay.logs, lay.corrupt, lay.tmp]
+        ignore = lay.top_dirs()
         if self.watch_mode == "poll":
             e.watcher = PollWatcher(e.d, on_paths, on_status, ignore, interval=self.poll_interval)
         else:

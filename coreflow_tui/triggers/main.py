@@ -31,7 +31,7 @@ def cmd_triggers(args: argparse.Namespace) -> int:
 
 
 def _run(spool: Spool) -> int:
-    from store.claims import check_safe
+    from store.preflight import check_safe
 
     from .daemon import TriggerDaemon
 

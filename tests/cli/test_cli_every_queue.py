@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from store import Spool, submit
-from store.changes import JobSpec
+from store.jobs import JobSpec
 from store.runners import runners
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from store import Spool, submit
-from store.changes import JobSpec, hold
+from store.jobs import JobSpec, hold
 from tests.conftest import run_cf
 
 QUICK = 20  # seconds: every command here answers in well under one; the old code hung
@@ -186,7 +186,7 @@ def test_another_users_private_job_at_the_head_does_not_stall_the_queue(shared_t
     """A 0600 job file of another user at the head of pending/: `ls` by the spool's
     owner lists the rest and exits 0, and a runner claims the next job."""
     from coreflow_tui.cli import main
-    from store.claims import Claimant, Claims
+    from store.jobs.claims import Claimant, Claims
 
     spool = Spool.init(shared_tmp / "spool")
     ids = submit(spool, [JobSpec(command=["true"], name=f"j{i}") for i in range(3)])

@@ -1,4 +1,4 @@
-"""store.claims: the runner's state changes, headless and fast (no processes)."""
+"""store.jobs.claims: the runner's state changes, headless and fast (no processes)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 import pytest
 
 from store import JobSpec, Result, Spool, cancel, hold, submit
-from store.claims import MAX_LOST, ClaimLost, Claimant, Claims, UnsafeSpool, check_safe
+from store.jobs.claims import MAX_LOST, ClaimLost, Claimant, Claims, UnsafeSpool, check_safe
 from store.model import Heartbeat, Job
 from store.runners import beat
 
@@ -95,10 +95,10 @@ def test_a_job_file_corrupt_before_claim_is_quarantined_and_the_next_runs(spool:
 
 
 def test_a_job_file_that_vanishes_before_claim_is_skipped(spool: Spool, monkeypatch: pytest.MonkeyPatch) -> None:
-    import store.spool as spool_mod
+    import store.safeio as safeio_mod
 
     first, second = submit(spool, [JobSpec(command=["a"]), JobSpec(command=["b"])])
-    real = spool_mod._read_nofollow
+    real = safeio_mod.read_job
     gone = spool.find(first).path
 
     def vanish_first(path):  # type: ignore[no-untyped-def]
@@ -106,7 +106,7 @@ def test_a_job_file_that_vanishes_before_claim_is_skipped(spool: Spool, monkeypa
             os.unlink(gone)  # pruned by someone between the listing and the read
         return real(path)
 
-    monkeypatch.setattr(spool_mod, "_read_nofollow", vanish_first)
+    monkeypatch.setattr(safeio_mod, "read_job", vanish_first)
     got = _claims(spool).claim_next("default")
     assert got.job is not None and got.job.id == second
 
@@ -298,9 +298,9 @@ def test_a_running_job_without_claim_or_journal_comes_back_after_the_grace(spool
 
 
 def test_the_claims_journal_keeps_only_live_claims_when_it_grows(spool: Spool, monkeypatch: pytest.MonkeyPatch) -> None:
-    from store import runners
+    from store.jobs import journal
 
-    monkeypatch.setattr(runners, "JOURNAL_MAX", 2000)
+    monkeypatch.setattr(journal, "JOURNAL_MAX", 2000)
     ids = submit(spool, [JobSpec(command=["x"]) for _ in range(40)])
     c = _claims(spool)
     for _ in ids[:-1]:
@@ -311,7 +311,7 @@ def test_the_claims_journal_keeps_only_live_claims_when_it_grows(spool: Spool, m
     assert running is not None
     path = spool.layout.runner_claims("r1")
     assert path.stat().st_size <= 2000
-    journaled = runners.journaled_claims(spool)
+    journaled = journal.journaled_claims(spool)
     assert (running.id, 1) in journaled and len(journaled) < 20  # finished ones pruned at each rewrite
     c.close()
 
@@ -421,9 +421,9 @@ def test_a_change_made_after_a_freeze_never_leaves_the_job_in_two_places(
     """The takeover won while we were frozen: what we write afterwards is removed again and
     we are told the job is no longer ours; the job is only where the taker put it. (A
     give-back puts the job at the very place the taker did: one file, nothing to undo.)"""
-    import store.claims
+    import store.jobs.claimbase
 
-    monkeypatch.setattr(store.claims, "HELD_UP", 0.0)  # as if every change took longer than it
+    monkeypatch.setattr(store.jobs.claimbase, "HELD_UP", 0.0)  # as if every change took longer than it
     (job_id,) = submit(spool, [JobSpec(command=["true"])])
     frozen = _FrozenAfterItsCheck(spool, Claimant("frozen", "hosta", 1))
     frozen.meanwhile = _OtherHostNoLock(spool, Claimant("taker", "hostb", 1))

@@ -50,7 +50,7 @@ def test_a_claims_journal_linked_to_dev_zero_is_not_read(spool: Spool) -> None:
     without end (it used to read until MemoryError)."""
     os.symlink("/dev/zero", spool.layout.runners / "x.claims")
     (spool.layout.runners / "y.claims").write_bytes(b"\0" * (8 << 20))  # far larger than any journal
-    code = "import sys; from store import Spool; from store.runners import journaled_claims; " \
+    code = "import sys; from store import Spool; from store.jobs.journal import journaled_claims; " \
            "print(len(journaled_claims(Spool.open(sys.argv[1]))))"
     got = subprocess.run([sys.executable, "-c", code, str(spool.root)], capture_output=True, text=True,
                          timeout=20, cwd=ROOT)

@@ -26,7 +26,7 @@ from store import (
     retry,
     submit,
 )
-from store.changes import JobSpec
+from store.jobs import JobSpec
 
 
 def _mount(args: list[str]) -> str | None:

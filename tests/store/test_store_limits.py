@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from store import Spool, SpoolError, submit
-from store.changes import JobSpec, cancel, prune
+from store.jobs import JobSpec, cancel, prune
 from store.errors import ConfigError, StorageError
 from store.jobtypes import load_types
 from store.limits import MAX_COMMAND_BYTES, MAX_SUBMIT_BYTES

@@ -14,7 +14,7 @@ import pytest
 from storehelp import check_order, fill, places
 
 from store import InvalidName, Spool, Where, move, submit
-from store.changes import JobSpec
+from store.jobs import JobSpec
 from store.layout import DONE_RE, PENDING_RE, RUNNING_RE, done_name, parse_pending, pending_name
 from store.names import (
     ID_RE,
@@ -101,7 +101,7 @@ def test_many_inserts_at_the_top_keep_order(spool: Spool) -> None:
 
 _KILLER = textwrap.dedent("""
     import os, signal, sys
-    from store import Spool, Where, move, atomic, changes
+    from store import Spool, Where, move, atomic
     spool, job, after, kill_at = Spool.open(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
     real, done = atomic.commit_rename, [0]
     def dying_rename(src, dst):
@@ -109,7 +109,7 @@ _KILLER = textwrap.dedent("""
             os.kill(os.getpid(), signal.SIGKILL)
         done[0] += 1
         return real(src, dst)
-    changes.atomic.commit_rename = dying_rename
+    atomic.commit_rename = dying_rename
     print("go", flush=True)
     move(spool, job, Where("after", other=after))
 """)

@@ -12,8 +12,8 @@ import pytest
 from storehelp import check_order, fill
 
 from store import Spool, atomic
-from store import changes as changes_mod
-from store.changes import _insert_rank
+from store import ordering
+from store.ordering import insert_rank
 from store.layout import PendingName, pending_name
 from store.names import RANK_GAP, RANK_START, new_job_id
 from store.views import job_json, write_json_list
@@ -35,14 +35,14 @@ def test_2000_urgent_inserts_at_one_spot_of_a_10000_job_queue_rename_few_files_e
         renames[0] += 1
         return real(src, dst)
 
-    monkeypatch.setattr(changes_mod.atomic, "commit_rename", counting)
+    monkeypatch.setattr(ordering.atomic, "commit_rename", counting)
     d = spool.layout.pending("default")
     order = spool.pending("default")
     added, worst = [], 0
     with spool.lock("default"):
         for _ in range(2000):
             renames[0] = 0
-            rank = _insert_rank(spool, "default", order, 20)
+            rank = insert_rank(spool, "default", order, 20)
             job_id = new_job_id()
             name = pending_name(rank, 20, job_id)
             os.close(os.open(d / name, os.O_CREAT | os.O_WRONLY, 0o644))  # a placeholder: only names count

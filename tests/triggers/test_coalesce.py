@@ -5,7 +5,8 @@ from __future__ import annotations
 import store
 from store import JobSpec, Spool
 from store import build_job
-from store.triggers import read_state, supersede
+from store.jobs import supersede
+from store.triggers import read_state
 from coreflow_tui.triggers.daemon import TriggerDaemon
 
 from .helpers import T0, FakeClock, daemon, schedule, trigger_jobs

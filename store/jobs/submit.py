@@ -1,0 +1,151 @@
+"""submit: validate job specs and place new jobs at their priority's end of the queue."""
+
+from __future__ import annotations
+
+import bisect
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import msgspec
+
+from .. import atomic
+from ..errors import SpoolError, StorageError, about
+from ..layout import PendingName, pending_name
+from ..limits import check_job_bytes, check_job_fields
+from ..locks import locked_all
+from ..model import Job, Trigger, actor, encode_job
+from ..names import check_name, new_job_id, parse_priority
+from ..ordering import by_name, insert_rank
+from ..spool import DEFAULT_QUEUE, Spool
+
+
+class JobFields(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """What describes a job to queue: shared by submits and trigger templates."""
+
+    command: list[str] | str
+    queue: str | None = None
+    type: str | None = None
+    name: str = ""
+    priority: int | str | None = None
+    labels: dict[str, str] = {}
+    requires: list[str] = []
+    timeout: float | None = None
+    retries: int = 0
+    cwd: str | None = None
+    env: dict[str, str] = {}
+    shell: bool = False
+
+
+class JobSpec(JobFields):
+    """What a submitter gives: the fields of `submit` and of each `--jsonl` line."""
+
+    trigger: Trigger | None = None
+
+
+def build_job(spool: Spool, spec: JobSpec, now: float | None = None, who: str | None = None) -> Job:
+    """Validate a spec against the spool (queue, type, names) and make the job it describes."""
+    from ..jobtypes import load_types  # here, not at the top: listings need no TOML parser
+
+    jtype = None
+    if spec.type is not None:  # only a typed submit reads types.toml: a broken one stops only those
+        with about("type"):
+            check_name(spec.type, "job type")
+            types = load_types(spool.layout.types)
+            jtype = types.get(spec.type)
+            if jtype is None and types:
+                known = ", ".join(sorted(types))
+                raise SpoolError(f"unknown job type {spec.type!r} (types.toml has: {known})")
+    queue = spec.queue or (jtype.queue if jtype and jtype.queue else DEFAULT_QUEUE)
+    with about("queue"):
+        spool.check_queue(queue)
+    command = spec.command
+    if isinstance(command, str):
+        if not spec.shell:
+            raise SpoolError("command is a string: give it as a list of arguments, or ask for a shell (--shell)")
+        command = [command]
+    if not command or not all(isinstance(a, str) for a in command) or not command[0].strip():
+        raise SpoolError("command is empty: give the program to run and its arguments")
+    if spec.shell and len(command) != 1:
+        command = [" ".join(command)]
+    prio = parse_priority(spec.priority) if spec.priority is not None else (
+        jtype.priority if jtype and jtype.priority is not None else 0)
+    timeout = spec.timeout if spec.timeout is not None else (jtype.timeout if jtype else None)
+    if timeout is not None and timeout <= 0:
+        raise SpoolError(f"timeout must be positive, not {timeout}")
+    if spec.retries < 0:
+        raise SpoolError(f"retries must be 0 or more, not {spec.retries}")
+    check_job_fields(command, spec.env, spec.name, spec.labels, spec.requires)
+    for label in [*spec.labels, *spec.requires]:
+        check_name(label, "label")
+    for key in spec.env:
+        if not key or "=" in key or "\0" in key:
+            raise SpoolError(f"invalid environment variable name {key!r}")
+    now = time.time() if now is None else now
+    job = Job(
+        id=new_job_id(int(now * 1000)),
+        queue=queue,
+        command=list(command),
+        name=spec.name or os.path.basename(command[0].split()[0] if spec.shell else command[0]),
+        type=spec.type,
+        shell=spec.shell,
+        cwd=spec.cwd,
+        env=dict(spec.env),
+        priority=prio,
+        labels=dict(spec.labels),
+        requires=list(spec.requires or (jtype.requires if jtype else [])),
+        timeout=timeout,
+        max_attempts=spec.retries + 1,
+        submitted_at=now,
+        submitted_by=who or actor(),
+        trigger=spec.trigger,
+    )
+    check_job_bytes(len(encode_job(job)))  # what the fields add up to, as readers will see it
+    return job
+
+
+def submit(spool: Spool, specs: Sequence[JobSpec]) -> list[str]:
+    """Queue jobs; all are validated before any is queued, and either all are queued or none."""
+    jobs = [build_job(spool, spec) for spec in specs]
+    return place(spool, jobs)
+
+
+def place(spool: Spool, jobs: Sequence[Job]) -> list[str]:
+    """Write new jobs and put them in their queues' run order (all or nothing)."""
+    lay = spool.layout
+    by_queue: dict[str, list[tuple[Job, Path]]] = {}
+    staged: list[Path] = []
+    placed: list[Path] = []
+    try:
+        for job in jobs:
+            # The expensive part (write + fsync) happens before the lock is taken.
+            path = atomic.stage(lay.tmp, encode_job(job), "submit")
+            staged.append(path)
+            by_queue.setdefault(job.queue, []).append((job, path))
+        # Every queue's lock at once (in name order, as movers take them): until they are
+        # released nobody can claim what we placed, so a failure takes all of it back.
+        with locked_all([(lay.queue_lock(q), f"queue {q}") for q in by_queue], spool.lock_timeout):
+            try:
+                for queue, batch in by_queue.items():
+                    order = spool.pending(queue)
+                    pend = lay.pending(queue)
+                    for job, path in batch:
+                        rank = insert_rank(spool, queue, order, job.priority)
+                        name = pending_name(rank, job.priority, job.id)
+                        try:
+                            os.rename(path, pend / name)
+                        except OSError as exc:
+                            raise StorageError.wrap(exc, f"cannot queue job {job.id} in {queue}") from exc
+                        placed.append(pend / name)
+                        bisect.insort(order, PendingName(name), key=by_name)
+                    atomic.fsync_dir(pend)
+            except BaseException:
+                for dest in placed:
+                    atomic.unlink_quietly(dest)
+                raise
+    finally:
+        if len(placed) != len(staged):  # the placed ones were renamed away
+            for path in staged:
+                atomic.unlink_quietly(path)
+    return [job.id for job in jobs]

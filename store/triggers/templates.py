@@ -1,0 +1,107 @@
+"""A trigger's job template: placeholders, filling them in, and `fire --set` overrides."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ..errors import ConfigError, InvalidValue
+from ..jobs import JobSpec
+from ..names import parse_duration
+from .definition import JobTemplate, MAX_NAME, SETTABLE, TriggerDef
+
+
+_PH_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+
+
+def placeholders(text: str) -> list[str]:
+    return [m[1] for m in _PH_RE.finditer(text) if m[1] is not None]
+
+
+def _fill(text: str, values: Mapping[str, str]) -> str:
+    def sub(m: re.Match[str]) -> str:
+        if m[0] == "{{":
+            return "{"
+        if m[0] == "}}":
+            return "}"
+        return values.get(m[1], m[0])
+
+    return _PH_RE.sub(sub, text)
+
+
+def template_texts(job: JobTemplate) -> Iterable[tuple[str, str]]:
+    yield "name", job.name
+    for a in [job.command] if isinstance(job.command, str) else job.command:
+        yield "command", a
+    for k, v in job.labels.items():
+        yield f"labels.{k}", v
+    for k, v in job.env.items():
+        yield f"env.{k}", v
+    if job.cwd:
+        yield "cwd", job.cwd
+
+
+def sample_values(d: TriggerDef) -> dict[str, Any]:
+    return {"trigger": d.name, "fired_at": "2000-01-01T00:00:00Z", "changed": ["x"], **d.spec.params}
+
+
+def job_spec(d: TriggerDef, values: Mapping[str, Any], overrides: Mapping[str, str]) -> JobSpec:
+    """The job template with placeholders filled; a list value ({changed}) joins with spaces."""
+    changed = list(values.get("changed") or [])
+    flat = {k: (" ".join(v) if isinstance(v, list) else str(v)) for k, v in values.items()}
+    t = d.spec.job
+    if isinstance(t.command, str):
+        command: list[str] | str = _fill(t.command, flat)
+    else:
+        command = []
+        for a in t.command:
+            if a == "{changed}":
+                command.extend(changed)
+            else:
+                command.append(_fill(a, flat))
+    name = " ".join(_fill(t.name, flat).split())
+    if len(name) > MAX_NAME:
+        name = name[: MAX_NAME - 1] + "…"
+    fields: dict[str, Any] = {
+        "command": command, "queue": t.queue, "type": t.type, "name": name, "priority": t.priority,
+        "labels": {k: _fill(v, flat) for k, v in t.labels.items()}, "requires": list(t.requires),
+        "timeout": t.timeout, "retries": t.retries, "cwd": _fill(t.cwd, flat) if t.cwd else None,
+        "env": {k: _fill(v, flat) for k, v in t.env.items()}, "shell": t.shell,
+    }
+    for key, value in overrides.items():
+        fields[key] = _convert_override(key, value)
+    return JobSpec(**fields)
+
+
+def _convert_override(key: str, value: str) -> Any:
+    if key in ("timeout",):
+        try:
+            return parse_duration(value, key)
+        except InvalidValue as exc:
+            raise ConfigError(f"--set {key}={value}: {exc}") from None
+    if key == "retries":
+        if not value.isdigit():
+            raise ConfigError(f"--set retries={value}: give a whole number")
+        return int(value)
+    return value
+
+
+def split_sets(d: TriggerDef, sets: Sequence[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """`--set K=V` pairs as (params, job-field overrides); an unknown K is refused."""
+    params: dict[str, str] = {}
+    overrides: dict[str, str] = {}
+    for item in sets:
+        key, eq, value = item.partition("=")
+        key = key.strip()
+        if not eq or not key:
+            raise ConfigError(f"--set {item!r}: give KEY=VALUE")
+        if key in d.spec.params:
+            params[key] = value
+        elif key in SETTABLE:
+            overrides[key] = value
+        else:
+            known = ", ".join([*sorted(d.spec.params), *SETTABLE])
+            raise ConfigError(f"--set {key}: trigger {d.name} has no parameter {key!r} (settable: {known}; "
+                              f"declare your own under [params] in {d.file})")
+    return params, overrides
