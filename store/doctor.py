@@ -216,6 +216,8 @@ def _lock_advice(exc: SpoolError) -> str:
         return "run as the spool's owner, or fix the permissions of the .lock file"
     if code in (errno.ENOSPC, errno.EDQUOT):
         return "free space (or inodes) on the spool's filesystem"
+    if code == errno.ELOOP:
+        return "the .lock file is a symlink, never followed: remove it (the next change recreates it)"
     return "find the process holding it (`fuser` on the .lock file)"
 
 

@@ -1,0 +1,32 @@
+"""Field tries of issue 14 by an adversarial user (the qa round): each test is a case the
+merged work still got wrong, reproduced with real processes and planted files."""
+
+from __future__ import annotations
+
+import os
+
+from store import Spool, submit
+from store.changes import JobSpec
+from tests.conftest import run_cf
+
+QUICK = 20  # seconds: each command here answers at once; a timeout is the defect
+
+
+def test_drain_ends_when_a_queue_cannot_be_claimed_from(spool: Spool) -> None:
+    """A queue whose lock is a symlink can never be claimed from: `--drain` ends, exit 1, saying which."""
+    submit(spool, [JobSpec(command=["true"])])
+    lock = spool.layout.queue_lock("default")
+    lock.unlink(missing_ok=True)
+    lock.symlink_to("/dev/zero")
+    out = run_cf(spool, "runner", "--drain", "--lease", "5", timeout=QUICK)
+    assert out.returncode == 1, out.stderr
+    assert "queue default" in out.stderr.splitlines()[-1] or "queue default" in out.stderr
+
+
+def test_doctor_on_a_symlinked_queue_lock_says_remove_it_not_fuser(spool: Spool) -> None:
+    lock = spool.layout.queue_lock("default")
+    lock.unlink(missing_ok=True)
+    lock.symlink_to("/dev/zero")
+    out = run_cf(spool, "doctor", timeout=QUICK)
+    assert out.returncode == 1
+    assert "symlink" in out.stdout and "fuser" not in out.stdout, out.stdout
