@@ -136,7 +136,31 @@ def _permissions(spool: Spool) -> list[Finding]:
     if not os.access(spool.root, os.W_OK):
         return [Finding("error", f"spool {spool.root} is not writable by this user",
                         "run as the spool's owner, or fix its permissions")]
-    return [Finding("ok", "permissions: not world-writable")]
+    return _planted_at_top(spool) or [Finding("ok", "permissions: not world-writable")]
+
+
+def _planted_at_top(spool: Spool) -> list[Finding]:
+    """In a world-writable (sticky) spool directory anyone may create the files the spool
+    has not made yet (types.toml, .spool.lock): name those another user owns."""
+    try:
+        top = os.stat(spool.root)
+    except OSError:
+        return []
+    if not top.st_mode & 0o002:
+        return []
+    foreign = []
+    for name in ("spool.json", ".spool.lock", "types.toml"):
+        try:
+            uid = os.lstat(spool.root / name).st_uid
+        except OSError:
+            continue
+        if uid not in (top.st_uid, 0):
+            foreign.append(f"{name} (uid {uid})")
+    if not foreign:
+        return []
+    return [Finding("error", f"{', '.join(foreign)} in the world-writable spool directory belong to another "
+                             "user, who could have planted them (job types, a lock that blocks settings)",
+                    "check and remove them as the spool's owner; coreflow recreates .spool.lock")]
 
 
 def _filesystem(spool: Spool) -> list[Finding]:

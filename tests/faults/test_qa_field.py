@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from store import Spool, submit
 from store.changes import JobSpec
 from tests.conftest import run_cf
@@ -30,3 +32,21 @@ def test_doctor_on_a_symlinked_queue_lock_says_remove_it_not_fuser(spool: Spool)
     out = run_cf(spool, "doctor", timeout=QUICK)
     assert out.returncode == 1
     assert "symlink" in out.stdout and "fuser" not in out.stdout, out.stdout
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="planting a file as another user needs root (chown)")
+def test_doctor_names_files_another_user_planted_in_a_world_writable_spool(spool: Spool) -> None:
+    """The top directory may be world-writable (sticky): another user can still create types.toml
+    and .spool.lock there before the owner does; doctor must not call that ok."""
+    os.chmod(spool.root, 0o1777)
+    types = spool.root / "types.toml"
+    types.write_text('[build]\nqueue = "default"\n')
+    os.chown(types, 54321, 54321)
+    lock = spool.root / ".spool.lock"
+    lock.unlink(missing_ok=True)
+    lock.symlink_to("/dev/zero")
+    os.lchown(lock, 54321, 54321)
+    out = run_cf(spool, "doctor", timeout=QUICK)
+    assert out.returncode == 1
+    line = next(x for x in out.stdout.splitlines() if "another user" in x)
+    assert "types.toml (uid 54321)" in line and ".spool.lock (uid 54321)" in line
