@@ -128,8 +128,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     qs = q.add_subparsers(dest="queue_command", metavar="ACTION", required=True, parser_class=_Parser)
     a = qs.add_parser("add", help="add a queue")
     a.add_argument("name", type=_queue, help="the new queue's name (a-z 0-9 . _ -)")
-    a.add_argument("--slots", type=_positive_int, default=4, help="jobs it may run at once across all hosts (4)")
-    a.add_argument("--description", default="", metavar="T", help="one line saying what the queue is for")
+    a.add_argument("--slots", type=_queue_slots, default=4, help="jobs it may run at once across all hosts (4)")
+    a.add_argument("--description", type=_description, default="", metavar="T", help="one line saying what the queue is for")
     ls = qs.add_parser("ls", help="list queues with their counts")
     ls.add_argument("--json", action="store_true", help=JSON_HELP)
     for action in ("pause", "resume"):
@@ -137,8 +137,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
                                    "claiming its jobs)").add_argument("name", type=_queue, help="the queue")
     s = qs.add_parser("set", help="change a queue's slot limit or description")
     s.add_argument("name", type=_queue, help="the queue")
-    s.add_argument("--slots", type=_positive_int, help="jobs it may run at once across all hosts")
-    s.add_argument("--description", metavar="T", help="one line saying what the queue is for")
+    s.add_argument("--slots", type=_queue_slots, help="jobs it may run at once across all hosts")
+    s.add_argument("--description", type=_description, metavar="T", help="one line saying what the queue is for")
     r = qs.add_parser("rm", help="remove a queue")
     r.add_argument("name", type=_queue, help="the queue")
     r.add_argument("--force", action="store_true", help="remove it with its pending, held and finished jobs")
@@ -146,7 +146,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     s = cmd("submit", "queue a job (prints its id)")
     s.add_argument("--queue", "-q", type=_queue, metavar="Q", help="the queue (default: the type's, or default)")
     s.add_argument("--type", "-t", type=_jobtype, metavar="T", help="a job type of types.toml")
-    s.add_argument("--name", "-n", metavar="N", help="what people see (default: the program's name)")
+    s.add_argument("--name", "-n", type=_job_name, metavar="N", help="what people see (default: the program's name)")
     s.add_argument("--priority", "-p", type=_priority, metavar="P",
                    help="integer, higher runs sooner; or low, normal, high, urgent")
     s.add_argument("--label", action="append", type=_label, default=[], metavar="K=V",
@@ -206,7 +206,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     st.add_argument("--priority", "-p", type=_priority, metavar="P",
                     help="integer, higher runs sooner; or low, normal, high, urgent (the job goes behind "
                          "the waiting jobs of the same or higher priority, as a submit would place it)")
-    st.add_argument("--name", "-n", metavar="N", help="what people see")
+    st.add_argument("--name", "-n", type=_new_name, metavar="N", help="what people see")
     st.add_argument("--label", action="append", type=_label, default=None, metavar="K=V",
                     help="set a label (repeatable); K= removes it")
     st.add_argument("--requires", action="append", type=_runner_label, default=None, metavar="L",
@@ -324,8 +324,8 @@ def _tolerant_streams() -> None:
             stream.reconfigure(errors="backslashreplace")
 
 
-def _whole(minimum: int) -> Callable[[str], int]:
-    """An argparse type: a whole number of at least `minimum`."""
+def _whole(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least `minimum` (and at most `maximum`)."""
 
     def parse(text: str) -> int:
         try:
@@ -334,13 +334,35 @@ def _whole(minimum: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"{text} must be at least {minimum}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"{text} must be at most {maximum}")
         return value
+
+    return parse
+
+
+def _text(limit: str, *, one_line: bool = True, empty: bool = True) -> Callable[[str], str]:
+    """An argparse type: text of at most store.limits.<limit> characters (one line; not blank
+    unless `empty`), so the store never refuses it after the parse."""
+
+    def parse(text: str) -> str:
+        from store import limits
+
+        most = getattr(limits, limit)
+        if len(text) > most or (one_line and "\n" in text) or (not empty and not text.strip()):
+            shape = "one line" if one_line else "text"
+            raise argparse.ArgumentTypeError(f"must be {shape} of {'at most' if empty else '1 to'} {most} characters")
+        return text
 
     return parse
 
 
 _positive_int = _whole(1)
 _count = _whole(0)
+_queue_slots = _whole(1, 10_000)  # store.limits.MAX_SLOTS (a test pins them equal)
+_description = _text("MAX_DESCRIPTION_CHARS", one_line=False)
+_job_name = _text("MAX_NAME_CHARS")
+_new_name = _text("MAX_NAME_CHARS", empty=False)
 
 
 def _seconds(allow_zero: bool) -> Callable[[str], float]:

@@ -205,6 +205,7 @@ class Spool:
         if os.path.lexists(path):
             raise QueueExists(f"queue {name!r} already exists")
         cfg = QueueConfig(slots=slots, description=description, created_at=time.time())
+        check_queue_config(encode(cfg), f"cannot add queue {name}")  # never write what a reader refuses
         staging = Path(atomic.tmp_name(lay.tmp, f"queue.{name}"))
         try:
             staging.mkdir(mode=0o755)
@@ -233,6 +234,8 @@ class Spool:
             check_slots(changes["slots"], f"cannot set slots of queue {name}")
         with self.lock(name):
             cfg = msgspec.structs.replace(self.queue_config(name), **changes)
+            # A queue.json a reader refuses means defaults, so a paused queue would run: never write one.
+            check_queue_config(encode(cfg), f"cannot change queue {name}")
             atomic.publish(self.layout.tmp, self.layout.queue_meta(name), encode(cfg))
             detail = " ".join(f"{k}={v}" for k, v in changes.items())
             self.record_queue(name, action, detail)
