@@ -50,3 +50,19 @@ def test_doctor_names_files_another_user_planted_in_a_world_writable_spool(spool
     assert out.returncode == 1
     line = next(x for x in out.stdout.splitlines() if "another user" in x)
     assert "types.toml (uid 54321)" in line and ".spool.lock (uid 54321)" in line
+
+
+@pytest.mark.parametrize("plant", ["runners/x.json", "runners/y.claims", "logs/{id}.log", "audit/{id}.jsonl",
+                                   "triggers/.state/x.json", "queues/default/audit.jsonl"])
+@pytest.mark.parametrize("kind", ["fifo", "symlink"])
+def test_doctor_is_not_ok_with_a_fifo_or_symlink_readers_skip(spool: Spool, plant: str, kind: str) -> None:
+    """Readers skip these without blocking (runners/x.json is 'doctor names it'); doctor said
+    all is well (exit 0) while a planted FIFO blocked `queue pause` or hid a runner."""
+    [job_id] = submit(spool, [JobSpec(command=["true"])])
+    spool.update_queue("default", "pause", paused=True)  # no other finding: waiting jobs in a paused queue
+    path = spool.root / plant.format(id=job_id)
+    path.unlink(missing_ok=True)
+    os.mkfifo(path) if kind == "fifo" else path.symlink_to("/dev/zero")
+    out = run_cf(spool, "doctor", timeout=QUICK)
+    assert out.returncode == 1, out.stdout
+    assert plant.format(id=job_id) in out.stdout
