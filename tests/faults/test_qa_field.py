@@ -66,3 +66,24 @@ def test_doctor_is_not_ok_with_a_fifo_or_symlink_readers_skip(spool: Spool, plan
     out = run_cf(spool, "doctor", timeout=QUICK)
     assert out.returncode == 1, out.stdout
     assert plant.format(id=job_id) in out.stdout
+
+
+DEEP = "[" * 30000 + "]" * 30000  # 60 KB: under every size limit, far over Python's recursion limit
+
+
+def test_a_deeply_nested_queue_json_is_reported_not_a_traceback(spool: Spool) -> None:
+    submit(spool, [JobSpec(command=["true"])])
+    spool.layout.queue_meta("default").write_text('{"slots": %s}' % DEEP)
+    for args in (["ls"], ["queue", "ls"], ["submit", "--", "true"], ["runner", "--drain", "--lease", "5"]):
+        out = run_cf(spool, *args, timeout=QUICK)
+        assert out.returncode == 0 and "Traceback" not in out.stderr, (args, out.stderr[-300:])
+    doctor = run_cf(spool, "doctor", timeout=QUICK)
+    assert doctor.returncode == 1 and "queue.json cannot be decoded: nested too deeply" in doctor.stdout
+
+
+def test_a_deeply_nested_spool_json_is_a_one_line_error(spool: Spool) -> None:
+    spool.layout.meta.write_text('{"format": 1, "settings": %s}' % DEEP)
+    for args in (["ls"], ["doctor"]):
+        out = run_cf(spool, *args, timeout=QUICK)
+        assert out.returncode == 1 and "Traceback" not in out.stderr, (args, out.stderr[-300:])
+        assert "spool.json cannot be decoded: nested too deeply" in out.stdout + out.stderr
