@@ -129,7 +129,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     a = qs.add_parser("add", help="add a queue")
     a.add_argument("name", type=_queue, help="the new queue's name (a-z 0-9 . _ -)")
     a.add_argument("--slots", type=_queue_slots, default=4, help="jobs it may run at once across all hosts (4)")
-    a.add_argument("--description", type=_description, default="", metavar="T", help="one line saying what the queue is for")
+    a.add_argument("--description", type=_description, default="", metavar="T",
+                   help="one line saying what the queue is for")
     ls = qs.add_parser("ls", help="list queues with their counts")
     ls.add_argument("--json", action="store_true", help=JSON_HELP)
     for action in ("pause", "resume"):
