@@ -53,3 +53,19 @@ def test_a_long_description_never_unpauses_a_queue(spool: Spool) -> None:
     cfg = spool.queue_config("deploy")
     assert cfg.paused and cfg.slots == 1
     assert "wordy" not in spool.queue_names()
+
+
+@pytest.mark.parametrize("env", [{}, {"LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONIOENCODING": ""}])
+def test_ls_columns_align_with_wide_and_escaped_names(spool: Spool, env: dict[str, str]) -> None:
+    """名 takes two cells (and prints as \\u540d on an ASCII stdout): columns were counted in
+    characters before the escape, so the rows after such a name were pushed right."""
+    from rich.cells import cell_len
+
+    for name in ("plain", "名名名名名名名名名名名名", "abc名def", "x\u202ey"):
+        submit(spool, [JobSpec(command=["true"], name=name)])
+    out = run_cf(spool, "ls", env={"COLUMNS": "80", **env})
+    assert out.returncode == 0, out.stderr
+    rows = out.stdout.splitlines()[1:]
+    starts = {cell_len(r[: r.index("no live")]) for r in rows}
+    assert len(rows) == 4 and len(starts) == 1, out.stdout
+    assert all(cell_len(r) <= 80 for r in rows), out.stdout
