@@ -337,7 +337,11 @@ def _space(spool: Spool) -> list[Finding]:
         checks.append(("inodes", st.f_favail, st.f_files, MIN_FREE_INODES, str))
     for what, free, total, floor, show in checks:
         share = free / total if total else 0.0
-        if free < floor or share < MIN_FREE_SHARE:
+        if share >= 0.5 and free < floor:  # a small filesystem, mostly free: not "nearly full"
+            out.append(Finding("warn", f"the spool's filesystem is small: {show(free)} {what} free of "
+                                       f"{show(total)}, less than the {show(floor)} a busy spool needs",
+                               "move the spool to a larger filesystem"))
+        elif free < floor or share < MIN_FREE_SHARE:
             out.append(Finding("error", f"the spool's filesystem is nearly full: {show(free)} {what} free of "
                                         f"{show(total)} ({share:.1%}); submits and finishes will fail",
                                "free space (`coreflow prune --older-than 7d`, remove old logs) or move the spool"))

@@ -4,6 +4,7 @@ merged work still got wrong, reproduced with real processes and planted files.""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -87,3 +88,21 @@ def test_a_deeply_nested_spool_json_is_a_one_line_error(spool: Spool) -> None:
         out = run_cf(spool, *args, timeout=QUICK)
         assert out.returncode == 1 and "Traceback" not in out.stderr, (args, out.stderr[-300:])
         assert "spool.json cannot be decoded: nested too deeply" in out.stdout + out.stderr
+
+
+def test_doctor_does_not_call_a_small_mostly_free_filesystem_nearly_full(tmp_path: Path) -> None:
+    """A 4 MiB spool filesystem, 99% free, was 'nearly full: 4.0 MiB space free of 4.0 MiB (99.7%)'."""
+    from tests.store.test_store_faults import _mount, _umount
+
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    why = _mount(["-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)])
+    if why:
+        pytest.skip(f"no small filesystem: {why}")
+    try:
+        spool = Spool.init(mnt / "spool")
+        out = run_cf(spool, "doctor", timeout=QUICK)
+        assert out.returncode == 1  # it still needs attention: one job's log may not fit
+        assert "nearly full" not in out.stdout and "the spool's filesystem is small" in out.stdout, out.stdout
+    finally:
+        _umount(mnt)
