@@ -57,6 +57,16 @@ def unicode_ok(stream: TextIO | None = None) -> bool:
     return True
 
 
+def _encodable(text: str) -> str:
+    """`text` as stdout will show it (名 as \\u540d on an ASCII stdout), so widths are counted
+    on what is printed."""
+    encoding = getattr(sys.stdout, "encoding", None) or "ascii"
+    try:
+        return text.encode(encoding, "backslashreplace").decode(encoding)
+    except LookupError:
+        return text
+
+
 def fancy_ok() -> bool:
     """Whether stdout shows the few glyphs the CLI prints (… —): not on an ASCII output,
     nor on the Linux console, whose VGA font lacks them."""
@@ -68,11 +78,13 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], flex: Sequence[
     """Aligned columns that fit `width` (the terminal, 80 when not one): the columns
     listed in `flex` are shortened (with …) when the rest leave too little room. Cells are
     shown inert: names, commands and labels are chosen by whoever submits."""
+    from rich.cells import cell_len, set_cell_size  # columns count cells: 名 takes two
+
     width = width or shutil.get_terminal_size((80, 24)).columns
     cut = "…" if fancy_ok() else "~"
-    rows = [[inert(c) for c in r] for r in rows]
+    rows = [[_encodable(inert(c)) for c in r] for r in rows]
     cols = len(headers)
-    widths = [max([len(headers[i])] + [len(r[i]) for r in rows]) for i in range(cols)]
+    widths = [max([len(headers[i])] + [cell_len(r[i]) for r in rows]) for i in range(cols)]
     over = sum(widths) + 2 * (cols - 1) - width
     floor = {i: min(widths[i], max(len(headers[i]), 8)) for i in flex}
     while over > 0:
@@ -86,8 +98,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], flex: Sequence[
     for row in [list(headers), *[list(r) for r in rows]]:
         cells = []
         for i, cell in enumerate(row):
-            if len(cell) > widths[i]:
-                cell = cell[: widths[i] - 1] + cut
-            cells.append(cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]))
+            if cell_len(cell) > widths[i]:
+                cell = set_cell_size(cell, widths[i] - 1) + cut
+            pad = " " * (widths[i] - cell_len(cell))
+            cells.append(pad + cell if i in right else cell + pad)
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)

@@ -136,7 +136,31 @@ def _permissions(spool: Spool) -> list[Finding]:
     if not os.access(spool.root, os.W_OK):
         return [Finding("error", f"spool {spool.root} is not writable by this user",
                         "run as the spool's owner, or fix its permissions")]
-    return [Finding("ok", "permissions: not world-writable")]
+    return _planted_at_top(spool) or [Finding("ok", "permissions: not world-writable")]
+
+
+def _planted_at_top(spool: Spool) -> list[Finding]:
+    """In a world-writable (sticky) spool directory anyone may create the files the spool
+    has not made yet (types.toml, .spool.lock): name those another user owns."""
+    try:
+        top = os.stat(spool.root)
+    except OSError:
+        return []
+    if not top.st_mode & 0o002:
+        return []
+    foreign = []
+    for name in ("spool.json", ".spool.lock", "types.toml"):
+        try:
+            uid = os.lstat(spool.root / name).st_uid
+        except OSError:
+            continue
+        if uid not in (top.st_uid, 0):
+            foreign.append(f"{name} (uid {uid})")
+    if not foreign:
+        return []
+    return [Finding("error", f"{', '.join(foreign)} in the world-writable spool directory belong to another "
+                             "user, who could have planted them (job types, a lock that blocks settings)",
+                    "check and remove them as the spool's owner; coreflow recreates .spool.lock")]
 
 
 def _filesystem(spool: Spool) -> list[Finding]:
@@ -216,6 +240,8 @@ def _lock_advice(exc: SpoolError) -> str:
         return "run as the spool's owner, or fix the permissions of the .lock file"
     if code in (errno.ENOSPC, errno.EDQUOT):
         return "free space (or inodes) on the spool's filesystem"
+    if code == errno.ELOOP:
+        return "the .lock file is a symlink, never followed: remove it (the next change recreates it)"
     return "find the process holding it (`fuser` on the .lock file)"
 
 
@@ -238,9 +264,31 @@ def _leftovers(spool: Spool) -> list[Finding]:
         out.append(Finding("warn", f"{len(corrupt)} file(s) in corrupt/ (e.g. {corrupt[0].name})",
                            f"read the .why notes in {spool.layout.corrupt}, then delete or repair the files"))
     out += _stale_tmp(spool)
+    out += _not_regular(spool)
     if not out:
         out.append(Finding("ok", "no corrupt files, no leftovers in tmp/"))
     return out
+
+
+def _not_regular(spool: Spool) -> list[Finding]:
+    """FIFOs, symlinks, devices where the spool keeps only regular files: every reader skips
+    or refuses them (so a runner's heartbeat, a log, an audit trail goes unseen), say where."""
+    lay = spool.layout
+    files = [lay.queue_audit(q) for q in spool.queue_names()]
+    found = [str(f.relative_to(spool.root)) for f in files if os.path.islink(f) or (
+        os.path.lexists(f) and not os.path.isfile(f))]
+    for d in (lay.runners, lay.logs, lay.audit, lay.trigger_state):
+        try:
+            with os.scandir(d) as it:  # d_type: no stat per entry, cheap on 50,000 logs
+                found += [str(Path(e.path).relative_to(spool.root)) for e in it if not e.is_file(follow_symlinks=False)]
+        except OSError:
+            continue
+    if not found:
+        return []
+    shown = f"{', '.join(found[:3])}{' ...' if len(found) > 3 else ''}"
+    return [Finding("error", f"{len(found)} FIFO(s), symlink(s) or other non-regular file(s) where the spool keeps "
+                             f"only regular files; every reader skips them: {shown}",
+                    f"find out who planted them, then remove them (in {spool.root})")]
 
 
 def _stale_tmp(spool: Spool) -> list[Finding]:
@@ -289,7 +337,11 @@ def _space(spool: Spool) -> list[Finding]:
         checks.append(("inodes", st.f_favail, st.f_files, MIN_FREE_INODES, str))
     for what, free, total, floor, show in checks:
         share = free / total if total else 0.0
-        if free < floor or share < MIN_FREE_SHARE:
+        if share >= 0.5 and free < floor:  # a small filesystem, mostly free: not "nearly full"
+            out.append(Finding("warn", f"the spool's filesystem is small: {show(free)} {what} free of "
+                                       f"{show(total)}, less than the {show(floor)} a busy spool needs",
+                               "move the spool to a larger filesystem"))
+        elif free < floor or share < MIN_FREE_SHARE:
             out.append(Finding("error", f"the spool's filesystem is nearly full: {show(free)} {what} free of "
                                         f"{show(total)} ({share:.1%}); submits and finishes will fail",
                                "free space (`coreflow prune --older-than 7d`, remove old logs) or move the spool"))

@@ -86,6 +86,8 @@ def check_queue_config(data: bytes, where: str) -> dict[str, Any]:
         raw = msgspec.json.decode(data, type=_RawQueueConfig)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise ConfigError(f"{where} cannot be decoded: {exc}") from None
+    except RecursionError:  # its fields are Any, so [[[[...]]]] is built in Python, one frame a level
+        raise ConfigError(f"{where} cannot be decoded: nested too deeply") from None
     check_slots(raw.slots, where)
     if not isinstance(raw.paused, bool):
         raise ConfigError(f"{where}: paused must be true or false, not {raw.paused!r}")

@@ -154,6 +154,8 @@ def decode(data: bytes, type: Any, what: str) -> Any:
         return msgspec.json.decode(data, type=type)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise CorruptJob(f"{what} cannot be decoded: {exc}") from None
+    except RecursionError:  # an untyped field holding [[[[...]]]]: msgspec recurses in Python
+        raise CorruptJob(f"{what} cannot be decoded: nested too deeply") from None
 
 
 _actor: str | None = None

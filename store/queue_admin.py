@@ -14,7 +14,7 @@ import msgspec
 from . import atomic
 from .errors import QueueExists, QueueNotEmpty, SpoolError, StorageError
 from .layout import DEFAULT_QUEUE, DONE_RE, PENDING_RE, RUNNING_RE
-from .limits import check_slots
+from .limits import check_queue_config, check_slots
 from .listing import list_names
 from .model import QueueConfig, encode
 from .names import check_name
@@ -34,6 +34,7 @@ def add_queue(spool: Spool, name: str, slots: int = 4, description: str = "") ->
     if os.path.lexists(path):
         raise QueueExists(f"queue {name!r} already exists")
     cfg = QueueConfig(slots=slots, description=description, created_at=time.time())
+    check_queue_config(encode(cfg), f"cannot add queue {name}")  # never write what a reader refuses
     staging = Path(atomic.tmp_name(lay.tmp, f"queue.{name}"))
     try:
         staging.mkdir(mode=0o755)
@@ -63,6 +64,8 @@ def update_queue(spool: Spool, name: str, action: str, **changes: object) -> Que
         check_slots(changes["slots"], f"cannot set slots of queue {name}")
     with spool.lock(name):
         cfg = msgspec.structs.replace(spool.queue_config(name), **changes)
+        # A queue.json a reader refuses means defaults, so a paused queue would run: never write one.
+        check_queue_config(encode(cfg), f"cannot change queue {name}")
         atomic.publish(spool.layout.tmp, spool.layout.queue_meta(name), encode(cfg))
         detail = " ".join(f"{k}={v}" for k, v in changes.items())
         spool.record_queue(name, action, detail)

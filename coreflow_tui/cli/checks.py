@@ -10,8 +10,8 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def whole(minimum: int) -> Callable[[str], int]:
-    """An argparse type: a whole number of at least `minimum`."""
+def whole(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least `minimum` (and at most `maximum`)."""
 
     def parse(text: str) -> int:
         try:
@@ -20,6 +20,24 @@ def whole(minimum: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"{text} must be at least {minimum}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"{text} must be at most {maximum}")
+        return value
+
+    return parse
+
+
+def text(limit: str, *, one_line: bool = True, empty: bool = True) -> Callable[[str], str]:
+    """An argparse type: text of at most store.limits.<limit> characters (one line; not blank
+    unless `empty`), so the store never refuses it after the parse."""
+
+    def parse(value: str) -> str:
+        from store import limits
+
+        most = getattr(limits, limit)
+        if len(value) > most or (one_line and "\n" in value) or (not empty and not value.strip()):
+            shape = "one line" if one_line else "text"
+            raise argparse.ArgumentTypeError(f"must be {shape} of {'at most' if empty else '1 to'} {most} characters")
         return value
 
     return parse
@@ -27,6 +45,10 @@ def whole(minimum: int) -> Callable[[str], int]:
 
 positive_int = whole(1)
 count = whole(0)
+queue_slots = whole(1, 10_000)  # store.limits.MAX_SLOTS (a test pins them equal)
+description = text("MAX_DESCRIPTION_CHARS", one_line=False)
+job_name = text("MAX_NAME_CHARS")
+new_name = text("MAX_NAME_CHARS", empty=False)
 
 
 def seconds(allow_zero: bool) -> Callable[[str], float]:

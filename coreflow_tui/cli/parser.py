@@ -136,8 +136,9 @@ def add_queue_commands(cmd: Command) -> None:
     qs = q.add_subparsers(dest="queue_command", metavar="ACTION", required=True, parser_class=_Parser)
     a = qs.add_parser("add", help="add a queue")
     a.add_argument("name", type=ck.queue, help="the new queue's name (a-z 0-9 . _ -)")
-    a.add_argument("--slots", type=ck.positive_int, default=4, help="jobs it may run at once across all hosts (4)")
-    a.add_argument("--description", default="", metavar="T", help="one line saying what the queue is for")
+    a.add_argument("--slots", type=ck.queue_slots, default=4, help="jobs it may run at once across all hosts (4)")
+    a.add_argument("--description", type=ck.description, default="", metavar="T",
+                   help="one line saying what the queue is for")
     ls = qs.add_parser("ls", help="list queues with their counts")
     ls.add_argument("--json", action="store_true", help=JSON_HELP)
     for action in ("pause", "resume"):
@@ -145,8 +146,8 @@ def add_queue_commands(cmd: Command) -> None:
                                    "claiming its jobs)").add_argument("name", type=ck.queue, help="the queue")
     s = qs.add_parser("set", help="change a queue's slot limit or description")
     s.add_argument("name", type=ck.queue, help="the queue")
-    s.add_argument("--slots", type=ck.positive_int, help="jobs it may run at once across all hosts")
-    s.add_argument("--description", metavar="T", help="one line saying what the queue is for")
+    s.add_argument("--slots", type=ck.queue_slots, help="jobs it may run at once across all hosts")
+    s.add_argument("--description", type=ck.description, metavar="T", help="one line saying what the queue is for")
     r = qs.add_parser("rm", help="remove a queue")
     r.add_argument("name", type=ck.queue, help="the queue")
     r.add_argument("--force", action="store_true", help="remove it with its pending, held and finished jobs")
@@ -156,7 +157,7 @@ def add_job_commands(cmd: Command) -> None:
     s = cmd("submit", "queue a job (prints its id)")
     s.add_argument("--queue", "-q", type=ck.queue, metavar="Q", help="the queue (default: the type's, or default)")
     s.add_argument("--type", "-t", type=ck.jobtype, metavar="T", help="a job type of types.toml")
-    s.add_argument("--name", "-n", metavar="N", help="what people see (default: the program's name)")
+    s.add_argument("--name", "-n", type=ck.job_name, metavar="N", help="what people see (default: the program's name)")
     s.add_argument("--priority", "-p", type=ck.priority, metavar="P",
                    help="integer, higher runs sooner; or low, normal, high, urgent")
     s.add_argument("--label", action="append", type=ck.label, default=[], metavar="K=V",
@@ -218,7 +219,7 @@ def add_change_commands(cmd: Command) -> None:
     st.add_argument("--priority", "-p", type=ck.priority, metavar="P",
                     help="integer, higher runs sooner; or low, normal, high, urgent (the job goes behind "
                          "the waiting jobs of the same or higher priority, as a submit would place it)")
-    st.add_argument("--name", "-n", metavar="N", help="what people see")
+    st.add_argument("--name", "-n", type=ck.new_name, metavar="N", help="what people see")
     st.add_argument("--label", action="append", type=ck.label, default=None, metavar="K=V",
                     help="set a label (repeatable); K= removes it")
     st.add_argument("--requires", action="append", type=ck.runner_label, default=None, metavar="L",

@@ -89,7 +89,10 @@ class Runner(Claiming, Finishing, Fencing):
                     self._short_of(exc)
         finally:
             self._shutdown()
-        return 0 if not self.unrecorded else 1
+        failed = [q for q in self.opts.queues if self.status.get(q) == "error"] if self.opts.drain else []
+        if failed:
+            self.log(f"could not drain queue(s) {', '.join(failed)}: see the error above")
+        return 0 if not self.unrecorded and not failed else 1
 
     def _turn(self) -> bool:
         """One turn of the loop; True when it is time to exit."""
@@ -224,7 +227,9 @@ class Runner(Claiming, Finishing, Fencing):
         if self.stop_level:
             return True
         if self.opts.drain and not self.dirty:
-            return all(self.status.get(q) in ("empty", "paused", "ineligible", "gone") for q in self.opts.queues)
+            # A queue it cannot claim from ("error") ends a drain too: waiting would never end.
+            return all(self.status.get(q) in ("empty", "paused", "ineligible", "gone", "error")
+                       for q in self.opts.queues)
         return False
 
     # -- the loop ------------------------------------------------------------------
