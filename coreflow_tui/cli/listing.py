@@ -34,7 +34,6 @@ def _dash() -> str:
     return "—" if fancy_ok() else "-"
 
 
-
 def cmd_queue(args: argparse.Namespace) -> int:
     spool = open_spool(args)
     qc = args.queue_command
