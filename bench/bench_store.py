@@ -1,6 +1,7 @@
 """The spool store and the CLI against same-run baselines (issue 2's targets).
 
   start-up      `coreflow --version`, `coreflow ls` vs bare `python -c "import msgspec, filelock"`
+  one submit    `coreflow submit -- true` (the installed script, p50) vs bare `python -c "import msgspec"`
   bulk submit   `coreflow submit --jsonl` of 20,000 jobs vs a bare loop of write+fsync+rename
   move --top    in a 100,000-job queue vs in a 10-job queue (both through the CLI)
   listing       Spool.pending of 100,000 jobs (names only) vs a bare os.scandir + sort
@@ -53,7 +54,7 @@ def _alternate(a: Callable[[], float], b: Callable[[], float], rounds: int) -> t
 def _fill(spool_root: Path, queue: str, count: int) -> list[str]:
     """`count` valid pending jobs written straight into a queue (set-up, not measured)."""
     from store import Spool
-    from store.jobs import JobSpec, build_job
+    from store.jobs.submit import JobSpec, build_job
     from store.layout import pending_name
     from store.model import encode_job
     from store.names import RANK_GAP, RANK_START, new_job_id
@@ -78,7 +79,7 @@ def _ratio_row(what: str, value: float, baseline: float, limit: float) -> Row:
 
 def bench_startup(work: Path, pyc: Path, rounds: int) -> list[Row]:
     from store import Spool, submit
-    from store.jobs import JobSpec
+    from store.jobs.submit import JobSpec
 
     spool = Spool.init(work / "startup")
     submit(spool, [JobSpec(command=["true"], name=f"j{i}") for i in range(5)])
@@ -92,6 +93,23 @@ def bench_startup(work: Path, pyc: Path, rounds: int) -> list[Row]:
                                  rounds)
         rows.append(_ratio_row(what, value, base, 1.5))
     return rows
+
+
+def bench_cli_submit(work: Path, pyc: Path, rounds: int) -> list[Row]:
+    """Issue 15 item 1: one `coreflow submit -- true`, started the way a user starts it (the
+    venv's `coreflow` script, falling back to `python -m coreflow_tui`), against bare Python
+    importing msgspec; both run by the same interpreter, alternated, compared by p50."""
+    from store import Spool
+
+    spool = Spool.init(work / "one-submit")
+    env = _env(spool.root, pyc)
+    script = Path(PYTHON).with_name("coreflow")
+    cli = [str(script)] if script.exists() else COREFLOW
+    bare = [PYTHON, "-c", "import msgspec"]
+    for cmd in (bare, [*cli, "submit", "--", "true"]):
+        _timed(cmd, env)  # warm the bytecode cache and the page cache
+    value, base = _alternate(lambda: _timed([*cli, "submit", "--", "true"], env), lambda: _timed(bare, env), rounds)
+    return [_ratio_row(f"one `coreflow submit -- true` (p50 of {rounds}) vs import msgspec", value, base, 1.3)]
 
 
 def bench_bulk_submit(work: Path, pyc: Path, count: int) -> list[Row]:
@@ -176,6 +194,7 @@ def run(quick: bool) -> list[Row]:
     with temp_dir("cfbench-store-") as work:
         pyc = Path(tempfile.gettempdir()) / "cfbench-pycache"
         for step in (lambda: bench_startup(work, pyc, 5 if quick else 15),
+                     lambda: bench_cli_submit(work, pyc, 30 if quick else 200),
                      lambda: bench_bulk_submit(work, pyc, 2_000 if quick else 20_000),
                      lambda: bench_move_top(work, pyc, big, 5 if quick else 11),
                      lambda: bench_listing(work, big)):

@@ -22,7 +22,7 @@ from pathlib import Path
 def fill(root: Path, count: int) -> None:
     """`count` pending jobs of priority 0 straight into the default queue (set-up only)."""
     from store import Spool
-    from store.jobs import JobSpec, build_job
+    from store.jobs.submit import JobSpec, build_job
     from store.layout import pending_name
     from store.model import encode_job
     from store.names import RANK_GAP, RANK_START, new_job_id
@@ -52,7 +52,7 @@ def ls(root: Path, *extra: str) -> tuple[float, float, int]:
 def urgent_submits(root: Path, count: int) -> list[float]:
     """Seconds of each of `count` urgent submits (each lands behind the last urgent one)."""
     from store import Spool, submit
-    from store.jobs import JobSpec
+    from store.jobs.submit import JobSpec
 
     spool = Spool.open(root)
     took = []

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .jobs import prunable, pruned_files
+from .jobs.prune import prunable, pruned_files
 from .errors import SpoolError
 from .settings import load_settings
 from .spool import Spool

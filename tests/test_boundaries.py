@@ -30,11 +30,40 @@ def test_store_starts_no_process() -> None:
     assert not offenders
 
 
+HEAVY = ("textual", "rich", "watchfiles", "prometheus_client", "argcomplete")
+
+
 def test_cli_does_not_import_the_tui() -> None:
-    """`coreflow submit` must start like plain Python with msgspec and filelock."""
-    mods = _modules_after("import coreflow_tui.cli, coreflow_tui.cli.commands, coreflow_tui.present")
+    """The CLI's command modules pull in no TUI, runner or trigger daemon."""
+    mods = _modules_after("import coreflow_tui.cli, coreflow_tui.cli.commands, coreflow_tui.cli.listing, "
+                          "coreflow_tui.present")
     assert not {m for m in mods if m.split(".")[0] in ("textual", "rich")}
     assert not {m for m in mods if m.startswith(("coreflow_tui.tui", "coreflow_tui.runner", "coreflow_tui.triggers"))}
+
+
+def test_submit_loads_only_what_it_uses(tmp_path: Path) -> None:
+    """A real `coreflow submit` (and cancel) loads no UI, watcher, metrics or completion
+    library and none of the listings' modules: its start-up is Python + msgspec + the store."""
+    spool = tmp_path / "spool"
+    code = (f"from coreflow_tui.cli import main\nmain(['--spool', {str(spool)!r}, 'init'])\n"
+            f"main(['--spool', {str(spool)!r}, 'submit', '--', 'true'])\n"
+            f"main(['--spool', {str(spool)!r}, 'cancel', '0000'])")
+    mods = _modules_after(code)
+    assert "store.jobs.submit" in mods  # it did submit
+    assert not {m for m in mods if m.split(".")[0] in HEAVY}
+    listing = ("coreflow_tui.cli.listing", "coreflow_tui.present", "store.views", "store.history", "store.waiting",
+               "store.doctor", "importlib.metadata")
+    assert not mods & set(listing)
+
+
+def test_store_names_resolve_lazily() -> None:
+    """`import store` loads no submodule; every name in store.__all__
+    still resolves (to the function, not the module of the same name)."""
+    mods = _modules_after("import store")
+    assert not {m for m in mods if m.startswith("store.")}
+    mods = _modules_after("import store, types\nfor n in store.__all__: getattr(store, n)\nfrom store import *\n"
+                          "assert not isinstance(store.submit, types.ModuleType)")
+    assert {"store.jobs.submit", "store.jobs.cancel", "store.states"} <= mods
 
 
 def test_only_store_builds_spool_paths() -> None:

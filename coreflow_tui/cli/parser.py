@@ -20,10 +20,10 @@ ID_HELP = "a job id, or 4+ characters of its start or end (ls shows the last 8)"
 # command -> "module:function"; each function takes (args) and returns an exit code.
 HANDLERS = {
     "init": "coreflow_tui.cli.commands:cmd_init",
-    "queue": "coreflow_tui.cli.commands:cmd_queue",
+    "queue": "coreflow_tui.cli.listing:cmd_queue",
     "submit": "coreflow_tui.cli.commands:cmd_submit",
-    "ls": "coreflow_tui.cli.commands:cmd_ls",
-    "show": "coreflow_tui.cli.commands:cmd_show",
+    "ls": "coreflow_tui.cli.listing:cmd_ls",
+    "show": "coreflow_tui.cli.listing:cmd_show",
     "logs": "coreflow_tui.cli.joblog:cmd_logs",
     "move": "coreflow_tui.cli.commands:cmd_move",
     "cancel": "coreflow_tui.cli.commands:cmd_change",

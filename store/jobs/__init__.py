@@ -15,20 +15,8 @@ Each takes the queue's lock for a consistent view; a person's or a trigger's cha
 commits through commit.commit (stage, rename, rewrite, directory sync); run order is
 store/ordering.py's. The runner's transitions follow layout.py's claim protocol (a
 finish writes into its running file, then renames), on the same lock.
+
+The package exports nothing itself: import a family's module, or the public names from
+`store` (which loads only the family it is asked for; a name here equal to its module's,
+such as `submit`, would be shadowed by that module once imported).
 """
-
-from __future__ import annotations
-
-from .cancel import cancel
-from .edit import Edit, edit
-from .hold import hold, release
-from .move import Where, move
-from .prune import prunable, prune, pruned_files
-from .retry import retry
-from .submit import JobFields, JobSpec, build_job, place, submit
-from .supersede import supersede
-
-__all__ = [
-    "Edit", "JobFields", "JobSpec", "Where", "build_job", "cancel", "edit", "hold", "move", "place",
-    "prunable", "prune", "pruned_files", "release", "retry", "submit", "supersede",
-]

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from ..jobs import JobFields
+from ..jobs.submit import JobFields
 from ..model import Job
 from .kinds import KINDS
 

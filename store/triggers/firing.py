@@ -12,7 +12,8 @@ import msgspec
 
 from .. import atomic, safeio
 from ..errors import CorruptJob, JobNotFound, UnsafeFile
-from ..jobs import build_job, place, supersede
+from ..jobs.submit import build_job, place
+from ..jobs.supersede import supersede
 from ..limits import MAX_META_BYTES
 from ..locks import locked
 from ..model import Job, Trigger, actor, decode, encode

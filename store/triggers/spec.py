@@ -12,7 +12,7 @@ import msgspec
 
 from .. import atomic
 from ..errors import ConfigError, SpoolError, StorageError
-from ..jobs import build_job
+from ..jobs.submit import build_job
 from ..names import NAME_RE
 from ..spool import Spool
 from ..tomlfile import parse_toml, read_toml_text

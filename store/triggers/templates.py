@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..errors import ConfigError, InvalidValue
-from ..jobs import JobSpec
+from ..jobs.submit import JobSpec
 from ..names import parse_duration
 from .definition import JobTemplate, MAX_NAME, SETTABLE, TriggerDef
 

@@ -17,7 +17,7 @@ import pytest
 from clihelp import one_line_error, run
 
 from store import Heartbeat, Spool, submit
-from store.jobs import JobSpec
+from store.jobs.submit import JobSpec
 from store.runners import beat
 
 

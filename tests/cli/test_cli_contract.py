@@ -15,7 +15,7 @@ from clihelp import one_line_error, run
 
 from coreflow_tui import __version__
 from store import Spool, Where, hold, move, submit
-from store.jobs import JobSpec
+from store.jobs.submit import JobSpec
 from store.layout import FORMAT, running_name
 
 CONTRACT_JOB = {"id", "queue", "state", "position", "type", "name", "priority", "command", "labels",

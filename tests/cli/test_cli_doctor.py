@@ -12,7 +12,7 @@ import pytest
 from clihelp import run
 
 from store import Spool, submit
-from store.jobs import JobSpec
+from store.jobs.submit import JobSpec
 from store.model import Heartbeat
 from store.runners import beat
 

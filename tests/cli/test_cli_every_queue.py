@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from store import Spool, submit
-from store.jobs import JobSpec
+from store.jobs.submit import JobSpec
 from store.runners import runners
 
 

@@ -14,7 +14,7 @@ import msgspec
 from clihelp import run
 
 from store import Spool, atomic, hold, submit
-from store.jobs import JobSpec
+from store.jobs.submit import JobSpec
 from store.layout import done_name, running_name
 from store.model import Claim, Heartbeat, Result, actor, encode_job
 from store.runners import beat

@@ -17,7 +17,7 @@ from clihelp import _PYC
 
 from coreflow_tui.tui.glyphs import CP437
 from store import Spool, submit
-from store.jobs import JobSpec
+from store.jobs.submit import JobSpec
 
 
 def _plain(raw: bytes) -> bytes:

@@ -13,7 +13,7 @@ from pathlib import Path
 from clihelp import _PYC, run
 
 from store import Spool, submit
-from store.jobs import JobSpec
+from store.jobs.submit import JobSpec
 
 CLEAR = "\x1b[2J\x1b[H"
 TITLE = "\x1b]0;pwned\x07"

@@ -13,7 +13,7 @@ from clihelp import run
 
 from coreflow_tui.cli import build_parser
 from store import Spool, submit
-from store.jobs import JobSpec
+from store.jobs.submit import JobSpec
 
 BAD = [
     (["submit", "--priority", "abc", "--", "true"], "--priority", "invalid priority 'abc'"),

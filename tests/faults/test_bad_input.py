@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from store import CorruptJob, Spool, submit
-from store.jobs import JobSpec
+from store.jobs.submit import JobSpec
 from store.layout import pending_name
 from store.model import decode_job
 from store.names import new_job_id

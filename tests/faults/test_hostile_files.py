@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from store import Spool, submit
-from store.jobs import JobSpec, hold
+from store.jobs.submit import JobSpec
+from store.jobs.hold import hold
 from tests.conftest import run_cf
 
 QUICK = 20  # seconds: every command here answers in well under one; the old code hung

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from store import InvalidName, Spool, Where, hold, move, submit
-from store.jobs import JobSpec
+from store.jobs.submit import JobSpec
 from tests.conftest import run_cf
 
 

@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 from store import Spool
-from store.jobs import JobSpec, build_job
+from store.jobs.submit import JobSpec, build_job
 from store.layout import DONE_RE, RUNNING_RE, parse_pending, pending_name
 from store.model import encode_job
 from store.names import RANK_GAP, RANK_START, new_job_id

@@ -10,7 +10,7 @@ import pytest
 
 from store import JobSpec, Spool, atomic, build_job, submit
 from store.errors import StorageError
-from store.jobs import supersede
+from store.jobs.supersede import supersede
 
 
 def _disk_full_after(monkeypatch: pytest.MonkeyPatch, ok: int) -> None:

@@ -32,7 +32,7 @@ from store import (
     retry,
     submit,
 )
-from store.jobs import JobSpec
+from store.jobs.submit import JobSpec
 from store.layout import done_name, running_name
 from store.model import Claim, Result, decode_job, encode_job
 from store.runners import beat, lock_scope, runners

@@ -26,7 +26,7 @@ from store import (
     retry,
     submit,
 )
-from store.jobs import JobSpec
+from store.jobs.submit import JobSpec
 
 
 def _mount(args: list[str]) -> str | None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from store import Heartbeat, Spool, Where, move, submit
-from store.jobs import JobSpec
+from store.jobs.submit import JobSpec
 from store.errors import ConfigError
 from store.feed import Change, Feed, choose_mode, needs_polling
 from store.runners import beat

@@ -16,7 +16,7 @@ from storehelp import fill, places
 
 from store import CorruptJob, JobNotFound, Spool, submit
 from store import atomic
-from store.jobs import JobSpec
+from store.jobs.submit import JobSpec
 from store.layout import pending_name
 from store.names import new_job_id
 

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from store import Spool, SpoolError, submit
-from store.jobs import JobSpec, cancel, prune
+from store.jobs.submit import JobSpec
+from store.jobs.cancel import cancel
+from store.jobs.prune import prune
 from store.errors import ConfigError, StorageError
 from store.jobtypes import load_types
 from store.limits import MAX_COMMAND_BYTES, MAX_SUBMIT_BYTES

@@ -14,7 +14,7 @@ import pytest
 from storehelp import check_order, fill, places
 
 from store import InvalidName, Spool, Where, move, submit
-from store.jobs import JobSpec
+from store.jobs.submit import JobSpec
 from store.layout import DONE_RE, PENDING_RE, RUNNING_RE, done_name, parse_pending, pending_name
 from store.names import (
     ID_RE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import store
 from store import JobSpec, Spool
 from store import build_job
-from store.jobs import supersede
+from store.jobs.supersede import supersede
 from store.triggers import read_state
 from coreflow_tui.triggers.daemon import TriggerDaemon
 
