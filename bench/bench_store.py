@@ -1,6 +1,6 @@
 """The spool store and the CLI against same-run baselines (issue 2's targets).
 
-  start-up      `coreflow --version`, `coreflow ls` vs bare `python -c "import msgspec, filelock"`
+  start-up      `coreflow --version`, `coreflow ls` vs bare `python -c "import msgspec"`
   one submit    `coreflow submit -- true` (the installed script, p50) vs bare `python -c "import msgspec"`
   bulk submit   `coreflow submit --jsonl` of 20,000 jobs vs a bare loop of write+fsync+rename
   move --top    in a 100,000-job queue vs in a 10-job queue (both through the CLI)
@@ -84,7 +84,7 @@ def bench_startup(work: Path, pyc: Path, rounds: int) -> list[Row]:
     spool = Spool.init(work / "startup")
     submit(spool, [JobSpec(command=["true"], name=f"j{i}") for i in range(5)])
     env = _env(spool.root, pyc)
-    bare = [PYTHON, "-c", "import msgspec, filelock"]
+    bare = [PYTHON, "-c", "import msgspec"]
     for cmd in (bare, [*COREFLOW, "--version"], [*COREFLOW, "ls"]):
         _timed(cmd, env)  # warm the bytecode cache and the page cache
     rows = []

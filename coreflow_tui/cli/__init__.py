@@ -1,7 +1,7 @@
 """The command line, `coreflow`: parses the arguments and dispatches to one handler.
 
 Imports stay light (store only): a command that needs no TUI must start as fast as
-plain Python with msgspec and filelock. The runner, triggers and the TUI are imported
+plain Python with msgspec. The runner, triggers and the TUI are imported
 only when their command runs.
 """
 
