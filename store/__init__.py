@@ -24,7 +24,8 @@ from .errors import (
     StorageError,
 )
 from .model import Audit, Claim, Heartbeat, Job, QueueConfig, Result, Trigger, actor
-from .spool import DEFAULT_QUEUE, JobRef, JobView, QueueInfo, Spool
+from .refs import JobRef, JobView, QueueInfo
+from .spool import DEFAULT_QUEUE, Spool
 from .states import FINAL, WAITING, State
 
 __all__ = [
