@@ -20,7 +20,8 @@ _HOME = {
                      "JobNotFound", "JobStateError", "LockTimeout", "QueueExists", "QueueNotEmpty", "QueueNotFound",
                      "SpoolError", "SpoolNotFound", "StorageError"), "errors"),
     **dict.fromkeys(("Audit", "Claim", "Heartbeat", "Job", "QueueConfig", "Result", "Trigger", "actor"), "model"),
-    **dict.fromkeys(("DEFAULT_QUEUE", "JobRef", "JobView", "QueueInfo", "Spool"), "spool"),
+    **dict.fromkeys(("JobRef", "JobView", "QueueInfo"), "refs"),
+    **dict.fromkeys(("DEFAULT_QUEUE", "Spool"), "spool"),
     **dict.fromkeys(("FINAL", "WAITING", "State"), "states"),
 }
 
@@ -64,7 +65,8 @@ if TYPE_CHECKING:
     from .jobs.retry import retry
     from .jobs.submit import JobSpec, build_job, place, submit
     from .model import Audit, Claim, Heartbeat, Job, QueueConfig, Result, Trigger, actor
-    from .spool import DEFAULT_QUEUE, JobRef, JobView, QueueInfo, Spool
+    from .refs import JobRef, JobView, QueueInfo
+    from .spool import DEFAULT_QUEUE, Spool
     from .states import FINAL, WAITING, State
 
 __all__ = sorted(_HOME)

@@ -17,10 +17,24 @@ from pathlib import Path
 
 import msgspec
 
-from . import safeio
-from .errors import NotRegularFile
+from . import atomic, safeio
+from .errors import NotRegularFile, StorageError, UnsafeFile
 from .limits import MAX_AUDIT_BYTES
-from .model import Audit
+from .model import Audit, actor, encode
+
+
+def append(path: Path, action: str, detail: str = "", who: str | None = None) -> None:
+    """Add one entry to a trail, by `who` (default: this process's user)."""
+    atomic.append_line(path, encode(Audit(at=time.time(), actor=who or actor(), action=action, detail=detail)))
+
+
+def record_job(path: Path, job_id: str, action: str, detail: str = "", who: str | None = None) -> None:
+    """append() for a job's trail, called after the change was committed."""
+    try:
+        append(path, action, detail, who)
+    except (StorageError, UnsafeFile) as exc:
+        # Say the change happened, so nobody repeats it.
+        raise StorageError(f"{action} of job {job_id} done, but not recorded in its audit trail: {exc}") from None
 
 
 def read(path: Path, owner: int) -> list[Audit]:

@@ -1,11 +1,11 @@
 """The change feed: what changed in a spool, as it happens.
 
 Two modes, one shape of output:
-  * inotify (through watchfiles) on local filesystems: events as they happen;
+  * inotify on local filesystems: events as they happen;
   * directory-mtime polling on NFS, CIFS and FUSE, where inotify sees only this
-    host's changes. It stats the spool's few directories (a rename in or out of a
-    directory changes its mtime), never each job file: through a network view,
-    stat-ing 10,000 files takes over a second.
+    host's changes: the spool's directories are stat-ed (a rename in or out of a
+    directory changes its mtime), never each job file.
+Both mechanisms, and the choice between them, are store/watch.py's.
 Either way a periodic full rescan (`Change.full`) is the safety net for anything an
 event or an mtime missed (mtime granularity, a dropped inotify queue).
 """
@@ -17,14 +17,11 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from .errors import ConfigError
 from .layout import is_machinery_name
-from .mounts import mount_of
 from .spool import Spool
+from .watch import DirPoller, choose_mode, notify
 
-POLLED_FSTYPES = ("nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse", "9p", "afs", "ceph", "glusterfs", "lustre")
 
 
 @dataclass(frozen=True)
@@ -42,26 +39,6 @@ class Change:
     def merge(self, other: Change) -> Change:
         return Change(self.queues | other.queues, self.runners or other.runners, self.triggers or other.triggers,
                       self.corrupt or other.corrupt, self.full or other.full, self.paths | other.paths)
-
-
-def filesystem_type(path: Path) -> str:
-    """The fstype of the mount holding `path` ('' if unknown)."""
-    return mount_of(path).fstype
-
-
-def needs_polling(fstype: str) -> bool:
-    return any(fstype == t or fstype.startswith(t + ".") for t in POLLED_FSTYPES)
-
-
-def choose_mode(path: Path, mode: str | None = None) -> str:
-    """'inotify' or 'poll': the given mode, else $COREFLOW_WATCH, else by filesystem type."""
-    mode = mode or os.environ.get("COREFLOW_WATCH") or "auto"
-    if mode not in ("auto", "inotify", "poll"):
-        raise ConfigError(f"COREFLOW_WATCH={mode!r}: the watch mode must be auto, inotify or poll; "
-                          "unset it to choose by filesystem")
-    if mode == "auto":
-        return "poll" if needs_polling(filesystem_type(path)) else "inotify"
-    return mode
 
 
 class Feed:
@@ -105,27 +82,11 @@ class Feed:
 
     # -- polling -------------------------------------------------------------------
 
-    def _dirs(self) -> list[Path]:
-        lay = self.spool.layout
-        dirs = [lay.queues, lay.runners, lay.triggers, lay.corrupt]
-        for q in self.spool.queue_names():
-            dirs += [lay.queue(q), *lay.state_dirs(q)]
-        return dirs
-
-    def _snapshot(self) -> dict[str, tuple[int, int, int]]:
-        snap = {}
-        for d in self._dirs():
-            try:
-                st = os.stat(d)
-            except OSError:
-                continue
-            snap[str(d / "x")] = (st.st_mtime_ns, st.st_ino, st.st_size)
-        return snap
-
-    def _poll_once(self, before: dict[str, tuple[int, int, int]]) -> tuple[Change, dict[str, tuple[int, int, int]]]:
-        after = self._snapshot()
-        changed = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
-        return self.classify(changed), after
+    def poller(self) -> DirPoller:
+        """The spool's directories but the churning ones; files are listed, never stat-ed."""
+        root = str(self.spool.root) + os.sep
+        return DirPoller(self.spool.root, skip=lambda d: d[len(root):].split(os.sep, 1)[0] in self._churn,
+                         stat_files=False)
 
     # -- iteration -----------------------------------------------------------------
 
@@ -141,17 +102,13 @@ class Feed:
                 yield change
 
     def _notified(self, stop: threading.Event) -> Iterator[Change]:
-        import watchfiles
-
-        # yield_on_timeout: an empty batch every `rescan` seconds, so a quiet spool
-        # still gets its safety-net rescan.
-        for batch in watchfiles.watch(self.spool.root, watch_filter=lambda _c, p: not self._ignored(p),
-                                      debounce=300, step=20, stop_event=stop, yield_on_timeout=True,
-                                      rust_timeout=int(self.rescan * 1000), raise_interrupt=False):
-            yield self.classify({p for _c, p in batch})
+        # An empty batch every `rescan` seconds, so a quiet spool still gets its safety-net rescan.
+        for paths in notify(self.spool.root, stop, lambda p: not self._ignored(p), debounce=300, step=20,
+                            timeout_ms=int(self.rescan * 1000)):
+            yield self.classify(paths)
 
     def _polled(self, stop: threading.Event) -> Iterator[Change]:
-        snap = self._snapshot()
+        poller = self.poller()
+        poller.prime()
         while not stop.wait(self.interval):
-            change, snap = self._poll_once(snap)
-            yield change
+            yield self.classify({p for p in poller.scan() if not self._ignored(p)})

@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from . import atomic
 from .layout import PendingName, parse_pending, pending_name, sorted_pending
 from .names import rank_between, respace_window, spread_ranks
-from .spool import JobRef, Spool
+from .refs import JobRef
+from .spool import Spool
 
 
 def insert_rank(spool: Spool, queue: str, order: list[PendingName], priority: int) -> int:

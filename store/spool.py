@@ -12,14 +12,12 @@ import stat
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
 
-from . import atomic, auditlog, permissions, quarantine, queue_admin, safeio
+from . import atomic, auditlog, lookup, permissions, quarantine, queue_admin, safeio
 from .errors import (
-    AmbiguousJob,
     ConfigError,
     CorruptJob,
     FileUnreadable,
@@ -41,52 +39,17 @@ from .layout import (
     Layout,
     PendingName,
     cancel_name,
-    parse_pending,
     sorted_pending,
 )
 from .limits import MAX_META_BYTES, check_queue_config
-from .listing import containing, list_names, scan_dir
+from .listing import list_names, scan_dir
 from .locks import DEFAULT_TIMEOUT, locked
 from .model import Audit, Job, QueueConfig, SpoolMeta, actor, decode, decode_job, encode
 from .names import check_name
+from .refs import JobRef, JobView, QueueInfo
 from .states import FINAL, LIVE, WAITING, State
 
 TMP_CLEAN_EVERY = 3600.0  # seconds between a runner's sweeps of tmp/ (files go after 36 h)
-
-
-@dataclass(slots=True)
-class JobRef:
-    """Where a job is now: its queue, state and file. Cheap: found from names alone."""
-
-    id: str
-    queue: str
-    state: str
-    file: str  # its path; a str: a listing of 50,000 jobs makes no Path objects
-    pending: PendingName | None = None  # the parsed name while pending or held
-
-    @property
-    def path(self) -> Path:
-        return Path(self.file)
-
-
-@dataclass(slots=True)
-class QueueInfo:
-    name: str
-    config: QueueConfig
-    pending: int
-    held: int
-    running: int
-
-
-@dataclass(slots=True)
-class JobView:
-    """A decoded job with where it is: what `ls`, `show` and the TUI present."""
-
-    job: Job
-    queue: str
-    state: str
-    position: int | None  # 1-based among pending and held, in run order
-    ref: JobRef
 
 
 class Spool:
@@ -262,36 +225,7 @@ class Spool:
 
     def find(self, ref: str) -> JobRef:
         """Find a job by id, or by a unique prefix or suffix of at least 4 characters."""
-        ref = ref.strip().lower()
-        if len(ref) < 4 or not ref.isalnum():
-            raise JobNotFound(f"no job {ref!r}: give a job id (or at least 4 of its characters)")
-        hits: dict[str, JobRef] = {}
-        for r in self._refs_containing(ref):
-            if r.id == ref:
-                return r
-            if r.id.startswith(ref) or r.id.endswith(ref):
-                hits[r.id] = r
-        if len(hits) == 1:
-            return next(iter(hits.values()))
-        if not hits:
-            raise JobNotFound(f"no job {ref} in {self.root}")
-        some = ", ".join(sorted(hits)[:3])
-        raise AmbiguousJob(f"{ref} matches {len(hits)} jobs ({some}, ...): give more of the id")
-
-    def _refs_containing(self, text: str) -> Iterator[JobRef]:
-        """Jobs whose file names contain `text`, running first, found by names alone: a
-        100,000-job queue costs one listing, not 100,000 refs."""
-        lay = self.layout
-        for q in self.queue_names():
-            for name in containing(list_names(lay.running(q)), text):
-                if m := RUNNING_RE.fullmatch(name):
-                    yield JobRef(m["id"], q, State.RUNNING, f"{lay.running(q)}/{name}")
-            for name in containing(list_names(lay.pending(q)), text):
-                if (p := parse_pending(name)) is not None:
-                    yield self.pending_ref(q, p)
-            for name in containing(list_names(lay.done(q)), text):
-                if m := DONE_RE.fullmatch(name):
-                    yield JobRef(m["id"], q, m["st"], f"{lay.done(q)}/{name}")
+        return lookup.find(self, ref)
 
     def pending_ref(self, queue: str, p: PendingName) -> JobRef:
         """The ref of one entry of `pending(queue)`, for callers that keep the names only."""
@@ -395,16 +329,10 @@ class Spool:
     # -- audit ---------------------------------------------------------------------
 
     def record(self, job_id: str, action: str, detail: str = "", who: str | None = None) -> None:
-        entry = Audit(at=time.time(), actor=who or actor(), action=action, detail=detail)
-        try:
-            atomic.append_line(self.layout.job_audit(job_id), encode(entry))
-        except (StorageError, UnsafeFile) as exc:
-            # Called after the commit: say the change happened, so nobody repeats it.
-            raise StorageError(f"{action} of job {job_id} done, but not recorded in its audit trail: {exc}") from None
+        auditlog.record_job(self.layout.job_audit(job_id), job_id, action, detail, who)
 
     def record_queue(self, queue: str, action: str, detail: str = "") -> None:
-        entry = Audit(at=time.time(), actor=actor(), action=action, detail=detail)
-        atomic.append_line(self.layout.queue_audit(queue), encode(entry))
+        auditlog.append(self.layout.queue_audit(queue), action, detail)
 
     def audit(self, job_id: str) -> list[Audit]:
         return auditlog.read(self.layout.job_audit(job_id), self.owner())

@@ -10,7 +10,7 @@ from typing import IO, Any
 
 import msgspec
 
-from .spool import JobView, QueueInfo
+from .refs import JobView, QueueInfo
 from .states import State
 from .waiting import Waiting
 

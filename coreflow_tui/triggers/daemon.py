@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from store import Spool, SpoolError
-from store.feed import choose_mode
+from store.watch import choose_mode
 from store.triggers import (
     Fired,
     TriggerDef,
@@ -102,7 +102,7 @@ class TriggerDaemon:
                     self.log(f"{name}: placed the job of a firing a crash interrupted")
             except SpoolError as exc:
                 self.log(f"{name}: {exc}")
-            if d.kind == "watch" and d.enabled:
+            if d.by_files and d.enabled:
                 entry.burst = Burst(d.debounce)
                 if self.start_watchers:
                     self._start_watch(name, entry)
@@ -171,13 +171,13 @@ class TriggerDaemon:
         return out
 
     def _tick_one(self, name: str, e: _Entry, d: TriggerDef, now: float) -> Fired | None:
-        if d.kind == "schedule":
+        if d.by_clock:
             if e.last_slot is not None and slot_at_or_before(d, now) <= e.last_slot:
                 return None
             fired = arm_or_fire_schedule(self.spool, d, now)
             e.last_slot = read_state(self.spool, name).last_slot
             return fired
-        if d.kind == "watch" and e.burst is not None:
+        if d.by_files and e.burst is not None:
             paths = e.burst.take(now)
             if paths:
                 try:

@@ -75,9 +75,9 @@ def _ls(spool: Spool, as_json: bool) -> int:
         d = loaded.triggers.get(name)
         row: dict[str, Any] = {
             "name": name, "kind": d.kind if d else None, "enabled": d.enabled if d else None,
-            "schedule": d.describe() if d and d.kind == "schedule" else None,
+            "schedule": d.describe() if d and d.by_clock else None,
             "path": str(d.watch_path) if d and d.watch_path else None,
-            "patterns": list(d.patterns) if d and d.kind == "watch" else None,
+            "patterns": list(d.patterns) if d and d.by_files else None,
             "coalesce": d.coalesce if d else None,
             "description": d.spec.description if d else None,
             "last_fired_at": iso(state.last_fired_at), "next_at": iso(next_firing(d, state, now)) if d else None,

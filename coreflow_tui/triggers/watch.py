@@ -1,10 +1,9 @@
 """What a watch trigger watches: a directory, through inotify or by directory mtimes.
 
-Local disks: inotify through watchfiles. NFS, CIFS and FUSE (where inotify sees only
-this host's changes): polling the way the spool's change feed does, by stat-ing
-directories, never every file; a directory whose mtime moved is listed again, and a
-slow full pass stats files to catch edits made in place (which move no directory's
-mtime). Watchers only collect paths; the `Burst` decides when a burst is over.
+Local disks: inotify; NFS, CIFS and FUSE (where inotify sees only this host's
+changes): directory-mtime polling, plus a slow full pass that stats files to catch
+edits made in place. Both mechanisms are store/watch.py's, shared with the spool's
+change feed. Watchers only collect paths; the `Burst` decides when a burst is over.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from store.triggers import TriggerDef
+from store.watch import DirPoller, notify
 
 OnPaths = Callable[[list[str]], None]
 OnStatus = Callable[[str | None], None]  # an error message, or None when all is well again
@@ -120,15 +120,12 @@ class Watcher:
 
 class InotifyWatcher(Watcher):
     def _run(self) -> None:
-        import watchfiles
-
         while self._wait_for_root():
             try:
                 ino = os.stat(self.root).st_ino
-                for batch in watchfiles.watch(self.root, watch_filter=None, debounce=200, step=50,
-                                              stop_event=self._stop, rust_timeout=2000, yield_on_timeout=True,
-                                              raise_interrupt=False, recursive=self.d.recursive):
-                    rels = [r for _c, p in batch if (r := self.relevant(p)) is not None]
+                for paths in notify(self.root, self._stop, debounce=200, step=50, timeout_ms=2000,
+                                    recursive=self.d.recursive):
+                    rels = [r for p in paths if (r := self.relevant(p)) is not None]
                     if rels:
                         self.on_paths(rels)
                     if not self._same_root(ino):
@@ -152,88 +149,14 @@ class PollWatcher(Watcher):
         super().__init__(d, on_paths, on_status, ignore)
         self.interval = interval
         self.full_every = full_every
-        # dir -> (its mtime_ns, {entry name: (inode, is_dir, mtime_ns, size)})
-        self._dirs: dict[str, tuple[int, dict[str, tuple[int, bool, int, int]]]] = {}
+        self.poller = DirPoller(self.root, recursive=d.recursive)
 
     def prime(self) -> None:
-        self._dirs.clear()
-        self._walk(str(self.root), set(), stat_files=True)
+        self.poller.prime()
 
     def scan(self, full: bool = False) -> list[str]:
         """One polling pass; returns the relevant changed paths (relative)."""
-        changed: set[str] = set()
-        for d in sorted(self._dirs, key=len):
-            if d not in self._dirs:
-                continue  # went with a parent
-            try:
-                mtime = os.stat(d).st_mtime_ns
-            except OSError:
-                self._drop(d, changed)
-                continue
-            if full or mtime != self._dirs[d][0]:
-                self._relist(d, mtime, changed, stat_files=full)
-        return sorted(r for p in changed if (r := self.relevant(p)) is not None)
-
-    def _list(self, d: str, old: dict[str, tuple[int, bool, int, int]], stat_files: bool
-              ) -> dict[str, tuple[int, bool, int, int]]:
-        out = {}
-        try:
-            entries = list(os.scandir(d))
-        except OSError:
-            return out
-        for e in entries:
-            try:
-                is_dir = e.is_dir(follow_symlinks=False)
-                ino = e.inode()
-                prev = old.get(e.name)
-                if stat_files or prev is None or prev[0] != ino:
-                    st = self._stat(e)
-                    out[e.name] = (ino, is_dir, st.st_mtime_ns, st.st_size)
-                else:
-                    out[e.name] = prev
-            except OSError:
-                continue
-        return out
-
-    def _stat(self, e: os.DirEntry[str]) -> os.stat_result:
-        return e.stat(follow_symlinks=False)
-
-    def _walk(self, d: str, changed: set[str], stat_files: bool) -> None:
-        try:
-            mtime = os.stat(d).st_mtime_ns
-        except OSError:
-            return
-        entries = self._list(d, {}, stat_files)
-        self._dirs[d] = (mtime, entries)
-        for name, (_ino, is_dir, _m, _s) in entries.items():
-            path = os.path.join(d, name)
-            if is_dir and self.d.recursive:
-                self._walk(path, changed, stat_files)
-            elif not is_dir:
-                changed.add(path)
-
-    def _relist(self, d: str, mtime: int, changed: set[str], stat_files: bool) -> None:
-        old = self._dirs[d][1]
-        new = self._list(d, old, stat_files)
-        self._dirs[d] = (mtime, new)
-        for name in old.keys() | new.keys():
-            a, b = old.get(name), new.get(name)
-            path = os.path.join(d, name)
-            if a == b:
-                continue
-            if a is not None and a[1] and (b is None or not b[1]):
-                self._drop(path, changed)
-            if b is not None and b[1]:
-                if path not in self._dirs and self.d.recursive:
-                    self._walk(path, changed, True)
-                continue
-            changed.add(path)
-
-    def _drop(self, d: str, changed: set[str]) -> None:
-        for sub in [k for k in self._dirs if k == d or k.startswith(d + os.sep)]:
-            for name, entry in self._dirs.pop(sub)[1].items():
-                if not entry[1]:
-                    changed.add(os.path.join(sub, name))
+        return sorted(r for p in self.poller.scan(full) if (r := self.relevant(p)) is not None)
 
     def _run(self) -> None:
         while self._wait_for_root():

@@ -12,7 +12,8 @@ from ..errors import CorruptJob, JobStateError, StorageError
 from ..layout import cancel_name, done_name
 from ..model import CancelRequest, Result, actor, decode, encode, encode_job
 from ..ordering import locate
-from ..spool import JobRef, Spool
+from ..refs import JobRef
+from ..spool import Spool
 from ..states import State
 from .commit import commit_rewritten, gone
 

@@ -43,7 +43,7 @@ from ..names import format_rank
 from ..preflight import UnsafeSpool, check_labels, check_safe
 from ..runners import RunnerState, fs_now, runners
 from .journal import journaled_claims
-from ..spool import JobRef
+from ..refs import JobRef
 from ..states import State
 
 from .cancel import cancel_request

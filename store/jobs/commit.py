@@ -10,7 +10,8 @@ from .. import atomic
 from ..errors import JobAlreadyStarted, JobNotFound, JobStateError, SpoolError, StorageError
 from ..layout import PendingName
 from ..ordering import locate
-from ..spool import JobRef, Spool
+from ..refs import JobRef
+from ..spool import Spool
 from ..states import State
 
 

@@ -14,7 +14,8 @@ from ..locks import locked_all
 from ..model import encode_job
 from ..names import ID_RE, rank_between
 from ..ordering import first_pending, index_of, insert_rank, locate, respace
-from ..spool import JobRef, Spool
+from ..refs import JobRef
+from ..spool import Spool
 
 
 @dataclass(frozen=True, slots=True)

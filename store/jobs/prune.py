@@ -7,7 +7,8 @@ from pathlib import Path
 
 from .. import atomic
 from ..runners import fs_now
-from ..spool import JobRef, Spool
+from ..refs import JobRef
+from ..spool import Spool
 
 
 def prune(spool: Spool, older_than: float | None = None, keep: int | None = None,

@@ -14,7 +14,8 @@ import pytest
 from store import Heartbeat, Spool, Where, move, submit
 from store.jobs.submit import JobSpec
 from store.errors import ConfigError
-from store.feed import Change, Feed, choose_mode, needs_polling
+from store.feed import Change, Feed
+from store.watch import choose_mode, needs_polling
 from store.runners import beat
 
 
@@ -89,14 +90,39 @@ def test_modes_are_chosen_by_filesystem_and_overridable(spool: Spool, monkeypatc
         choose_mode(spool.root, "sometimes")
 
 
+def test_poll_feed_reports_each_kind_of_change_and_not_the_machinery(spool: Spool) -> None:
+    """The feed's polling is store/watch.py's DirPoller: same Changes as inotify, no
+    Change for a log line or a lock file."""
+    spool.add_queue("build")
+    feed = Feed(spool, mode="poll", interval=0.05, rescan=600)
+    with following(feed) as wait:
+        spool.layout.log("x").parent.mkdir(parents=True, exist_ok=True)
+        spool.layout.log("x").write_text("output")
+        (spool.layout.pending("build") / ".lock").write_text("")
+        with pytest.raises(AssertionError, match="no matching change"):
+            wait(lambda c: bool(c), 0.5)
+        (job,) = submit(spool, [JobSpec(command=["true"], queue="build")])
+        assert "build" in wait(lambda c: bool(c.queues), 5).queues
+        beat(spool, Heartbeat(id="r1", host="h", pid=1, queues=["default"], slots=1))
+        assert wait(lambda c: c.runners, 5)
+        spool.update_queue("build", "pause", paused=True)
+        assert wait(lambda c: "build" in c.queues, 5)
+
+
 def test_poll_feed_stats_directories_only(spool: Spool, monkeypatch: pytest.MonkeyPatch) -> None:
     submit(spool, [JobSpec(command=["true"]) for _ in range(50)])
-    import store.feed as feed_mod
+    import store.watch as watch_mod
 
     seen: list[str] = []
-    real = feed_mod.os.stat
-    monkeypatch.setattr(feed_mod.os, "stat", lambda p, *a, **k: seen.append(str(p)) or real(p, *a, **k))
-    Feed(spool, mode="poll")._snapshot()
+    real = watch_mod.os.stat
+    poller = Feed(spool, mode="poll").poller()
+    monkeypatch.setattr(watch_mod.os, "stat", lambda p, *a, **k: seen.append(str(p)) or real(p, *a, **k))
+    monkeypatch.setattr(poller, "_stat", lambda e: seen.append(e.path) or e.stat(follow_symlinks=False))
+    poller.prime()
+    primed = list(seen)
+    assert all(Path(p).is_dir() for p in primed), "priming lists files but never stats them"
+    seen.clear()
+    assert poller.scan() == set()
     monkeypatch.undo()
     assert seen and all(Path(p).is_dir() for p in seen)
     assert len(seen) < 20

@@ -123,9 +123,9 @@ def test_polling_stats_directories_and_changed_entries_only(spool: Spool, monkey
     (src / "deeper" / "x.h").write_text("x")
     dirs: list[str] = []
     entries: list[str] = []
-    real_stat, real_entry_stat = os.stat, w._stat
+    real_stat, real_entry_stat = os.stat, w.poller._stat
     monkeypatch.setattr(os, "stat", lambda p, *a, **k: (dirs.append(str(p)), real_stat(p, *a, **k))[1])
-    monkeypatch.setattr(w, "_stat", lambda e: (entries.append(e.name), real_entry_stat(e))[1])
+    monkeypatch.setattr(w.poller, "_stat", lambda e: (entries.append(e.name), real_entry_stat(e))[1])
     changed = w.scan()
     monkeypatch.undo()
     assert changed == ["a.c", "deeper/x.h", "new.c", "sub/b.c"]
