@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,7 @@ def cf(spool: Spool):
     return lambda *args, **kw: run_cf(spool, *args, **kw)
 
 
-def _fuse_usable() -> str | None:
+def fuse_usable() -> str | None:
     if not TWO_HOSTS.exists():
         return f"{TWO_HOSTS} not found (shared/ is missing)"
     if not os.path.exists("/dev/fuse"):
@@ -52,18 +53,26 @@ def _fuse_usable() -> str | None:
     return None
 
 
-@pytest.fixture
-def two_hosts(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
-    """Two NFS-like views (hostA, hostB) of one directory; yields their paths."""
-    why = _fuse_usable()
+@contextmanager
+def two_host_views(tmp_path: Path, *flags: str) -> Iterator[tuple[Path, Path]]:
+    """Two NFS-like views (hostA, hostB) of one directory (`two-hosts up ... FLAGS`);
+    skips the test where FUSE cannot mount."""
+    why = fuse_usable()
     if why:
         pytest.skip(why)
     base = tmp_path / "hosts"
     base.mkdir()
-    up = subprocess.run(["bash", str(TWO_HOSTS), "up", str(base)], capture_output=True, text=True)
+    up = subprocess.run(["bash", str(TWO_HOSTS), "up", str(base), *flags], capture_output=True, text=True)
     if up.returncode != 0:
         pytest.skip(f"two-hosts could not mount (FUSE unavailable?): {up.stderr.strip()}")
     try:
         yield base / "hostA", base / "hostB"
     finally:
         subprocess.run(["bash", str(TWO_HOSTS), "down", str(base)], capture_output=True)
+
+
+@pytest.fixture
+def two_hosts(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    """Two NFS-like views (hostA, hostB) of one directory; yields their paths."""
+    with two_host_views(tmp_path) as views:
+        yield views

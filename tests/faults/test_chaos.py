@@ -9,12 +9,12 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT, _fuse_usable
+from tests.conftest import ROOT, fuse_usable
 
 
 @pytest.mark.slow
 def test_short_chaos_run_keeps_every_invariant() -> None:
-    why = _fuse_usable()
+    why = fuse_usable()
     if why:
         pytest.skip(why)
     out = subprocess.run([sys.executable, "-m", "bench.chaos", "--seconds", "15", "--drain", "30"],

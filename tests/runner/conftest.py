@@ -96,20 +96,10 @@ def pid_gone(pid: int) -> bool:
 @pytest.fixture
 def two_hosts_nolock(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
     """Two NFS-like views whose locks do not exclude each other (`two-hosts up --nolock`)."""
-    from tests.conftest import TWO_HOSTS, _fuse_usable
+    from tests.conftest import two_host_views
 
-    why = _fuse_usable()
-    if why:
-        pytest.skip(why)
-    base = tmp_path / "hosts"
-    base.mkdir()
-    up = subprocess.run(["bash", str(TWO_HOSTS), "up", str(base), "--nolock"], capture_output=True, text=True)
-    if up.returncode != 0:
-        pytest.skip(f"two-hosts could not mount (FUSE unavailable?): {up.stderr.strip()}")
-    try:
-        yield base / "hostA", base / "hostB"
-    finally:
-        subprocess.run(["bash", str(TWO_HOSTS), "down", str(base)], capture_output=True)
+    with two_host_views(tmp_path, "--nolock") as views:
+        yield views
 
 
 def runs_of(rec: Path) -> dict[str, list[tuple[int, int, str]]]:

@@ -225,7 +225,7 @@ def test_a_deeply_nested_trigger_is_one_error_and_the_good_triggers_still_load(s
 
 
 def test_the_trigger_daemon_keeps_firing_the_good_triggers_beside_a_deep_or_fifo_one(spool: Spool) -> None:
-    from tests.triggers.helpers import T0, FakeClock, daemon, trigger_jobs
+    from tests.triggers.helpers import T0, FakeClock, daemon, run_daemon, trigger_jobs
 
     spool.layout.triggers.mkdir(exist_ok=True)
     spool.layout.trigger("good").write_text('kind = "schedule"\nevery = "10s"\n[job]\ncommand = ["true"]\n')
@@ -234,11 +234,7 @@ def test_the_trigger_daemon_keeps_firing_the_good_triggers_beside_a_deep_or_fifo
     logs: list[str] = []
     clock = FakeClock(T0 + 1)
     d = daemon(spool, clock, logs)
-    d.tick()
-    for _ in range(5):
-        clock.advance(10)
-        d.refresh()
-        d.tick()
+    run_daemon(d, clock, 5)
     assert len(trigger_jobs(spool, "good")) == 5
     assert sum("deep.toml: nested too deeply to read" in m for m in logs) == 1
     assert sum("pipe.toml is a FIFO, not a regular file" in m for m in logs) == 1

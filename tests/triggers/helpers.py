@@ -29,6 +29,15 @@ def daemon(spool: Spool, clock: FakeClock, logs: list[str] | None = None, **kw) 
     return d
 
 
+def run_daemon(d: TriggerDaemon, clock: FakeClock, turns: int, step: float = 10) -> None:
+    """A first tick, then `turns` times: time passes by `step`, trigger files are read again, a tick."""
+    d.tick()
+    for _ in range(turns):
+        clock.advance(step)
+        d.refresh()
+        d.tick()
+
+
 def schedule(spool: Spool, name: str = "tick", every: str = "30s", catch_up: str = "once",
              coalesce: bool = False, queue: str = "default") -> None:
     save_trigger(spool, name, f'kind = "schedule"\nevery = "{every}"\ncatch_up = "{catch_up}"\n'

@@ -7,7 +7,7 @@ import pytest
 from store import ConfigError, Spool
 from store.triggers import load_trigger, load_triggers, parse_trigger
 
-from .helpers import T0, FakeClock, daemon, trigger_jobs
+from .helpers import T0, FakeClock, daemon, run_daemon, trigger_jobs
 
 GOOD = 'kind = "schedule"\nevery = "10s"\n[job]\ncommand = ["true"]\n'
 
@@ -68,11 +68,7 @@ def test_a_bad_file_is_reported_once_and_the_others_fire(spool: Spool) -> None:
     logs: list[str] = []
     clock = FakeClock(T0 + 1)
     d = daemon(spool, clock, logs)
-    d.tick()
-    for _ in range(5):
-        clock.advance(10)
-        d.refresh()
-        d.tick()
+    run_daemon(d, clock, 5)
     assert len(trigger_jobs(spool, "good")) == 5
     assert sum("bad.toml: not valid TOML" in m for m in logs) == 1
     assert sum("the file name must be NAME.toml" in m for m in logs) == 1
