@@ -91,19 +91,10 @@ def test_a_deeply_nested_spool_json_is_a_one_line_error(spool: Spool) -> None:
 
 def test_doctor_does_not_call_a_small_mostly_free_filesystem_nearly_full(tmp_path: Path) -> None:
     """A 4 MiB spool filesystem, 99% free, was 'nearly full: 4.0 MiB space free of 4.0 MiB (99.7%)'."""
-    import subprocess
+    from tests.store.storehelp import small_tmpfs
 
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("not root: cannot mount a small tmpfs")
-    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)], capture_output=True, text=True)
-    if mount.returncode:
-        pytest.skip(f"no small filesystem: {mount.stderr.strip()}")
-    try:
+    with small_tmpfs(tmp_path, "size=4m") as mnt:
         spool = Spool.init(mnt / "spool")
         out = run_cf(spool, "doctor", timeout=QUICK)
         assert out.returncode == 1  # it still needs attention: one job's log may not fit
         assert "nearly full" not in out.stdout and "the spool's filesystem is small" in out.stdout, out.stdout
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 from store import Spool
 from store.jobs.submit import JobSpec, build_job
@@ -71,3 +76,42 @@ def stray_files(root: Path) -> list[Path]:
         if rel.parts[0] != "tmp" and p.is_file() and _STAGED.fullmatch(p.name):
             out.append(p)
     return out
+
+
+def mount(args: list[str]) -> str | None:
+    """Run mount; the reason it failed, or None."""
+    if os.geteuid() != 0:
+        return "not root: cannot mount (and root would ignore chmod anyway)"
+    proc = subprocess.run(["mount", *args], capture_output=True, text=True)
+    return None if proc.returncode == 0 else f"mount {' '.join(args)} failed: {proc.stderr.strip()}"
+
+
+def umount(path: Path) -> None:
+    subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+@contextmanager
+def small_tmpfs(tmp_path: Path, options: str) -> Iterator[Path]:
+    """A tmpfs mounted with `options` (e.g. "size=64k,nr_inodes=400") for the test's
+    duration; skips the test where it cannot be mounted."""
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    why = mount(["-t", "tmpfs", "-o", options, "tmpfs", str(mnt)])
+    if why:
+        pytest.skip(f"no small filesystem: {why}")
+    try:
+        yield mnt
+    finally:
+        umount(mnt)
+
+
+def fill_disk(root: Path) -> None:
+    """Take every free block, leaving none for the spool."""
+    n = 0
+    while True:
+        try:
+            with open(root / f"ballast{n}", "wb") as f:
+                f.write(b"\0" * 4096)
+        except OSError:
+            return
+        n += 1

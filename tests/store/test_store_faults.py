@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from storehelp import check_order, places
+from storehelp import check_order, fill_disk, mount, places, small_tmpfs, umount
 
 from store import (
     ConfigError,
@@ -27,18 +26,6 @@ from store import (
     submit,
 )
 from store.jobs.submit import JobSpec
-
-
-def _mount(args: list[str]) -> str | None:
-    """Run mount; the reason it failed, or None."""
-    if os.geteuid() != 0:
-        return "not root: cannot mount (and root would ignore chmod anyway)"
-    proc = subprocess.run(["mount", *args], capture_output=True, text=True)
-    return None if proc.returncode == 0 else f"mount {' '.join(args)} failed: {proc.stderr.strip()}"
-
-
-def _umount(path: Path) -> None:
-    subprocess.run(["umount", "-l", str(path)], capture_output=True)
 
 
 def test_types_toml_with_a_syntax_error(spool: Spool) -> None:
@@ -89,17 +76,17 @@ def read_only(spool: Spool, tmp_path: Path) -> Iterator[tuple[Spool, list[str]]]
     cancel(spool, ids[2])
     view = tmp_path / "ro"
     view.mkdir()
-    why = _mount(["--bind", str(spool.root), str(view)])
+    why = mount(["--bind", str(spool.root), str(view)])
     if why is None:
-        why = _mount(["-o", "remount,bind,ro", str(view)])
+        why = mount(["-o", "remount,bind,ro", str(view)])
         if why is not None:
-            _umount(view)
+            umount(view)
     if why:
         pytest.skip(f"no read-only view of the spool: {why}")
     try:
         yield Spool.open(view), ids
     finally:
-        _umount(view)
+        umount(view)
 
 
 def test_a_read_only_spool_can_be_read_but_not_changed(read_only: tuple[Spool, list[str]]) -> None:
@@ -118,27 +105,8 @@ def test_a_read_only_spool_can_be_read_but_not_changed(read_only: tuple[Spool, l
 
 @pytest.fixture
 def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    mnt = tmp_path / "tiny"
-    mnt.mkdir()
-    why = _mount(["-t", "tmpfs", "-o", "size=64k,nr_inodes=400", "tmpfs", str(mnt)])
-    if why:
-        pytest.skip(f"no small filesystem to fill: {why}")
-    try:
+    with small_tmpfs(tmp_path, "size=64k,nr_inodes=400") as mnt:
         yield mnt
-    finally:
-        _umount(mnt)
-
-
-def _fill_disk(root: Path) -> None:
-    """Take every free block, leaving none for the spool."""
-    n = 0
-    while True:
-        try:
-            with open(root / f"ballast{n}", "wb") as f:
-                f.write(b"\0" * 4096)
-        except OSError:
-            return
-        n += 1
 
 
 def test_enospc_leaves_the_spool_consistent(tiny_disk: Path) -> None:
@@ -148,7 +116,7 @@ def test_enospc_leaves_the_spool_consistent(tiny_disk: Path) -> None:
     finished = ids[3]
     cancel(spool, finished)
     before_order = check_order(spool, "default")
-    _fill_disk(tiny_disk)
+    fill_disk(tiny_disk)
     errors = []
     for what, change in [
         ("submit", lambda: submit(spool, [JobSpec(command=["true"], name=str(i)) for i in range(3)])),

@@ -13,7 +13,7 @@ import pytest
 
 from store import Spool, atomic
 from tests.conftest import ROOT, run_cf
-from tests.store.test_store_faults import _fill_disk, _mount, _umount
+from tests.store.storehelp import fill_disk, small_tmpfs
 
 HOURS = 3600.0
 
@@ -77,28 +77,16 @@ def test_doctor_says_who_removes_tmp_leftovers_and_when_none_did(spool: Spool) -
 
 
 def test_doctor_fails_a_full_spool(tmp_path: Path) -> None:
-    mnt = tmp_path / "tiny"
-    mnt.mkdir()
-    why = _mount(["-t", "tmpfs", "-o", "size=512k,nr_inodes=400", "tmpfs", str(mnt)])
-    if why:
-        pytest.skip(f"no small filesystem to fill: {why}")
-    try:
+    with small_tmpfs(tmp_path, "size=512k,nr_inodes=400") as mnt:
         spool = Spool.init(mnt / "spool")
-        _fill_disk(mnt)
+        fill_disk(mnt)
         out = run_cf(spool, "doctor")
         assert out.returncode == 1
         assert "the spool's filesystem is nearly full: 0 B space free of 512.0 KiB (0.0%)" in out.stdout
-    finally:
-        _umount(mnt)
 
 
 def test_doctor_fails_a_spool_out_of_inodes(tmp_path: Path) -> None:
-    mnt = tmp_path / "tiny"
-    mnt.mkdir()
-    why = _mount(["-t", "tmpfs", "-o", "size=64m,nr_inodes=300", "tmpfs", str(mnt)])
-    if why:
-        pytest.skip(f"no small filesystem to fill: {why}")
-    try:
+    with small_tmpfs(tmp_path, "size=64m,nr_inodes=300") as mnt:
         spool = Spool.init(mnt / "spool")
         n = 0
         while True:
@@ -110,5 +98,3 @@ def test_doctor_fails_a_spool_out_of_inodes(tmp_path: Path) -> None:
         out = run_cf(spool, "doctor")
         assert out.returncode == 1 and "inodes free of 300" in out.stdout
         assert "submits and finishes will fail" in out.stdout
-    finally:
-        _umount(mnt)

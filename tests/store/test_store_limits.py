@@ -138,16 +138,11 @@ def test_a_failed_queue_add_leaves_nothing_and_a_retry_works(spool: Spool, monke
 
 
 def test_queue_add_on_a_full_tmpfs_leaves_nothing(tmp_path: Path) -> None:
-    from tests.store.test_store_faults import _fill_disk, _mount, _umount
+    from tests.store.storehelp import fill_disk, small_tmpfs
 
-    mnt = tmp_path / "tiny"
-    mnt.mkdir()
-    why = _mount(["-t", "tmpfs", "-o", "size=64k,nr_inodes=400", "tmpfs", str(mnt)])
-    if why:
-        pytest.skip(f"no small filesystem to fill: {why}")
-    try:
+    with small_tmpfs(tmp_path, "size=64k,nr_inodes=400") as mnt:
         spool = Spool.init(mnt / "spool")
-        _fill_disk(mnt)
+        fill_disk(mnt)
         out = run_cf(spool, "queue", "add", "build", "--slots", "2")
         assert out.returncode == 1 and "No space left on device" in out.stderr
         assert "build" not in spool.queue_names() and os.listdir(spool.layout.tmp) == []
@@ -155,8 +150,6 @@ def test_queue_add_on_a_full_tmpfs_leaves_nothing(tmp_path: Path) -> None:
             p.unlink()
         assert run_cf(spool, "queue", "add", "build", "--slots", "2").returncode == 0
         assert spool.queue_config("build").slots == 2
-    finally:
-        _umount(mnt)
 
 
 # -- defect 13: queue.json values -----------------------------------------------------------
