@@ -38,6 +38,18 @@ class Result(msgspec.Struct, omit_defaults=True):
     message: str = ""
 
 
+class HookOutcome(msgspec.Struct, omit_defaults=True):
+    """What a finish hook (queue on_finish / type on_finish) did: never changes the job."""
+
+    command: str
+    exit_code: int | None = None
+    signal: int | None = None
+    error: str = ""  # could not start, or timed out
+    started_at: float | None = None
+    finished_at: float | None = None
+    output: str = ""  # its combined output, cut to a few KiB
+
+
 class Claim(msgspec.Struct, omit_defaults=True):
     runner: str
     host: str
@@ -71,6 +83,15 @@ class Job(msgspec.Struct, omit_defaults=True):
     result: Result | None = None
     history: list[Result] = []  # results of earlier attempts
     superseded_by: str | None = None
+    # Pipelines (issue 11). A job with after/after_finished/not_before waits until they hold.
+    after: list[str] = []  # job ids that must succeed first (any queue)
+    after_finished: list[str] = []  # job ids that must end first, whatever the outcome
+    not_before: float | None = None  # epoch seconds: not started before then
+    step: str = ""  # its step name in a pipeline (a --jsonl batch or a trigger's [[jobs]])
+    params: dict[str, str] = {}  # inputs (a trigger's {ref}, {new}...): COREFLOW_PARAM_* when run
+    coalesce: str = ""  # coalescing key: a newer job with the same key supersedes it while waiting
+    annotations: dict[str, str] = {}  # KEY=VALUE the job added about itself (coreflow annotate)
+    hook: HookOutcome | None = None  # the finish hook's outcome, once it ran
     v: int = JOB_VERSION
 
 
