@@ -18,10 +18,12 @@ from ..spool import Spool
 from ..states import State
 
 
-def supersede(spool: Spool, old_id: str, job: Job) -> bool:
+def supersede(spool: Spool, old_id: str, job: Job, why: str = "") -> bool:
     """Place `job` where the waiting job `old_id` is, and finish that one as cancelled,
     superseded by `job`. True if it replaced; False if `old_id` no longer waited (it
-    started, finished or vanished), in which case `job` is queued as a new job.
+    started, finished or vanished), in which case `job` is queued as a new job. `why`
+    (e.g. "a newer firing of trigger build for refs/heads/master") goes into the old
+    job's result message, after "superseded by NEWID".
 
     The new job takes the old one's rank (and its held flag: a person held it) under
     the queue's lock, so no runner can claim either in between; the new file goes in
@@ -36,7 +38,7 @@ def supersede(spool: Spool, old_id: str, job: Job) -> bool:
         return False
     if r.queue != job.queue:
         place(spool, [job])
-        return _retire(spool, r.queue, old_id, job.id)
+        return _retire(spool, r.queue, old_id, job.id, why)
     lay = spool.layout
     staged = atomic.stage(lay.tmp, encode_job(job), "submit")
     try:
@@ -55,7 +57,7 @@ def supersede(spool: Spool, old_id: str, job: Job) -> bool:
             atomic.fsync_dir(lay.pending(job.queue))
             if me is None:
                 return False
-            replaced = _retire_locked(spool, job.queue, order[me].name, old_id, job.id)
+            replaced = _retire_locked(spool, job.queue, order[me].name, old_id, job.id, why)
             if replaced:
                 spool.record(job.id, "supersede", f"took the place of {old_id}")
             return replaced
@@ -63,15 +65,15 @@ def supersede(spool: Spool, old_id: str, job: Job) -> bool:
         atomic.unlink_quietly(staged)
 
 
-def _retire(spool: Spool, queue: str, old_id: str, new_id: str) -> bool:
+def _retire(spool: Spool, queue: str, old_id: str, new_id: str, why: str) -> bool:
     with spool.lock(queue):
         me = index_of(spool.pending(queue), old_id)
         if me is None:
             return False
-        return _retire_locked(spool, queue, spool.pending(queue)[me].name, old_id, new_id)
+        return _retire_locked(spool, queue, spool.pending(queue)[me].name, old_id, new_id, why)
 
 
-def _retire_locked(spool: Spool, queue: str, name: str, old_id: str, new_id: str) -> bool:
+def _retire_locked(spool: Spool, queue: str, name: str, old_id: str, new_id: str, why: str) -> bool:
     """Finish a waiting job as cancelled, superseded by `new_id` (caller holds the lock)."""
     lay = spool.layout
     src = lay.pending(queue) / name
@@ -85,7 +87,7 @@ def _retire_locked(spool: Spool, queue: str, name: str, old_id: str, new_id: str
     dest = lay.done(queue) / done_name(old_id, State.CANCELLED, t)
     old = msgspec.structs.replace(old, superseded_by=new_id, result=Result(
         state=State.CANCELLED, reason="superseded", finished_at=t, by=actor(), attempt=old.attempt,
-        message=f"superseded by {new_id}"))
+        message=f"superseded by {new_id}" + (f" ({why})" if why else "")))
     # Staged before the commit, as every transition: a full disk stops it before it starts.
     if not commit(lay.tmp, src, dest, encode_job(old, original), "supersede", old_id,
                   sync=(lay.done(queue), lay.pending(queue))):

@@ -5,7 +5,10 @@
   spec        loading and validating triggers/NAME.toml, saving a new one
   templates   placeholders and `fire --set` overrides: a trigger's job spec
   schedules   slots of `every` and `cron`, what is due, the next firing
-  firing      the state file and the exactly-once firing
+  firing      the state file and the exactly-once firing (coalescing by key)
+  changes     firing on changes: watch bursts, what changed while no daemon ran, git refs
+  watchmarks  which paths a watch trigger sees; its mark of the watched files
+  gitrefs     reading a repository's refs (loose and packed) without git
 
 A trigger is `triggers/NAME.toml` (format below); its state is
 `triggers/.state/NAME.json`. This module is headless and starts nothing: the
@@ -50,10 +53,11 @@ from .kinds import KINDS, Kind
 from .spec import Loaded, file_key, load_trigger, load_triggers, parse_trigger, save_trigger, trigger_files
 from .templates import job_spec, placeholders, sample_values, split_sets, template_texts
 from .schedules import Due, count_slots, fmt_time, next_firing, schedule_due, slot_after, slot_at_or_before
-from .firing import Fired, arm_or_fire_schedule, fire_by_hand, fire_watch, forget_state, read_state, recover, write_state
+from .firing import Fired, arm_or_fire_schedule, fire_by_hand, forget_state, read_state, recover, write_state
+from .changes import catch_up_watch, fire_git, fire_watch
 
 __all__ = [
-    "KINDS", "Kind",
+    "KINDS", "Kind", "catch_up_watch", "fire_git",
     "Due", "Fired", "JobTemplate", "Loaded", "MAX_COUNT", "MAX_DETAIL", "MAX_NAME", "TriggerDef",
     "TriggerFile", "TriggerState", "arm_or_fire_schedule", "count_slots", "file_key",
     "fire_by_hand", "fire_watch", "fmt_time", "forget_state", "job_spec", "load_trigger",

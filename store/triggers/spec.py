@@ -110,16 +110,19 @@ def _validate(spool: Spool, name: str, path: Path, text: str, spec: TriggerFile)
     for key in spec.params:
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", key) or key in BUILTIN:
             raise fail(f"params.{key}", "a parameter is a lowercase identifier other than "
-                                        "trigger, fired_at and changed")
-    known = set(BUILTIN) | set(spec.params)
-    if not kind.by_files:
-        known.discard("changed")
-    for key, value in template_texts(spec.job):
+                                        + ", ".join(BUILTIN))
+    known = {"trigger", "fired_at", *kind.values, *spec.params}
+    texts = list(template_texts(spec.job))
+    if isinstance(spec.coalesce, str):
+        texts.append(("coalesce", spec.coalesce))
+    for key, value in texts:
         for ph in placeholders(value):
             if ph not in known:
-                hint = "only a watch trigger fills {changed}" if ph == "changed" else (
+                owner = next((k.name for k in KINDS.values() if ph in k.values), None)
+                hint = f"only a {owner} trigger fills {{{ph}}}" if owner else (
                     "known: " + ", ".join("{%s}" % k for k in sorted(known)))
-                raise fail(f"job.{key}", f"unknown placeholder {{{ph}}} ({hint}; write {{{{ for a brace)")
+                where = key if key == "coalesce" else f"job.{key}"
+                raise fail(where, f"unknown placeholder {{{ph}}} ({hint}; write {{{{ for a brace)")
     d = TriggerDef(name=name, kind=kind.name, file=path, spec=spec, text=text, **extra)
     _check_template(spool, d, fail)
     return d
