@@ -6,7 +6,11 @@
       .spool.lock                   held while spool.json's settings change
       types.toml                    job types, one table each: [build] description=...
       triggers/NAME.toml            trigger definitions
-      triggers/.state/NAME.json     when each trigger last fired and its last job
+      triggers/.state/NAME.json     when each trigger last fired and its last job, and its
+                                    mark of what it has seen: a schedule's last slot, a
+                                    watch's files ({path: [mtime_ns, size]}), a git
+                                    trigger's refs ({ref: commit}); the waiting job(s) of
+                                    each coalescing key; the job(s) a firing is placing
       triggers/.state/NAME.lock     held while the trigger fires (one firing per slot, across hosts)
       queues/NAME/
         queue.json                  {"slots": N, "paused": bool, "description": ...}

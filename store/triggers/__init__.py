@@ -15,12 +15,15 @@ A trigger is `triggers/NAME.toml` (format below); its state is
 daemon in `coreflow_tui.triggers` decides *when* to call `fire`; everything a firing
 changes in the spool happens here.
 
-    kind = "schedule"          # schedule | watch | manual
+    kind = "schedule"          # schedule | watch | git | manual
     every = "30s"              # schedule: `every` (s, m, h, d) or `cron = "*/5 * * * *"`
     timezone = "Europe/Berlin" # schedule: the zone cron times (and {fired_at}) are in; UTC
     catch_up = "once"          # schedule: after a gap, `once` fires one job, `skip` none
     # watch: path = "src" (relative to the spool), patterns = ["*.c"], debounce = "1s"
-    coalesce = false           # replace the previous job while it still waits
+    # git: repo = "/srv/git/app.git", branches = ["master", "release/*"], tags = ["v*"],
+    #      on_delete = false (a deleted ref fires nothing unless true)
+    coalesce = false           # true: replace the previous job while it still waits;
+                               # "{ref}" (any template): only the waiting job of that key
     description = "..."
     [params]                   # placeholders of your own, overridable by `fire --set`
     branch = "main"
@@ -33,7 +36,16 @@ changes in the spool happens here.
 Placeholders in name, command, labels, env and cwd: {trigger}, {fired_at} (the
 schedule slot, or the time of firing), {changed} (a watch trigger's changed paths,
 relative to its directory; a command argument that is exactly "{changed}" becomes
-one argument per path), and every key of [params]. `{{` and `}}` are literal braces.
+one argument per path), {changes} (the same as "A path", "M path", "D path": added,
+modified, deleted), a git trigger's {ref} (refs/heads/NAME), {old} and {new} (commit
+ids, 40 zeros for none) and {deleted} ("true"/"false"), and every key of [params].
+`{{` and `}}` are literal braces. The values are stored in the job's `params` (lists
+one item a line), which the runner gives the job as COREFLOW_PARAM_<KEY>; a retry
+runs the same values again. A job that supersedes another (coalescing) carries its
+inputs: the changed paths join, a git build's {old} is the superseded one's.
+
+Marks: each trigger's state remembers what it has seen (see changes.py), so a change
+made while no daemon ran fires once when one starts; a first look only takes the mark.
 
 Schedules: `every` slots are whole multiples of the interval since the Unix epoch
 (every 30s fires at :00 and :30), so every host and every restart agrees on them;
