@@ -283,7 +283,7 @@ def sweep(spool: Spool, now: float | None = None) -> int:
     """Repair after crashes: for each deps/ID/ whose job ended, do what its on_final
     did not finish; remove the index of a job that is nowhere after STALE_INDEX. Also
     releases start times that have come in every queue. Returns how many jobs it looked at."""
-    root = spool.layout.root / "deps"
+    root = spool.layout.deps_root
     n = 0
     ids = list_names(root)
     known: Known = _all_states(spool) if ids else {}

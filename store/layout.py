@@ -286,16 +286,18 @@ class Layout:
         self.logs = root / "logs"
         self.corrupt = root / "corrupt"
         self.tmp = root / "tmp"
+        self.deps_root = root / "deps"
+        self.due_root = root / "due"
 
     def top_dirs(self) -> list[Path]:
         """The spool's own directories: the machinery every watcher of files ignores."""
         return [self.queues, self.triggers, self.trigger_state, self.runners, self.audit,
-                self.logs, self.corrupt, self.tmp]
+                self.logs, self.corrupt, self.tmp, self.deps_root, self.due_root]
 
     def churn_dirs(self) -> list[Path]:
         """Of those, the ones whose changes say nothing about jobs, queues or runners
-        (staging, output, audit trails): the change feed does not report them."""
-        return [self.tmp, self.logs, self.audit]
+        (staging, output, audit trails, the dependency index): the change feed does not report them."""
+        return [self.tmp, self.logs, self.audit, self.deps_root, self.due_root]
 
     def queue(self, name: str) -> Path:
         return self.queues / name
@@ -323,11 +325,11 @@ class Layout:
 
     def deps(self, job_id: str) -> Path:
         """deps/ID/: the jobs that wait on job ID (see store/deps.py)."""
-        return self.root / "deps" / job_id
+        return self.deps_root / job_id
 
     def due(self, queue: str) -> Path:
         """due/QUEUE/: the queue's blocked jobs with a start time, by that time."""
-        return self.root / "due" / queue
+        return self.due_root / queue
 
     def job_audit(self, job_id: str) -> Path:
         return self.audit / f"{job_id}.jsonl"

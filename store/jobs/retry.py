@@ -6,7 +6,7 @@ from __future__ import annotations
 import msgspec
 
 from .. import deps
-from ..errors import JobStateError
+from ..errors import JobNotFound, JobStateError
 from .commit import commit_rewritten
 from ..layout import PendingName, pending_name
 from ..model import Job, encode_job
@@ -28,8 +28,11 @@ def retry(spool: Spool, ref: str, with_dependents: bool = False) -> int:
         while work:
             dep = work.pop()
             for queue, did, old in deps.cancelled_dependents(spool, dep):
-                if _requeue(spool, did, old, because=dep) is not None:
-                    work.append(did)
+                try:
+                    if _requeue(spool, did, old, because=dep) is not None:
+                        work.append(did)
+                except JobNotFound:
+                    pass  # pruned since: nothing to put back
                 deps.forget_cancelled(spool, dep, queue, did, old)
     if job is not None and deps.is_blocking(job):
         deps.recheck(spool, [job])

@@ -239,4 +239,4 @@ def test_sweep_releases_what_a_crash_left(spool: Spool) -> None:
 def test_a_job_with_no_dependents_costs_one_failed_listing(spool: Spool) -> None:
     (a,) = submit(spool, [JobSpec(command=["true"])])
     deps.on_final(spool, a, State.SUCCEEDED)
-    assert not (spool.root / "deps").exists()
+    assert not spool.layout.deps(a).exists()
