@@ -210,7 +210,8 @@ class TriggerDaemon:
         if f.job_id is None:
             self.log(f"{f.trigger}: {f.detail}")
             return
-        self.log(f"{f.trigger}: fired, job {f.job_id}" + (f" replacing {f.replaced}" if f.replaced else "")
+        more = f" and {len(f.job_ids) - 1} more (a pipeline)" if len(f.job_ids) > 1 else ""
+        self.log(f"{f.trigger}: fired, job {f.job_id}{more}" + (f" replacing {f.replaced}" if f.replaced else "")
                  + f" ({f.detail})")
 
     # -- running -------------------------------------------------------------------

@@ -51,7 +51,7 @@ def _run(spool: Spool) -> int:
 def _fire(spool: Spool, name: str, sets: list[str]) -> int:
     d = load_trigger(spool, name)
     fired = fire_by_hand(spool, d, sets)
-    print(fired.job_id)
+    print("\n".join(fired.job_ids or [str(fired.job_id)]))  # a pipeline: one id a line, in step order
     extra = f", replacing {fired.replaced} (coalesced)" if fired.replaced else ""
     print(f"fired {name}: job {fired.job_id}{extra}", file=sys.stderr)
     return EXIT_OK

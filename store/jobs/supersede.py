@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 
 import msgspec
 
@@ -12,6 +13,7 @@ from ..errors import JobNotFound, StorageError
 from .commit import commit
 from .submit import place
 from ..layout import done_name, parse_pending, pending_name
+from ..locks import locked_all
 from ..model import Job, Result, actor, encode_job
 from ..ordering import index_of, insert_rank
 from ..spool import Spool
@@ -67,6 +69,43 @@ def supersede(spool: Spool, old_id: str, job: Job, why: str = "") -> bool:
     if replaced:
         deps.on_final(spool, old_id, State.CANCELLED)
     return replaced
+
+
+def supersede_all(spool: Spool, old_ids: Sequence[str], jobs: Sequence[Job], why: str = "") -> bool:
+    """Queue a pipeline's `jobs` (all or nothing) and retire the previous pipeline
+    `old_ids` as superseded, but only if none of its jobs has started: under every
+    queue's lock each must still wait, else none is retired (False). Each old job is
+    superseded by the new job of its step (else the first). The new jobs queue at the
+    end, as a submit's; the new ones go in first, so a crash leaves both, never neither.
+    """
+    place(spool, jobs)
+    by_step = {j.step: j.id for j in jobs}
+    olds = []  # (id, queue, the new job that takes its place)
+    for old_id in old_ids:
+        try:
+            view = spool.show(old_id)
+        except JobNotFound:
+            return False
+        if view.state not in (State.PENDING, State.HELD):
+            return False
+        olds.append((old_id, view.queue, by_step.get(view.job.step, jobs[0].id)))
+    lay = spool.layout
+    retired = []
+    with locked_all([(lay.queue_lock(q), f"queue {q}") for q in sorted({q for _i, q, _n in olds})],
+                    spool.lock_timeout):
+        names = {}
+        for old_id, queue, _new in olds:
+            order = spool.pending(queue)
+            me = index_of(order, old_id)
+            if me is None:
+                return False  # started (or finished) since: the whole previous pipeline stays
+            names[old_id] = order[me].name
+        for old_id, queue, new_id in olds:
+            if _retire_locked(spool, queue, names[old_id], old_id, new_id, why):
+                retired.append(old_id)
+    for old_id in retired:
+        deps.on_final(spool, old_id, State.CANCELLED)
+    return len(retired) == len(olds)
 
 
 def _retire(spool: Spool, queue: str, old_id: str, new_id: str, why: str) -> bool:

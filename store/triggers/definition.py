@@ -31,7 +31,8 @@ class JobTemplate(JobFields):
 
 class TriggerFile(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     kind: Literal["schedule", "watch", "git", "manual"]
-    job: JobTemplate
+    job: JobTemplate | None = None
+    jobs: list[JobTemplate] = []  # a pipeline: each with `step`, `after` naming earlier steps
     description: str = ""
     enabled: bool = True
     coalesce: bool | str = False  # true: per trigger; a template ("{ref}"): per key
@@ -86,6 +87,11 @@ class TriggerDef:
     def coalesce_key(self) -> str:
         """The key template ("" when coalescing is per trigger, or off)."""
         return self.spec.coalesce if isinstance(self.spec.coalesce, str) else ""
+
+    @property
+    def templates(self) -> list[JobTemplate]:
+        """The job template, or a pipeline's, in order."""
+        return [self.spec.job] if self.spec.job is not None else list(self.spec.jobs)
 
     @property
     def enabled(self) -> bool:

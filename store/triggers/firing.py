@@ -12,7 +12,7 @@ import msgspec
 from .. import atomic, safeio
 from ..errors import CorruptJob, JobNotFound, UnsafeFile
 from ..jobs.submit import build_job, place
-from ..jobs.supersede import supersede
+from ..jobs.supersede import supersede, supersede_all
 from ..limits import check_job_bytes
 from ..locks import locked
 from ..model import Job, Trigger, actor, decode, encode, encode_job
@@ -62,6 +62,7 @@ class Fired:
     detail: str
     replaced: str | None = None
     skipped: int = 0
+    job_ids: tuple[str, ...] = ()  # every job it placed (a pipeline's, in step order)
 
 
 def arm_or_fire_schedule(spool: Spool, d: TriggerDef, now: float | None = None) -> Fired | None:
@@ -116,21 +117,26 @@ def fire_locked(spool: Spool, d: TriggerDef, state: TriggerState, values: Mappin
     key = fill(d.coalesce_key, flat_values(values)) if d.coalesce else None
     prev = _waiting_for(state, key)
     values = _carried(spool, d, prev, values)
-    spec = job_spec(d, values, overrides)
-    spec.trigger = trig
-    job = build_job(spool, spec, now=time.time())
-    job = msgspec.structs.replace(job, params=flat_values(values, "\n"), coalesce=key or "")
-    check_job_bytes(len(encode_job(job)))
-    waiting = {**state.waiting, key: [job.id]} if key is not None else state.waiting
-    state = msgspec.structs.replace(state, last_fired_at=now, last_job=job.id, last_detail=trig.detail,
-                                    fired=state.fired + 1, placing=job, replaces=prev or None,
-                                    waiting=waiting, **state_changes)
+    params = flat_values(values, "\n")
+    jobs: list[Job] = []
+    for t in d.templates:
+        spec = job_spec(d, values, overrides, t)
+        spec.trigger = trig
+        job = build_job(spool, spec, now=time.time(), earlier=jobs)
+        job = msgspec.structs.replace(job, params=params, coalesce=key or "")
+        check_job_bytes(len(encode_job(job)))
+        jobs.append(job)
+    ids = [j.id for j in jobs]
+    waiting = {**state.waiting, key: ids} if key is not None else state.waiting
+    state = msgspec.structs.replace(state, last_fired_at=now, last_job=ids[-1], last_detail=trig.detail,
+                                    fired=state.fired + 1, placing=jobs if len(jobs) > 1 else jobs[0],
+                                    replaces=prev or None, waiting=waiting, **state_changes)
     write_state(spool, d.name, state)
     why = f"a newer firing of trigger {d.name}" + (f" for {key}" if key else "")
-    replaced = _place(spool, [job], prev, why)
+    replaced = _place(spool, jobs, prev, why)
     state = msgspec.structs.replace(state, placing=None, replaces=None)
     write_state(spool, d.name, state)
-    return Fired(d.name, job.id, trig.detail, replaced), state
+    return Fired(d.name, ids[0], trig.detail, replaced, job_ids=tuple(ids)), state
 
 
 def _waiting_for(state: TriggerState, key: str | None) -> list[str]:
@@ -143,8 +149,9 @@ def _waiting_for(state: TriggerState, key: str | None) -> list[str]:
 
 
 def _carried(spool: Spool, d: TriggerDef, prev: list[str], values: Mapping[str, Any]) -> Mapping[str, Any]:
-    """`values` with the inputs of the waiting job(s) about to be superseded carried in."""
-    for job_id in prev:
+    """`values` with the inputs of the waiting job(s) about to be superseded carried in
+    (a pipeline's jobs share theirs: its first job's are all of them)."""
+    for job_id in prev[:1]:
         try:
             view = spool.show(job_id)
         except JobNotFound:
@@ -155,8 +162,11 @@ def _carried(spool: Spool, d: TriggerDef, prev: list[str], values: Mapping[str, 
 
 
 def _place(spool: Spool, jobs: list[Job], prev: list[str], why: str = "") -> str | None:
+    """Queue a firing's job(s), superseding `prev` (its key's waiting job(s)) if they still wait."""
     if len(prev) == 1 and len(jobs) == 1:
         return prev[0] if supersede(spool, prev[0], jobs[0], why) else None
+    if prev:
+        return prev[0] if supersede_all(spool, prev, jobs, why) else None
     place(spool, jobs)
     return None
 

@@ -54,10 +54,12 @@ def sample_values(d: TriggerDef) -> dict[str, Any]:
     return {"trigger": d.name, "fired_at": "2000-01-01T00:00:00Z", **sample, **d.spec.params}
 
 
-def job_spec(d: TriggerDef, values: Mapping[str, Any], overrides: Mapping[str, str]) -> JobSpec:
-    """The job template with placeholders filled; a list value ({changed}) joins with spaces."""
+def job_spec(d: TriggerDef, values: Mapping[str, Any], overrides: Mapping[str, str],
+             t: JobTemplate | None = None) -> JobSpec:
+    """A job template (by default the trigger's first) with placeholders filled; a list
+    value ({changed}) joins with spaces. A pipeline's `after` names earlier steps."""
     flat = flat_values(values)
-    t = d.spec.job
+    t = t or d.templates[0]
     if isinstance(t.command, str):
         command: list[str] | str = fill(t.command, flat)
     else:
@@ -74,11 +76,17 @@ def job_spec(d: TriggerDef, values: Mapping[str, Any], overrides: Mapping[str, s
         "command": command, "queue": t.queue, "type": t.type, "name": name, "priority": t.priority,
         "labels": {k: fill(v, flat) for k, v in t.labels.items()}, "requires": list(t.requires),
         "timeout": t.timeout, "retries": t.retries, "cwd": fill(t.cwd, flat) if t.cwd else None,
-        "env": {k: fill(v, flat) for k, v in t.env.items()}, "shell": t.shell,
+        "env": {k: fill(v, flat) for k, v in t.env.items()}, "shell": t.shell, "step": t.step,
+        "after": [_step_ref(a) for a in t.after], "after_finished": [_step_ref(a) for a in t.after_finished],
     }
     for key, value in overrides.items():
         fields[key] = _convert_override(key, value)
     return JobSpec(**fields)
+
+
+def _step_ref(name: str) -> str:
+    """A pipeline's `after = ["build"]` is the batch's "@build"."""
+    return name if name.startswith("@") else "@" + name
 
 
 def _convert_override(key: str, value: str) -> Any:
