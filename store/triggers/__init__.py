@@ -32,6 +32,8 @@ changes in the spool happens here.
     type = "build"
     name = "{trigger} at {fired_at}"
     command = ["make", "-C", "src", "{changed}"]
+    # or, for a pipeline, [[jobs]] tables (instead of [job]), each a job template with
+    # step = "test" and after = ["build"] (earlier steps; after_finished likewise)
 
 Placeholders in name, command, labels, env and cwd: {trigger}, {fired_at} (the
 schedule slot, or the time of firing), {changed} (a watch trigger's changed paths,
@@ -43,6 +45,11 @@ ids, 40 zeros for none) and {deleted} ("true"/"false"), and every key of [params
 one item a line), which the runner gives the job as COREFLOW_PARAM_<KEY>; a retry
 runs the same values again. A job that supersedes another (coalescing) carries its
 inputs: the changed paths join, a git build's {old} is the superseded one's.
+
+Pipelines: a firing builds every [[jobs]] template (with the same values) and places
+them as one batch, all or nothing (store/jobs/submit.py place); `after` becomes the
+batch's "@STEP" links (store/deps.py). Coalescing supersedes the previous pipeline of
+the key as a whole, and only while every one of its jobs still waits (supersede_all).
 
 Marks: each trigger's state remembers what it has seen (see changes.py), so a change
 made while no daemon ran fires once when one starts; a first look only takes the mark.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,7 @@ from store.triggers.gitrefs import ZERO, read_refs
 
 from .gitrepo import Repo, git, needs_git
 from .helpers import FakeClock, daemon, trigger_jobs
+from .procs import wait_for
 
 pytestmark = needs_git
 
@@ -200,3 +204,36 @@ def test_fire_by_hand_may_set_the_commit(spool: Spool, repo: Repo) -> None:
     fired = fire_by_hand(spool, load_trigger(spool, "build"), ["ref=refs/heads/master", "new=abc"])
     job = spool.show(fired.job_id).job
     assert job.params["new"] == "abc" and "COMMIT=abc" in job.command
+
+
+def test_a_real_daemon_builds_every_push_across_a_kill(spool: Spool, repo: Repo) -> None:
+    """`coreflow triggers run` as a process: a push while it is down (SIGKILLed) is built
+    when it is back, once, with its commit."""
+    _git_trigger(spool, repo.central, 'coalesce = "{ref}"')
+
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, "-m", "coreflow_tui", "--spool", str(spool.root), "triggers", "run"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def built() -> list[tuple[str, str]]:
+        return sorted((p["ref"], p["new"]) for p in _params(spool))
+
+    proc = start()
+    try:
+        assert wait_for(lambda: read_state(spool, "build").refs is not None)
+        m1 = repo.commit("master")
+        repo.push("master")
+        assert wait_for(lambda: built() == [("refs/heads/master", m1)])
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(5)
+        f1 = repo.commit("feature")
+        m2 = repo.commit("master")
+        repo.push("feature", "master")
+        proc = start()
+        want = sorted([("refs/heads/master", m1), ("refs/heads/feature", f1), ("refs/heads/master", m2)])
+        assert wait_for(lambda: built() == want), built()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    # The first master build still waited (no runner): the second superseded it, carrying its range.
+    assert spool.show(sorted(trigger_jobs(spool, "build"), key=lambda v: v.job.id)[0].job.id).state == "cancelled"

@@ -10,7 +10,7 @@ import pytest
 from store import Spool
 from store.errors import ConfigError, SpoolError
 from store.jobs.claims import Claimant, Claims
-from store.triggers import fire_by_hand, load_trigger, save_trigger
+from store.triggers import fire_by_hand, load_trigger, read_state, recover, save_trigger
 from store.states import State
 
 from .helpers import trigger_jobs
@@ -102,3 +102,20 @@ def test_a_pipeline_that_started_is_not_superseded(pipeline: Spool) -> None:
 def test_bad_pipelines_are_refused_at_load(spool: Spool, jobs: str, expected: str) -> None:
     with pytest.raises(ConfigError, match=expected.replace("[", r"\[").replace("]", r"\]")):
         save_trigger(spool, "bad", 'kind = "manual"\n' + jobs)
+
+
+def test_a_pipeline_a_crash_interrupted_is_placed_whole_after(pipeline: Spool, monkeypatch) -> None:
+    import store.triggers.firing as firing
+
+    def crash(*_a: object) -> None:
+        raise KeyboardInterrupt("killed between noting the pipeline and placing it")
+
+    monkeypatch.setattr(firing, "place", crash)
+    with pytest.raises(KeyboardInterrupt):
+        fire_by_hand(pipeline, load_trigger(pipeline, "ci"))
+    monkeypatch.undo()
+    noted = read_state(pipeline, "ci").placing
+    assert isinstance(noted, list) and len(noted) == 3 and trigger_jobs(pipeline, "ci") == []
+    assert recover(pipeline, "ci") is True
+    assert sorted(_jobs(pipeline)) == ["build", "deploy", "test"]
+    assert recover(pipeline, "ci") is False and len(trigger_jobs(pipeline, "ci")) == 3
