@@ -126,14 +126,21 @@ def fire_git(spool: Spool, d: TriggerDef, now: float | None = None) -> list[Fire
     ref only with on_delete); a first look only takes the mark."""
     now = time.time() if now is None else now
     if read_state(spool, d.name).refs == _refs(d):
-        return []  # the common case, without the lock
+        return []  # the common case, without the lock (other patterns change the selection too)
     out: list[Fired] = []
     with trigger_lock(spool, d.name):
         state = recover_locked(spool, d.name, read_state(spool, d.name))
         refs = _refs(d)
-        if state.refs is None:
-            write_state(spool, d.name, msgspec.structs.replace(state, refs=refs))
-            return out
+        refs_of = " ".join(d.ref_patterns)
+        if state.refs is None or state.refs_of != refs_of:
+            # A first look, or other patterns: refs it did not follow are taken as seen, not as new.
+            first = state.refs is None
+            seen = {r: (state.refs or {}).get(r, sha) for r, sha in refs.items()}
+            state = msgspec.structs.replace(state, refs=seen, refs_of=refs_of)
+            write_state(spool, d.name, state)
+            if first:
+                return out
+        assert state.refs is not None
         for u in ref_updates(state.refs, refs):
             seen = {**state.refs, u.ref: u.new}
             if u.deleted:

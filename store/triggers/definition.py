@@ -21,6 +21,7 @@ MAX_DETAIL = 500
 MAX_COUNT = 10_000
 # A state file holds a watch trigger's mark (about 40 bytes a file) or a git trigger's refs.
 MAX_STATE_BYTES = 8 * 1024 * 1024
+MAX_KEYS = 1000  # coalescing keys remembered per trigger (the most recently fired)
 
 
 class JobTemplate(JobFields):
@@ -133,6 +134,7 @@ class TriggerState(msgspec.Struct, omit_defaults=True):
     files: dict[str, list[int]] | None = None
     files_of: str = ""  # watch: the path, patterns and recursion `files` was taken for
     refs: dict[str, str] | None = None  # git: the selected refs' values the last firing saw
+    refs_of: str = ""  # git: the ref patterns `refs` was taken for
     waiting: dict[str, list[str]] = {}  # coalesce key -> the jobs its last firing placed
     # The job(s) being placed (a pipeline is a list); set only while a firing is in flight.
     placing: Job | list[Job] | None = None

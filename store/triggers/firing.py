@@ -17,7 +17,7 @@ from ..limits import check_job_bytes
 from ..locks import locked
 from ..model import Job, Trigger, actor, decode, encode, encode_job
 from ..spool import Spool
-from .definition import MAX_COUNT, MAX_DETAIL, MAX_STATE_BYTES, TriggerDef, TriggerState
+from .definition import MAX_COUNT, MAX_DETAIL, MAX_KEYS, MAX_STATE_BYTES, TriggerDef, TriggerState
 from .kinds import KINDS
 from .schedules import fmt_time, schedule_due
 from .templates import fill, flat_values, job_spec, split_sets
@@ -127,7 +127,10 @@ def fire_locked(spool: Spool, d: TriggerDef, state: TriggerState, values: Mappin
         check_job_bytes(len(encode_job(job)))
         jobs.append(job)
     ids = [j.id for j in jobs]
-    waiting = {**state.waiting, key: ids} if key is not None else state.waiting
+    waiting = state.waiting
+    if key is not None:  # the newest key last, so the oldest are forgotten first
+        waiting = {k: v for k, v in waiting.items() if k != key}
+        waiting = dict(list(waiting.items())[-(MAX_KEYS - 1):]) | {key: ids}
     state = msgspec.structs.replace(state, last_fired_at=now, last_job=ids[-1], last_detail=trig.detail,
                                     fired=state.fired + 1, placing=jobs if len(jobs) > 1 else jobs[0],
                                     replaces=prev or None, waiting=waiting, **state_changes)

@@ -119,3 +119,16 @@ def test_a_coalescing_key_is_checked_at_load(spool: Spool) -> None:
         save_trigger(spool, "t", 'kind = "manual"\ncoalesce = "{branch}"\n[job]\ncommand = ["make"]\n')
     save_trigger(spool, "t", 'kind = "manual"\ncoalesce = "{target}"\n[params]\ntarget = "all"\n'
                              '[job]\ncommand = ["make", "{target}"]\n')
+
+
+def test_the_oldest_keys_are_forgotten(spool: Spool, monkeypatch) -> None:
+    import store.triggers.firing as firing
+    from store.triggers import fire_by_hand, load_trigger
+
+    monkeypatch.setattr(firing, "MAX_KEYS", 2)
+    save_trigger(spool, "t", 'kind = "manual"\ncoalesce = "{target}"\n[params]\ntarget = "all"\n'
+                             '[job]\ncommand = ["make", "{target}"]\n')
+    d = load_trigger(spool, "t")
+    for target in ("a", "b", "a", "c"):
+        fire_by_hand(spool, d, [f"target={target}"])
+    assert list(read_state(spool, "t").waiting) == ["a", "c"]  # a state file that stays small

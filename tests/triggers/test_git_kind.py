@@ -237,3 +237,22 @@ def test_a_real_daemon_builds_every_push_across_a_kill(spool: Spool, repo: Repo)
         proc.wait(10)
     # The first master build still waited (no runner): the second superseded it, carrying its range.
     assert spool.show(sorted(trigger_jobs(spool, "build"), key=lambda v: v.job.id)[0].job.id).state == "cancelled"
+
+
+def test_other_branch_patterns_do_not_build_every_branch(spool: Spool, repo: Repo) -> None:
+    repo.commit("old-feature")
+    repo.push("old-feature")
+    _git_trigger(spool, repo.central, 'branches = ["master"]')
+    clock = FakeClock()
+    daemon(spool, clock).tick()
+    new = repo.commit("master")
+    repo.push("master")  # while the trigger's file is edited, and no daemon runs
+    _git_trigger(spool, repo.central, 'branches = ["*"]')
+    d = daemon(spool, clock)
+    d.tick()
+    assert [(p["ref"], p["new"]) for p in _params(spool)] == [("refs/heads/master", new)]
+    feature = repo.commit("old-feature")
+    repo.push("old-feature")
+    clock.advance(1)
+    d.tick()
+    assert _params(spool)[-1]["new"] == feature
