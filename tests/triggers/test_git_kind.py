@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -256,3 +257,28 @@ def test_other_branch_patterns_do_not_build_every_branch(spool: Spool, repo: Rep
     clock.advance(1)
     d.tick()
     assert _params(spool)[-1]["new"] == feature
+
+
+def test_a_repository_on_the_shared_filesystem_seen_from_another_host(spool: Spool, two_hosts) -> None:
+    """Pushed on host A, watched through host B's view (FUSE: no inotify across hosts)."""
+    host_a, host_b = two_hosts
+    repo = Repo(host_a / "git")
+    repo.commit("master")
+    repo.push("master")
+    _git_trigger(spool, host_b / "git" / "central.git", 'branches = ["master", "release/*"]')
+    clock = FakeClock()
+    d = daemon(spool, clock)
+    d.tick()
+    new = repo.commit("master")
+    rel = repo.commit("release/2")
+    repo.push("master", "release/2")
+    git(repo.central, "pack-refs", "--all")
+    got: list[tuple[str, str]] = []
+    for _ in range(50):  # the other host's view may lag a moment (attribute caching)
+        clock.advance(1)
+        d.tick()
+        got = sorted((p["ref"], p["new"]) for p in _params(spool))
+        if len(got) == 2:
+            break
+        time.sleep(0.1)
+    assert got == [("refs/heads/master", new), ("refs/heads/release/2", rel)]

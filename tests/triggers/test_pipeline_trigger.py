@@ -13,7 +13,8 @@ from store.jobs.claims import Claimant, Claims
 from store.triggers import fire_by_hand, load_trigger, read_state, recover, save_trigger
 from store.states import State
 
-from .helpers import trigger_jobs
+from .gitrepo import Repo, needs_git
+from .helpers import FakeClock, daemon, trigger_jobs
 
 PIPELINE = '''kind = "manual"
 coalesce = "{target}"
@@ -119,3 +120,28 @@ def test_a_pipeline_a_crash_interrupted_is_placed_whole_after(pipeline: Spool, m
     assert recover(pipeline, "ci") is True
     assert sorted(_jobs(pipeline)) == ["build", "deploy", "test"]
     assert recover(pipeline, "ci") is False and len(trigger_jobs(pipeline, "ci")) == 3
+
+
+@needs_git
+def test_every_push_fires_a_pipeline_of_its_commit(spool: Spool, tmp_path) -> None:
+    repo = Repo(tmp_path / "git")
+    repo.commit("master")
+    repo.push("master")
+    save_trigger(spool, "ci", f'kind = "git"\nrepo = "{repo.central}"\ncoalesce = "{{ref}}"\n'
+                              '[[jobs]]\nstep = "build"\ncommand = ["make", "COMMIT={new}"]\n'
+                              '[[jobs]]\nstep = "test"\nafter = ["build"]\ncommand = ["make", "check"]\n')
+    clock = FakeClock()
+    d = daemon(spool, clock)
+    d.tick()
+    repo.commit("master")
+    repo.push("master")
+    clock.advance(1)
+    (first,) = d.tick()
+    tip = repo.commit("master")
+    repo.push("master")
+    clock.advance(1)
+    (second,) = d.tick()
+    assert second.replaced == first.job_id  # the whole waiting pipeline of master
+    waiting = _jobs(spool, {"pending"})
+    assert [v.job.params["new"] for v in waiting["build"] + waiting["test"]] == [tip, tip]
+    assert waiting["build"][0].job.command == ["make", f"COMMIT={tip}"]
