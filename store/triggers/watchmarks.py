@@ -97,9 +97,8 @@ def differences(seen: Mapping[str, list[int]], now: Mapping[str, list[int]]) -> 
 
 def classify(root: Path, seen: Mapping[str, list[int]] | None, changed: Iterable[str]
              ) -> tuple[dict[str, str], dict[str, list[int]]]:
-    """A burst's paths as {path: A|M|D} (by the mark: a file it did not have is added),
-    and the entries of the mark after it."""
-    seen = seen or {}
+    """A burst's paths as {path: A|M|D} (by the mark: a file it did not have is added;
+    without a mark, a file that exists is said to be modified), and the mark's entries."""
     kinds: dict[str, str] = {}
     entries: dict[str, list[int]] = {}
     for rel in changed:
@@ -107,7 +106,7 @@ def classify(root: Path, seen: Mapping[str, list[int]] | None, changed: Iterable
         if entry is None:
             kinds[rel] = DELETED
         else:
-            kinds[rel] = MODIFIED if rel in seen else ADDED
+            kinds[rel] = MODIFIED if seen is None or rel in seen else ADDED
             entries[rel] = entry
     return kinds, entries
 

@@ -132,3 +132,25 @@ def test_new_patterns_take_a_new_mark_without_firing(spool: Spool) -> None:
     _watch(spool, "src", '["*.c", "*.h"]')
     assert daemon(spool, clock).tick() == []
     assert set(read_state(spool, "w").files or {}) == {"a.c", "a.h"}
+
+
+def test_a_tree_too_big_for_a_mark_says_so_once_and_still_fires(spool: Spool, monkeypatch) -> None:
+    import store.triggers.watchmarks as watchmarks
+
+    monkeypatch.setattr(watchmarks, "MAX_MARK_FILES", 2)
+    src = spool.root / "src"
+    src.mkdir()
+    for name in ("a.c", "b.c", "c.c"):
+        (src / name).write_text("1")
+    _watch(spool, "src", '["*.c"]')
+    clock = FakeClock()
+    logs: list[str] = []
+    d = daemon(spool, clock, logs)
+    assert [f.job_id for f in d.tick()] == [None]
+    assert any("too many files to keep a mark" in m for m in logs)
+    assert daemon(spool, clock).tick() == []  # said once, not at every start
+    (src / "a.c").write_text("22")
+    d.watch_event("w", ["a.c"])
+    clock.advance(1)
+    (fired,) = d.tick()
+    assert spool.show(fired.job_id).job.command == ["make", "M a.c"]
