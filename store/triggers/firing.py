@@ -153,7 +153,8 @@ def _waiting_for(state: TriggerState, key: str | None) -> list[str]:
 
 def _carried(spool: Spool, d: TriggerDef, prev: list[str], values: Mapping[str, Any]) -> Mapping[str, Any]:
     """`values` with the inputs of the waiting job(s) about to be superseded carried in
-    (a pipeline's jobs share theirs: its first job's are all of them)."""
+    (a pipeline's jobs share theirs: its first job's are all of them). Should the old job
+    start before it is superseded, the new one still carries them: a superset, never less."""
     for job_id in prev[:1]:
         try:
             view = spool.show(job_id)
