@@ -178,15 +178,26 @@ def on_final(spool: Spool, job_id: str, state: str) -> None:
 
 def settle(spool: Spool, queue: str, ids: Sequence[str], known: Known | None = None,
            now: float | None = None, cause: str | None = None) -> list[str]:
-    """Look at blocked jobs of `queue` (under its lock): release the ready, cancel the
-    doomed. Returns the ids cancelled (their dependents need on_final in turn). With
-    `cause` (the job that just ended), its deps/ entries for them are dropped or, for
-    those it doomed, kept as the note `retry --with-dependents` reads."""
+    """Look at blocked jobs of `queue`: release the ready, cancel the doomed. Returns the
+    ids cancelled (their dependents need on_final in turn). With `cause` (the job that
+    just ended), its deps/ entries for them are dropped or, for those it doomed, kept as
+    the note `retry --with-dependents` reads. Files are read before the queue's lock is
+    taken; under it, only renames (and a re-read for a job that changed meanwhile)."""
     known = {} if known is None else known
     now = time.time() if now is None else now
     lay = spool.layout
     cancelled: list[str] = []
     elsewhere: list[str] = []
+    looked: dict[str, tuple[str, str, str, Job, bytes]] = {}  # id -> (name, verdict, why, job, bytes)
+    by_id = {p.id: p for p in spool.pending(queue)}
+    for did in ids:
+        p = by_id.get(did)
+        if p is not None and (p.blocked or p.held):
+            try:
+                job, original = spool.load(lay.pending(queue) / p.name, p.id, queue, p.state)
+            except SpoolError:
+                continue
+            looked[did] = (p.name, *verdict(spool, job, now, known), job, original)
     with spool.lock(queue):
         by_id = {p.id: p for p in spool.pending(queue)}
         changed = False
@@ -195,7 +206,7 @@ def settle(spool: Spool, queue: str, ids: Sequence[str], known: Known | None = N
             if p is None:
                 elsewhere.append(did)
                 continue
-            changed |= _settle_one(spool, queue, p, known, now, cause, cancelled)
+            changed |= _settle_one(spool, queue, p, looked.get(did), known, now, cause, cancelled)
         if changed:
             atomic.fsync_dir(lay.pending(queue))
     for did in elsewhere:  # moved to another queue since it was indexed (or no longer waiting)
@@ -207,9 +218,10 @@ def settle(spool: Spool, queue: str, ids: Sequence[str], known: Known | None = N
     return cancelled
 
 
-def _settle_one(spool: Spool, queue: str, p: PendingName, known: Known, now: float, cause: str | None,
-                cancelled: list[str]) -> bool:
-    """One waiting job under its queue's lock; True if its file was renamed."""
+def _settle_one(spool: Spool, queue: str, p: PendingName, looked: tuple[str, str, str, Job, bytes] | None,
+                known: Known, now: float, cause: str | None, cancelled: list[str]) -> bool:
+    """One waiting job under its queue's lock (`looked`: what was read of it before); True
+    if its file was renamed."""
     lay = spool.layout
     src = lay.pending(queue) / p.name
     index = lay.deps(cause) / f"{queue}.{p.id}.dep" if cause else None
@@ -217,11 +229,13 @@ def _settle_one(spool: Spool, queue: str, p: PendingName, known: Known, now: flo
         if index is not None:
             atomic.unlink_quietly(index)
         return False
-    try:
-        job, original = spool.load(src, p.id, queue, p.state)
-    except SpoolError:
-        return False
-    what, why = verdict(spool, job, now, known)
+    if looked is None or looked[0] != p.name:  # changed since we read it (held, moved, edited)
+        try:
+            job, original = spool.load(src, p.id, queue, p.state)
+        except SpoolError:
+            return False
+        looked = (p.name, *verdict(spool, job, now, known), job, original)
+    _, what, why, job, original = looked
     if what == DOOMED:
         t = time.time()
         done = msgspec.structs.replace(job, result=Result(

@@ -240,3 +240,21 @@ def test_a_job_with_no_dependents_costs_one_failed_listing(spool: Spool) -> None
     (a,) = submit(spool, [JobSpec(command=["true"])])
     deps.on_final(spool, a, State.SUCCEEDED)
     assert not spool.layout.deps(a).exists()
+
+
+def test_the_names_of_blocked_jobs_and_of_the_indexes_parse_with_one_regex_each() -> None:
+    from store.layout import DEP_CANCELLED_RE, DEP_RE, DUE_RE, parse_pending, pending_name
+
+    jid = "01m8qhxhvb7h04ky36a34zvx4q"
+    name = pending_name(0x10, -10, jid, kind="wait")
+    assert name == f"0000000000000010.-10.{jid}.wait"
+    p = parse_pending(name)
+    assert p is not None and p.id == jid and p.blocked and not p.held and p.state == State.PENDING
+    assert p.kind == "wait" and parse_pending(pending_name(0x10, 0, jid)).kind == "job"
+    assert parse_pending(f"0000000000000010.+0.{jid}.waiting") is None
+    m = DEP_RE.fullmatch(f"my.queue.{jid}.dep")
+    assert m and m["queue"] == "my.queue" and m["id"] == jid
+    m = DEP_CANCELLED_RE.fullmatch(f"q.0000000000000010.+5.{jid}.cancelled")
+    assert m and m["queue"] == "q" and m["rank"] == "0000000000000010" and m["prio"] == "+5"
+    m = DUE_RE.fullmatch(f"1796119200000.{jid}")
+    assert m and int(m["ms"]) == 1796119200000 and DUE_RE.fullmatch(f"17961192.{jid}") is None
