@@ -1,6 +1,7 @@
 """Watching directories: the one toolkit the change feed, the runner's pending cache
 and the watch triggers build on.
 
+  * `is_noise`: the one filter of paths nobody builds from (.git/, swap files...).
   * `choose_mode`: inotify or polling, decided in one place: inotify sees only this
     host's changes, so NFS, CIFS, FUSE and the like are polled ($COREFLOW_WATCH overrides).
   * `notify`: inotify through watchfiles (recursive, debounced batches, a thread-free
@@ -47,6 +48,25 @@ def choose_mode(path: Path, mode: str | None = None) -> str:
     if mode == "auto":
         return "poll" if needs_polling(filesystem_type(path)) else "inotify"
     return mode
+
+
+# -- what no build cares about ------------------------------------------------------
+
+_noise: Callable[[str], bool] | None = None
+
+
+def is_noise(rel: str) -> bool:
+    """True for a path no build cares about (watchfiles' default filter: a .git,
+    node_modules, .venv or __pycache__ component, editors' swap and backup files),
+    judged on `rel`, the path *below* the watched directory: a trigger watching
+    /repo/.git/refs/heads sees its files, one watching /repo does not see /repo/.git."""
+    global _noise
+    if _noise is None:
+        import watchfiles
+
+        default = watchfiles.DefaultFilter()
+        _noise = lambda p: not default(watchfiles.Change.modified, p)  # noqa: E731
+    return _noise(rel.replace("/", os.sep))
 
 
 # -- inotify through watchfiles ------------------------------------------------------

@@ -21,7 +21,9 @@ from store.triggers import (
     Fired,
     TriggerDef,
     arm_or_fire_schedule,
+    catch_up_watch,
     file_key,
+    fire_git,
     fire_watch,
     load_trigger,
     read_state,
@@ -31,9 +33,10 @@ from store.triggers import (
 )
 
 from ..ops.journal import log_line
-from .watch import Burst, InotifyWatcher, PollWatcher, Watcher
+from .watch import Burst, InotifyWatcher, PollWatcher, RefsGate, Watcher
 
 RETRY_AFTER = 5.0  # seconds before a trigger whose firing failed (or whose file is bad) is tried again
+REFS_EVERY = 10.0  # a git trigger reads its refs at least this often, even when its gate saw nothing
 
 
 def _stderr(msg: str) -> None:
@@ -51,6 +54,9 @@ class _Entry:
     burst: Burst | None = None
     watcher: Watcher | None = None
     watch_error: str | None = field(default=None)
+    gate: RefsGate | None = None  # git: whether the refs may have moved
+    refs_at: float = 0.0  # git: when to read the refs even if the gate saw nothing
+    caught_up: bool = False  # watch: compared with its mark since loading
 
 
 class TriggerDaemon:
@@ -165,33 +171,47 @@ class TriggerDaemon:
                 continue
             if e.error is not None:
                 e.error = None
-            if fired is not None:
-                out.append(fired)
-                self._report(fired)
+            for f in fired:
+                out.append(f)
+                self._report(f)
         return out
 
-    def _tick_one(self, name: str, e: _Entry, d: TriggerDef, now: float) -> Fired | None:
+    def _tick_one(self, name: str, e: _Entry, d: TriggerDef, now: float) -> list[Fired]:
         if d.by_clock:
             if e.last_slot is not None and slot_at_or_before(d, now) <= e.last_slot:
-                return None
+                return []
             fired = arm_or_fire_schedule(self.spool, d, now)
             e.last_slot = read_state(self.spool, name).last_slot
-            return fired
+            return [fired] if fired else []
+        if d.by_refs and d.git_dir is not None:
+            if e.gate is None:
+                e.gate = RefsGate(d.git_dir)  # primed before the first read: nothing slips between
+            elif not e.gate.moved() and now < e.refs_at:
+                return []
+            e.refs_at = now + REFS_EVERY
+            return fire_git(self.spool, d, now)
         if d.by_files and e.burst is not None:
+            if not e.caught_up:  # what changed while no daemon watched (after the watcher started)
+                caught = catch_up_watch(self.spool, d, [str(p) for p in self.spool.layout.top_dirs()], now)
+                e.caught_up = True
+                if caught is not None:
+                    return [caught]
             paths = e.burst.take(now)
             if paths:
                 try:
-                    return fire_watch(self.spool, d, paths, now)
+                    fired = fire_watch(self.spool, d, paths, now)
                 except SpoolError:
                     e.burst.add(paths, now)  # keep the burst for the retry
                     raise
-        return None
+                return [fired] if fired else []
+        return []
 
     def _report(self, f: Fired) -> None:
         if f.job_id is None:
             self.log(f"{f.trigger}: {f.detail}")
             return
-        self.log(f"{f.trigger}: fired, job {f.job_id}" + (f" replacing {f.replaced}" if f.replaced else "")
+        more = f" and {len(f.job_ids) - 1} more (a pipeline)" if len(f.job_ids) > 1 else ""
+        self.log(f"{f.trigger}: fired, job {f.job_id}{more}" + (f" replacing {f.replaced}" if f.replaced else "")
                  + f" ({f.detail})")
 
     # -- running -------------------------------------------------------------------

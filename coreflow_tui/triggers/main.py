@@ -51,7 +51,7 @@ def _run(spool: Spool) -> int:
 def _fire(spool: Spool, name: str, sets: list[str]) -> int:
     d = load_trigger(spool, name)
     fired = fire_by_hand(spool, d, sets)
-    print(fired.job_id)
+    print("\n".join(fired.job_ids or [str(fired.job_id)]))  # a pipeline: one id a line, in step order
     extra = f", replacing {fired.replaced} (coalesced)" if fired.replaced else ""
     print(f"fired {name}: job {fired.job_id}{extra}", file=sys.stderr)
     return EXIT_OK
@@ -79,6 +79,9 @@ def _ls(spool: Spool, as_json: bool) -> int:
             "path": str(d.watch_path) if d and d.watch_path else None,
             "patterns": list(d.patterns) if d and d.by_files else None,
             "coalesce": d.coalesce if d else None,
+            "coalesce_key": d.coalesce_key or None if d else None,
+            "repo": str(d.git_dir) if d and d.git_dir else None,
+            "refs": list(d.ref_patterns) if d and d.by_refs else None,
             "description": d.spec.description if d else None,
             "last_fired_at": iso(state.last_fired_at), "next_at": iso(next_firing(d, state, now)) if d else None,
             "last_job": state.last_job, "last_job_state": _job_state(spool, state.last_job),

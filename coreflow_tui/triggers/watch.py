@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from store.triggers import TriggerDef
+from store.triggers.watchmarks import watched_rel
 from store.watch import DirPoller, notify
 
 OnPaths = Callable[[list[str]], None]
@@ -53,14 +54,6 @@ class Burst:
             return paths
 
 
-def _noise_filter() -> Callable[[str], bool]:
-    """False for what no build cares about (.git/, __pycache__/, editors' swap and backup files)."""
-    import watchfiles
-
-    default = watchfiles.DefaultFilter()
-    return lambda path: default(watchfiles.Change.modified, path)
-
-
 class Watcher:
     """A thread that reports changed paths (relative to the trigger's directory)."""
 
@@ -72,7 +65,6 @@ class Watcher:
         self.on_paths = on_paths
         self.on_status = on_status
         self.ignore = tuple(str(p) for p in ignore)
-        self._noise = _noise_filter()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"watch-{d.name}", daemon=True)
 
@@ -86,18 +78,8 @@ class Watcher:
         self._thread.join(timeout)
 
     def relevant(self, path: str) -> str | None:
-        """`path` relative to the root if a pattern matches it (and it is not spool machinery)."""
-        if any(path == i or path.startswith(i + os.sep) for i in self.ignore) or not self._noise(path):
-            return None
-        try:
-            rel = os.path.relpath(path, self.root)
-        except ValueError:
-            return None
-        if rel.startswith(".." + os.sep) or rel in (".", ".."):
-            return None
-        if not self.d.recursive and os.sep in rel:
-            return None
-        return rel.replace(os.sep, "/") if self.d.matches(rel.replace(os.sep, "/")) else None
+        """`path` relative to the root if the trigger watches it (see store's watched_rel)."""
+        return watched_rel(self.d, path, self.ignore)
 
     def _wait_for_root(self) -> bool:
         """Block until the directory exists (reporting it missing meanwhile); False if stopped."""
@@ -169,3 +151,18 @@ class PollWatcher(Watcher):
                 rels = self.scan(full=passes % self.full_every == 0)
                 if rels:
                     self.on_paths(rels)
+
+
+class RefsGate:
+    """Whether a repository's refs may have moved, cheaply: directory-mtime polling of
+    refs/ and of the repository's top (where packed-refs is replaced), stat-ing only
+    directories and new files. A git trigger reads its refs only when this says so."""
+
+    def __init__(self, gitdir: Path) -> None:
+        self.refs = str(gitdir / "refs")
+        self.packed = str(gitdir / "packed-refs")
+        self.poller = DirPoller(gitdir, skip=lambda p: p != self.refs and not p.startswith(self.refs + os.sep))
+        self.poller.prime()
+
+    def moved(self) -> bool:
+        return any(p == self.packed or p.startswith(self.refs + os.sep) for p in self.poller.scan())

@@ -19,6 +19,9 @@ MAX_NAME = 200
 MAX_DETAIL = 500
 # Most missed cron slots counted one by one after a gap; beyond it we say "at least".
 MAX_COUNT = 10_000
+# A state file holds a watch trigger's mark (about 40 bytes a file) or a git trigger's refs.
+MAX_STATE_BYTES = 8 * 1024 * 1024
+MAX_KEYS = 1000  # coalescing keys remembered per trigger (the most recently fired)
 
 
 class JobTemplate(JobFields):
@@ -28,11 +31,12 @@ class JobTemplate(JobFields):
 
 
 class TriggerFile(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    kind: Literal["schedule", "watch", "manual"]
-    job: JobTemplate
+    kind: Literal["schedule", "watch", "git", "manual"]
+    job: JobTemplate | None = None
+    jobs: list[JobTemplate] = []  # a pipeline: each with `step`, `after` naming earlier steps
     description: str = ""
     enabled: bool = True
-    coalesce: bool = False
+    coalesce: bool | str = False  # true: per trigger; a template ("{ref}"): per key
     params: dict[str, str] = {}
     every: str | int | float | None = None
     cron: str | None = None
@@ -42,9 +46,14 @@ class TriggerFile(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True
     patterns: list[str] | None = None
     recursive: bool | None = None
     debounce: str | int | float | None = None
+    repo: str | None = None
+    branches: list[str] | None = None
+    tags: list[str] | None = None
+    on_delete: bool | None = None
 
 
-BUILTIN = ("trigger", "fired_at", "changed")
+# Placeholders the firing fills; every kind's own (KINDS[...].values) are among them.
+BUILTIN = ("trigger", "fired_at", "changed", "changes", "ref", "old", "new", "deleted")
 
 
 SETTABLE = ("queue", "type", "name", "priority", "timeout", "retries", "cwd")
@@ -67,10 +76,23 @@ class TriggerDef:
     patterns: tuple[str, ...] = ("*",)
     recursive: bool = True
     debounce: float = 1.0
+    git_dir: Path | None = None
+    ref_patterns: tuple[str, ...] = ()
+    on_delete: bool = False
 
     @property
     def coalesce(self) -> bool:
-        return self.spec.coalesce
+        return self.spec.coalesce is not False and self.spec.coalesce != ""
+
+    @property
+    def coalesce_key(self) -> str:
+        """The key template ("" when coalescing is per trigger, or off)."""
+        return self.spec.coalesce if isinstance(self.spec.coalesce, str) else ""
+
+    @property
+    def templates(self) -> list[JobTemplate]:
+        """The job template, or a pipeline's, in order."""
+        return [self.spec.job] if self.spec.job is not None else list(self.spec.jobs)
 
     @property
     def enabled(self) -> bool:
@@ -85,6 +107,11 @@ class TriggerDef:
     def by_files(self) -> bool:
         """Fired when watched files change; fills {changed} (see kinds.KINDS)."""
         return KINDS[self.kind].by_files
+
+    @property
+    def by_refs(self) -> bool:
+        """Fired when a git ref moves; fills {ref}, {old}, {new}, {deleted} (see kinds.KINDS)."""
+        return KINDS[self.kind].by_refs
 
     def describe(self) -> str:
         """The schedule or the watched paths, in a few words."""
@@ -103,5 +130,12 @@ class TriggerState(msgspec.Struct, omit_defaults=True):
     fired: int = 0
     skipped: int = 0
     watch_mark: int = 0  # watch: newest mtime (ns, filesystem clock) a firing covered
-    placing: Job | None = None  # the job being placed; set only while a firing is in flight
-    replaces: str | None = None  # the job `placing` supersedes
+    # watch: what the last firing saw of each watched file, [mtime_ns, size] (see watchmarks)
+    files: dict[str, list[int]] | None = None
+    files_of: str = ""  # watch: the path, patterns and recursion `files` was taken for
+    refs: dict[str, str] | None = None  # git: the selected refs' values the last firing saw
+    refs_of: str = ""  # git: the ref patterns `refs` was taken for
+    waiting: dict[str, list[str]] = {}  # coalesce key -> the jobs its last firing placed
+    # The job(s) being placed (a pipeline is a list); set only while a firing is in flight.
+    placing: Job | list[Job] | None = None
+    replaces: str | list[str] | None = None  # the job(s) `placing` supersedes

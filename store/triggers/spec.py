@@ -16,7 +16,8 @@ from ..jobs.submit import build_job
 from ..names import NAME_RE
 from ..spool import Spool
 from ..tomlfile import parse_toml, read_toml_text
-from .definition import BUILTIN, TriggerDef, TriggerFile
+from ..model import Job
+from .definition import BUILTIN, JobTemplate, TriggerDef, TriggerFile
 from .kinds import KINDS
 from .templates import job_spec, placeholders, sample_values, template_texts
 
@@ -110,33 +111,59 @@ def _validate(spool: Spool, name: str, path: Path, text: str, spec: TriggerFile)
     for key in spec.params:
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", key) or key in BUILTIN:
             raise fail(f"params.{key}", "a parameter is a lowercase identifier other than "
-                                        "trigger, fired_at and changed")
-    known = set(BUILTIN) | set(spec.params)
-    if not kind.by_files:
-        known.discard("changed")
-    for key, value in template_texts(spec.job):
+                                        + ", ".join(BUILTIN))
+    known = {"trigger", "fired_at", *kind.values, *spec.params}
+    _check_pipeline(spec, fail)
+    texts = [(f"{where}.{key}", value) for where, t in _templates(spec) for key, value in template_texts(t)]
+    if isinstance(spec.coalesce, str):
+        texts.append(("coalesce", spec.coalesce))
+    for key, value in texts:
         for ph in placeholders(value):
             if ph not in known:
-                hint = "only a watch trigger fills {changed}" if ph == "changed" else (
+                owner = next((k.name for k in KINDS.values() if ph in k.values), None)
+                hint = f"only a {owner} trigger fills {{{ph}}}" if owner else (
                     "known: " + ", ".join("{%s}" % k for k in sorted(known)))
-                raise fail(f"job.{key}", f"unknown placeholder {{{ph}}} ({hint}; write {{{{ for a brace)")
+                raise fail(key, f"unknown placeholder {{{ph}}} ({hint}; write {{{{ for a brace)")
     d = TriggerDef(name=name, kind=kind.name, file=path, spec=spec, text=text, **extra)
     _check_template(spool, d, fail)
     return d
 
 
+def _templates(spec: TriggerFile) -> list[tuple[str, JobTemplate]]:
+    """Each job template with the key it is under ("job", or "jobs" for a pipeline's)."""
+    return [("job", spec.job)] if spec.job is not None else [("jobs", t) for t in spec.jobs]
+
+
+def _check_pipeline(spec: TriggerFile, fail: Callable[[str, str], ConfigError]) -> None:
+    if spec.job is None and not spec.jobs:
+        raise fail("job", "missing (a [job] table with at least `command = [...]`, or [[jobs]] tables "
+                          "for a pipeline)")
+    if spec.job is not None and spec.jobs:
+        raise fail("jobs", "give one [job] table or [[jobs]] tables for a pipeline, not both")
+    steps: list[str] = []
+    for t in spec.jobs:
+        if not t.step:
+            raise fail("jobs.step", "each [[jobs]] of a pipeline needs `step = \"NAME\"` (its name for `after`)")
+        for dep in [*t.after, *t.after_finished]:
+            if dep.lstrip("@") not in steps:
+                raise fail("jobs.after", f"step {t.step!r} waits for {dep!r}, which is not an earlier step "
+                                         f"(earlier: {', '.join(steps) or 'none'})")
+        steps.append(t.step)
+
+
 def _check_template(spool: Spool, d: TriggerDef, fail: Callable[[str, str], ConfigError]) -> None:
-    """The template must make a valid job: the queue exists, the type is known, and so on."""
-    job = d.spec.job
-    if job.queue is not None:
+    """The templates must make valid jobs: the queue exists, the type is known, and so on."""
+    jobs: list[Job] = []
+    for where, t in _templates(d.spec):
+        if t.queue is not None:
+            try:
+                spool.check_queue(t.queue)
+            except SpoolError as exc:
+                raise fail(f"{where}.queue", str(exc)) from None
         try:
-            spool.check_queue(job.queue)
+            jobs.append(build_job(spool, job_spec(d, sample_values(d), {}, t), earlier=jobs))
         except SpoolError as exc:
-            raise fail("job.queue", str(exc)) from None
-    try:
-        build_job(spool, job_spec(d, sample_values(d), {}))
-    except SpoolError as exc:
-        raise fail(f"job.{exc.field}" if exc.field else "job", str(exc)) from None
+            raise fail(f"{where}.{exc.field}" if exc.field else where, str(exc)) from None
 
 
 def _validation_error(path: Path, text: str, message: str) -> ConfigError:

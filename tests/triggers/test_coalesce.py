@@ -45,7 +45,7 @@ def test_keeps_one_waiting_job_in_its_place(spool: Spool) -> None:
     assert old.state == "cancelled"
     assert old.job.superseded_by == second.job_id
     assert old.job.result is not None and old.job.result.reason == "superseded"
-    assert old.job.result.message == f"superseded by {second.job_id}"
+    assert old.job.result.message == f"superseded by {second.job_id} (a newer firing of trigger tick)"
     assert [a.action for a in spool.audit(first.job_id)] == ["superseded"]
     assert len(trigger_jobs(spool, "tick", {"pending"})) == 1
     assert read_state(spool, "tick").last_job == second.job_id
