@@ -39,6 +39,7 @@ def cmd_runner(args: argparse.Namespace) -> int:
     cl.check_safe(spool, queues)
     opts = Options(queues=queues, every_queue=every, slots=slots, labels=labels, lease=args.lease, drain=args.drain,
                    requeue_on_stop=args.requeue_on_stop, stop_grace=_env_seconds("COREFLOW_STOP_GRACE", 10.0),
+                   work_root=args.work_root, keep_workdir=args.keep_workdir,
                    log_limit=_env_size("COREFLOW_LOG_LIMIT", load_settings(spool).max_log_size or 100 << 20))
     return Runner(spool, opts).run()
 
