@@ -5,7 +5,8 @@ Which command: the job type's `on_finish` (types.toml) if it names one, else the
 place's `on_finish_timeout`, else limits.HOOK_TIMEOUT (30 s). It runs as `/bin/sh -c CMD`
 in a session of its own, with the runner's environment plus COREFLOW_JOB_ID,
 COREFLOW_JOB_STATE, COREFLOW_EXIT_CODE (empty when there is none), COREFLOW_QUEUE,
-COREFLOW_JOB_NAME, COREFLOW_SPOOL, COREFLOW_ATTEMPT and the job's COREFLOW_PARAM_*.
+COREFLOW_JOB_NAME, COREFLOW_SPOOL, COREFLOW_ATTEMPT and the job's COREFLOW_PARAM_* (not
+the job's own `env`: what a submitter gave the job is not the hook's).
 
 Hooks run on worker threads (at most MAX_AT_ONCE at a time; more wait their turn), never
 in a slot and never in the runner's loop. At its time limit a hook's process group is
@@ -132,7 +133,7 @@ class Hooks:
 
     def _run(self, run: HookRun) -> HookOutcome:
         job, r = run.job, run.result
-        env = job_env(self.env, job, str(self.spool.root), None)
+        env = job_env(self.env, job, str(self.spool.root), None, own_env=False)  # the job's secrets stay its own
         env.update(COREFLOW_JOB_STATE=r.state, COREFLOW_JOB_NAME=job.name,
                    COREFLOW_EXIT_CODE="" if r.exit_code is None else str(r.exit_code))
         started = time.time()

@@ -321,10 +321,12 @@ def param_var(key: str) -> str:
     return PARAM_PREFIX + _NOT_ALNUM.sub("_", key).upper()
 
 
-def job_env(base: dict[str, str], job: Job, spool_root: str, workdir: str | None) -> dict[str, str]:
-    """The job's environment: the runner's, then the job's `env`, then ours on top."""
+def job_env(base: dict[str, str], job: Job, spool_root: str, workdir: str | None,
+            own_env: bool = True) -> dict[str, str]:
+    """The job's environment: the runner's, then the job's `env` (unless not `own_env`), then ours on top."""
     env = {k: v for k, v in base.items() if not k.startswith(PARAM_PREFIX) and k not in OURS}
-    env.update((k, v) for k, v in job.env.items() if not k.startswith(PARAM_PREFIX) and k not in OURS)
+    if own_env:
+        env.update((k, v) for k, v in job.env.items() if not k.startswith(PARAM_PREFIX) and k not in OURS)
     for key, value in sorted(job.params.items()):
         env[param_var(key)] = value
     env.update(COREFLOW_SPOOL=spool_root, COREFLOW_JOB_ID=job.id, COREFLOW_QUEUE=job.queue,

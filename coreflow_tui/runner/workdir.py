@@ -47,6 +47,7 @@ class WorkDirs:
         self.spool = spool
         self._doomed: queue.SimpleQueue[Path | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._swept = False
 
     def make(self, job: Job) -> str:
         """Create the job's directory (mode 0700) and return its path."""
@@ -68,6 +69,8 @@ class WorkDirs:
                 raise self._refused("another user's directory, not safe for jobs' files", None)
             if st.st_mode & 0o022:
                 raise self._refused("writable by others, not safe for jobs' files", None)
+            if not self._swept:
+                self._sweep(fd)
             name = f"{job.id}.{job.attempt}"
             for _ in range(3):
                 try:
@@ -105,10 +108,20 @@ class WorkDirs:
             os.rename(p, aside)
         except OSError:
             aside = p  # delete it where it is
+        self._later(aside)
+
+    def _sweep(self, fd: int) -> None:
+        """Once per runner: delete what a runner that died while deleting left set aside."""
+        self._swept = True
+        for name in os.listdir(fd):
+            if name.startswith(TRASH):
+                self._later(self.root / name)
+
+    def _later(self, path: Path) -> None:
         if self._thread is None:
             self._thread = threading.Thread(target=self._delete, name="coreflow-workdirs", daemon=True)
             self._thread.start()
-        self._doomed.put(aside)
+        self._doomed.put(path)
 
     def close(self, wait: float = 2.0) -> None:
         """Let the deleting thread finish what it has (briefly; the rest is left for later)."""

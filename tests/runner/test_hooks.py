@@ -23,15 +23,15 @@ def test_a_queue_hook_runs_after_the_result_is_recorded_with_the_job_in_its_envi
         spool: Spool, start_runner, tmp_path: Path) -> None:
     seen = tmp_path / "seen.json"
     hook = ('echo "$COREFLOW_JOB_ID|$COREFLOW_JOB_STATE|$COREFLOW_EXIT_CODE|$COREFLOW_QUEUE|$COREFLOW_JOB_NAME|'
-            f'$COREFLOW_SPOOL"; {_cf()} show "$COREFLOW_JOB_ID" --json > {seen}; echo to-stderr >&2')
+            f'$COREFLOW_SPOOL|${{SECRET-unset}}"; {_cf()} show "$COREFLOW_JOB_ID" --json > {seen}; echo to-stderr >&2')
     run_cf(spool, "queue", "set", "default", "--on-finish", hook, check=True)
     assert "on finish" in run_cf(spool, "queue", "show", "default", check=True).stdout
     assert json.loads(run_cf(spool, "queue", "ls", "--json", check=True).stdout)[0]["on_finish"] == hook
-    (jid,) = submit(spool, [JobSpec(command=["sh", "-c", "exit 3"], name="build x")])
+    (jid,) = submit(spool, [JobSpec(command=["sh", "-c", "exit 3"], name="build x", env={"SECRET": "s3"})])
     r = start_runner(spool)
     h = _hook_of(spool, jid)
     assert h.exit_code == 0 and not h.error
-    assert h.output == f"{jid}|failed|3|default|build x|{spool.root}\nto-stderr\n"
+    assert h.output == f"{jid}|failed|3|default|build x|{spool.root}|unset\nto-stderr\n"  # not the job's env
     # When the hook ran, the job's result was already recorded (and the hook changed nothing of it).
     assert json.loads(seen.read_text())["state"] == "failed"
     job = job_of(spool, jid)

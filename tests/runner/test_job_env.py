@@ -50,6 +50,8 @@ def test_every_job_gets_its_ids_spool_and_params_which_nothing_overrides(spool: 
 def test_a_job_runs_in_a_private_directory_of_its_own_removed_after_it(spool: Spool, start_runner,
                                                                       tmp_path: Path) -> None:
     work = tmp_path / "work"
+    (work / ".trash.left-by-a-dead-runner" / "x").mkdir(parents=True)
+    work.chmod(0o700)
     probe = tmp_path / "probe"
     probe.mkdir()
     script = (f'pwd > {probe}/$COREFLOW_JOB_ID; stat -c %a . >> {probe}/$COREFLOW_JOB_ID; '
