@@ -13,13 +13,16 @@ in a slot and never in the runner's loop. At its time limit a hook's process gro
 killed; when its main process ends, what it left running in its group is killed too. A
 hook never changes its job: its outcome (exit code, signal, timed out, could not start)
 and the last MAX_HOOK_OUTPUT bytes of its output are written into the job's done file
-(store.jobs.annotate.record_hook). A stopping runner lets running hooks finish for up to
-STOP_WAIT seconds, then kills them (their outcome says so); hooks still waiting to start
-are recorded as not run. A runner killed outright leaves its hooks running, unrecorded.
+(store.jobs.annotate.record_hook). A stopped runner lets running hooks finish for as long
+as it gives a job after TERM (COREFLOW_STOP_GRACE, 10 s), then kills them (their outcome
+says so); hooks still waiting to start
+are recorded as not run; a runner that ends because it drained its queues (--drain) lets them
+run to their time limits. A runner killed outright leaves its hooks running, unrecorded.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import queue
 import selectors
@@ -41,7 +44,6 @@ from store.states import FINAL
 from .process import job_env
 
 MAX_AT_ONCE = 8
-STOP_WAIT = 5.0  # seconds a stopping runner gives its running hooks
 NOT_FOUND = {126: "not executable", 127: "command not found"}  # what /bin/sh says by its exit code
 
 
@@ -101,10 +103,12 @@ class Hooks:
             return None
         return (cfg.on_finish, cfg.on_finish_timeout or HOOK_TIMEOUT) if cfg.on_finish else None
 
-    def close(self, wait: float = STOP_WAIT) -> None:
-        """The runner stops: running hooks get `wait` seconds, then are killed; waiting ones are not run."""
-        self._stop_by = time.monotonic() + wait
-        while True:
+    def close(self, wait: float | None) -> None:
+        """The runner stops. `wait` None (it drained its queues): every hook, queued ones too, runs
+        to its own time limit. Otherwise running hooks get `wait` seconds, then are killed, and
+        queued ones are recorded as not run."""
+        self._stop_by = math.inf if wait is None else time.monotonic() + wait
+        while wait is not None:
             try:
                 run = self._todo.get_nowait()
             except queue.Empty:
@@ -115,7 +119,7 @@ class Hooks:
         for _ in self._workers:
             self._todo.put(None)
         for t in self._workers:
-            t.join(wait + 5.0)
+            t.join(None if wait is None else wait + 5.0)
 
     # -- worker threads --------------------------------------------------------------
 

@@ -194,7 +194,7 @@ class Runner(Claiming, Finishing, Fencing):
         for a in list(self.jobs.values()):  # only after an error in the loop itself
             a.proc.signal_group(signal.SIGKILL)
             a.proc.close()
-        self.hooks.close()  # before the locks go: a hook's outcome is recorded under them
+        self.hooks.close(self.opts.stop_grace if self.stop_level else None)  # before the locks: outcomes need them
         self.workdirs.close()
         self.claims.close()
         left_behind = len(self.jobs) + len(self.unrecorded)

@@ -7,7 +7,9 @@ suffix if that exists, from a runner that died), made mode 0700 inside a root th
 a real directory of ours that nobody else may write (so no one can swap a symlink in). It
 is removed after the job unless kept (`--keep-workdir`, or `keep_workdir` of the job's
 type, which wins): renamed aside at once and deleted by a background thread, so a
-job that left a million files does not stall the runner's loop.
+job that left a million files does not stall the runner's loop. A runner killed outright
+leaves its jobs' directories behind (one work root may serve runners of several spools, so
+no runner can tell whose a left-over is): remove old ones by age if that matters.
 """
 
 from __future__ import annotations
