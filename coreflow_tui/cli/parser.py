@@ -178,7 +178,8 @@ def add_job_commands(cmd: Command) -> None:
                    help="a runner label the job needs")
     s.add_argument("--timeout", type=ck.positive_seconds, metavar="SECONDS", help="stop it after this long")
     s.add_argument("--retries", type=ck.count, default=0, metavar="N", help="run again up to N times if it fails")
-    s.add_argument("--cwd", metavar="DIR", help="directory to run in (default: the runner's)")
+    s.add_argument("--cwd", metavar="DIR",
+                   help="directory to run in (default: a new one of its own under the runner's --work-root)")
     s.add_argument("--env", action="append", type=ck.env, default=[], metavar="K=V",
                    help="an environment variable for the job (repeatable)")
     s.add_argument("--shell", action="store_true", help="run the command as one /bin/sh -c string")

@@ -81,8 +81,13 @@ class Hooks:
         with self._guard:
             if self._idle <= 0 and len(self._workers) < MAX_AT_ONCE:
                 t = threading.Thread(target=self._work, name="coreflow-hook", daemon=True)
+                try:
+                    t.start()
+                except RuntimeError as exc:  # out of threads: the queued hook waits for a worker
+                    if not self._workers:
+                        self.log(f"cannot start a thread for finish hooks ({exc}); hooks wait")
+                    return
                 self._workers.append(t)
-                t.start()
             else:
                 self._idle -= 1
 
