@@ -25,6 +25,14 @@ def _labels_shown(spool: Spool, jid: str) -> dict[str, str]:
     return mine["labels"]
 
 
+def detail_facts(spool: Spool, jid: str) -> dict[str, str]:
+    """What the TUI's detail pane shows of a job (the facts it renders, one key each)."""
+    from coreflow_tui.present import facts
+    from coreflow_tui.tui.readmodel import load_detail
+
+    return {f.key: f.value for f in facts(load_detail(spool, spool.find(jid), None, None, time.time()))}
+
+
 def test_a_job_annotates_itself_at_once_and_later_and_keeps_every_label(spool: Spool, start_runner,
                                                                       tmp_path: Path) -> None:
     # The first annotate lands before the runner writes the claim (50 ms), the last one
@@ -37,6 +45,7 @@ def test_a_job_annotates_itself_at_once_and_later_and_keeps_every_label(spool: S
     assert "taken over" not in r.stderr
     assert _labels_shown(spool, jid) == {"branch": "main", "commit": "beef", "tests": "12"}
     assert "commit=beef" in run_cf(spool, "show", jid, check=True).stdout
+    assert "commit=beef" in detail_facts(spool, jid)["labels"]
     trail = json.loads(run_cf(spool, "show", jid, "--json", check=True).stdout)["audit"]
     assert [a["detail"] for a in trail if a["action"] == "annotate"] == ["commit=c0ffee", "tests=12 commit=beef"]
 

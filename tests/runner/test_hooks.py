@@ -38,6 +38,9 @@ def test_a_queue_hook_runs_after_the_result_is_recorded_with_the_job_in_its_envi
     assert job.result.state == "failed" and job.result.exit_code == 3
     shown = run_cf(spool, "show", jid, check=True).stdout
     assert any(line.split()[:3] == ["hook", "exit", "0"] for line in shown.splitlines()), shown
+    from tests.cli.test_annotate import detail_facts
+
+    assert detail_facts(spool, jid)["hook"].startswith("exit 0")  # the TUI's detail pane
     out = json.loads(run_cf(spool, "show", jid, "--json", check=True).stdout)
     assert out["hook"]["exit_code"] == 0 and out["hook"]["command"] == hook and out["state"] == "failed"
     r.stop()
