@@ -17,7 +17,9 @@ and the last MAX_HOOK_OUTPUT bytes of its output are written into the job's done
 as it gives a job after TERM (COREFLOW_STOP_GRACE, 10 s), then kills them (their outcome
 says so); hooks still waiting to start
 are recorded as not run; a runner that ends because it drained its queues (--drain) lets them
-run to their time limits. A runner killed outright leaves its hooks running, unrecorded.
+run to their time limits. A runner killed outright leaves its hooks running, unrecorded;
+the runner that takes its jobs over runs the hooks of those it finishes (runner-lost,
+cancelled, or ended before their runner could move them on).
 """
 
 from __future__ import annotations
@@ -90,6 +92,17 @@ class Hooks:
                 self._workers.append(t)
             else:
                 self._idle -= 1
+
+    def after_takeover(self, job_id: str) -> None:
+        """A lost runner's job that we finished (runner-lost, cancelled, or the result it had)."""
+        try:
+            r = self.spool.find(job_id)
+            job = self.spool.read(r)
+        except SpoolError as exc:
+            self.log(f"job {job_id}: cannot read it to start its finish hook: {exc}")
+            return
+        if job.result is not None:
+            self.after_finish(job, job.result, r.state)
 
     def hook_for(self, job: Job) -> tuple[str, float] | None:
         """(command, time limit) of the job's finish hook: its type's, else its queue's."""

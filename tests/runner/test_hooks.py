@@ -136,3 +136,20 @@ def test_no_hook_no_outcome(spool: Spool, start_runner) -> None:
     assert job_of(spool, jid).hook is None
     assert json.loads(run_cf(spool, "show", jid, "--json", check=True).stdout)["hook"] is None
     assert not os.environ.get("COREFLOW_JOB_ID")
+
+
+def test_the_runner_that_takes_a_dead_runners_job_over_runs_its_hook(spool: Spool, start_runner,
+                                                                      tmp_path: Path) -> None:
+    run_cf(spool, "queue", "set", "default", "--on-finish", 'echo "$COREFLOW_JOB_STATE"', check=True)
+    started = tmp_path / "started"
+    (jid,) = submit(spool, [JobSpec(command=["sh", "-c", f"touch {started}; sleep 30"])])
+    a = start_runner(spool)
+    wait_for("the job to start", started.exists)
+    a.signal(signal.SIGKILL)
+    a.wait()
+    assert run_cf(spool, "cancel", jid).returncode == 0  # asked while nobody runs it
+    assert job_of(spool, jid).hook is None
+    b = start_runner(spool, "--drain")  # same host, pid gone: takes it over at once
+    assert b.wait(20) == 0, b.stderr
+    job = job_of(spool, jid)
+    assert job.result.state == "cancelled" and job.hook is not None and job.hook.output == "cancelled\n", job.hook
