@@ -68,7 +68,6 @@ class Hooks:
         self._workers: list[threading.Thread] = []
         self._idle = 0
         self._guard = threading.Lock()
-        self._groups: set[int] = set()
         self._stop_by: float | None = None  # time.monotonic() when a stopping runner kills them
         self._configs: dict[str, tuple[tuple[int, int, int], QueueConfig]] = {}
 
@@ -167,13 +166,7 @@ class Hooks:
             why = getattr(exc, "strerror", None) or str(exc)
             return HookOutcome(command=run.command, attempt=job.attempt, error=f"could not start: {why}",
                                started_at=started, finished_at=time.time())
-        with self._guard:
-            self._groups.add(proc.pid)
-        try:
-            output, error = self._follow(proc, time.monotonic() + run.timeout, run.timeout)
-        finally:
-            with self._guard:
-                self._groups.discard(proc.pid)
+        output, error = self._follow(proc, time.monotonic() + run.timeout, run.timeout)
         code = proc.returncode
         out = HookOutcome(command=run.command, attempt=job.attempt, started_at=started, finished_at=time.time(),
                           output=output, error=error)
