@@ -50,9 +50,35 @@ class WorkDirs:
         self._doomed: queue.SimpleQueue[Path | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._swept = False
+        self._fd: int | None = None  # the work root, kept open (see _root_fd)
+        self._root_id = (0, 0)
 
     def make(self, job: Job) -> str:
         """Create the job's directory (mode 0700) and return its path."""
+        fd = self._root_fd()
+        name = f"{job.id}.{job.attempt}"
+        for _ in range(3):
+            try:
+                os.mkdir(name, 0o700, dir_fd=fd)
+                return f"{self.root}/{name}"
+            except FileExistsError:  # left by a runner that died: never reused
+                name = f"{job.id}.{job.attempt}.{secrets.token_hex(4)}"
+            except OSError as exc:
+                raise WorkDirError(f"cannot start the job: cannot make its working directory in {self.root}: "
+                                   f"{exc.strerror}", exc.errno) from None
+        raise WorkDirError(f"cannot start the job: cannot make a new working directory in {self.root}")
+
+    def _root_fd(self) -> int:
+        """The work root, made if missing, opened and checked once; again if it was replaced."""
+        if self._fd is not None:
+            try:
+                st = os.lstat(self.root)
+                if (st.st_dev, st.st_ino) == self._root_id:
+                    return self._fd
+            except OSError:
+                pass
+            os.close(self._fd)
+            self._fd = None
         try:
             self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         except FileExistsError:
@@ -65,27 +91,16 @@ class WorkDirs:
             is_link = os.path.islink(self.root)
             raise self._refused("a symlink" if is_link else "not a directory" if exc.errno == errno.ENOTDIR
                                 else exc.strerror, exc.errno) from None
-        try:
-            st = os.fstat(fd)
-            if st.st_uid != os.geteuid():
-                raise self._refused("another user's directory, not safe for jobs' files", None)
-            if st.st_mode & 0o022:
-                raise self._refused("writable by others, not safe for jobs' files", None)
-            if not self._swept:
-                self._sweep(fd)
-            name = f"{job.id}.{job.attempt}"
-            for _ in range(3):
-                try:
-                    os.mkdir(name, 0o700, dir_fd=fd)
-                    return str(self.root / name)
-                except FileExistsError:  # left by a runner that died: never reused
-                    name = f"{job.id}.{job.attempt}.{secrets.token_hex(4)}"
-                except OSError as exc:
-                    raise WorkDirError(f"cannot start the job: cannot make its working directory in {self.root}: "
-                                       f"{exc.strerror}", exc.errno) from None
-            raise WorkDirError(f"cannot start the job: cannot make a new working directory in {self.root}")
-        finally:
+        st = os.fstat(fd)
+        why = ("another user's directory, not safe for jobs' files" if st.st_uid != os.geteuid()
+               else "writable by others, not safe for jobs' files" if st.st_mode & 0o022 else "")
+        if why:
             os.close(fd)
+            raise self._refused(why, None)
+        self._fd, self._root_id = fd, (st.st_dev, st.st_ino)
+        if not self._swept:
+            self._sweep(fd)
+        return fd
 
     def _refused(self, why: str | None, code: int | None) -> WorkDirError:
         return WorkDirError(f"cannot start the job: cannot make its working directory: work root {self.root}: "
@@ -104,6 +119,11 @@ class WorkDirs:
 
     def remove(self, path: str) -> None:
         """Set the directory aside at once (one rename) and delete it in the background."""
+        try:
+            os.rmdir(path)  # most often empty: no need for the background
+            return
+        except OSError:
+            pass
         p = Path(path)
         aside = p.with_name(TRASH + p.name)
         try:
@@ -130,6 +150,9 @@ class WorkDirs:
         if self._thread is not None:
             self._doomed.put(None)
             self._thread.join(wait)
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
     def _delete(self) -> None:
         while (path := self._doomed.get()) is not None:
