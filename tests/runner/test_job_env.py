@@ -136,3 +136,21 @@ def test_a_full_disk_under_the_work_root_is_a_spawn_error(spool: Spool, start_ru
         res = job_of(spool, jid).result
         assert res.reason == "spawn-error" and "No space left on device" in res.message, res.message
         assert state_of(spool, ok) == "succeeded"
+
+
+def test_a_work_root_swapped_for_a_symlink_while_the_runner_runs_is_refused(spool: Spool, start_runner,
+                                                                             tmp_path: Path) -> None:
+    from tests.runner.conftest import wait_for
+
+    work, elsewhere = tmp_path / "work", tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    (first,) = submit(spool, [JobSpec(command=["true"])])
+    start_runner(spool, "--work-root", str(work))
+    wait_for("the first job", lambda: state_of(spool, first) == "succeeded")
+    work.rename(tmp_path / "old-work")
+    work.symlink_to(elsewhere)
+    (second,) = submit(spool, [JobSpec(command=["true"])])
+    wait_for("the second job to end", lambda: state_of(spool, second) in ("succeeded", "failed"))
+    res = job_of(spool, second).result
+    assert res.reason == "spawn-error" and "a symlink" in res.message, res
+    assert not os.listdir(elsewhere)
