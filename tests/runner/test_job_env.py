@@ -154,3 +154,10 @@ def test_a_work_root_swapped_for_a_symlink_while_the_runner_runs_is_refused(spoo
     res = job_of(spool, second).result
     assert res.reason == "spawn-error" and "a symlink" in res.message, res
     assert not os.listdir(elsewhere)
+
+
+def test_a_work_root_inside_the_spool_is_refused_at_start(spool: Spool) -> None:
+    from tests.conftest import run_cf
+
+    out = run_cf(spool, "runner", "--drain", "--work-root", str(spool.root / "work"))
+    assert out.returncode == 1 and "is inside the spool" in out.stderr and out.stderr.count("\n") == 1
