@@ -98,6 +98,10 @@ def _finished(d: JobDetail) -> list[Fact]:
             out.append(Fact("ran", f"{when(r.started_at)} for {ran}" + (f" on {r.host}" if r.host else "")))
         if r.message:
             out.append(Fact("message", r.message))
+    if j.hook is not None:
+        out.append(Fact("hook", f"{wording.hook(j.hook)}  ({j.hook.command})"))
+        if j.hook.output:
+            out.append(Fact("hook output", j.hook.output.rstrip("\n")))
     for h in j.history:
         out.append(Fact("earlier", f"attempt {h.attempt}: {wording.outcome(h)} at {when(h.finished_at)}"))
     for a in d.audit:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import signal
 
 from store.history import TypeStats
-from store.model import Job, Result
+from store.model import HookOutcome, Job, Result
 from store.waiting import Waiting
 
 from .fmt import duration, when
@@ -42,6 +42,14 @@ def outcome(r: Result) -> str:
         details.append(code(r))
     text = r.state + (f" by {r.by}" if r.by else "")
     return text + (f" ({', '.join(details)})" if details else "")
+
+
+def hook(h: HookOutcome) -> str:
+    """What a finish hook did: 'exit 0', 'exit 3', 'timed out after 30s: killed',
+    'could not start: command not found (exit 127)', 'signal 9 (SIGKILL)'."""
+    if h.error:
+        return h.error
+    return f"exit {h.exit_code}" if h.exit_code is not None else _signal_name(h.signal or 0)
 
 
 def attempt(job: Job) -> str:

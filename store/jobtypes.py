@@ -8,6 +8,7 @@ from pathlib import Path
 import msgspec
 
 from .errors import ConfigError, InvalidName
+from .limits import check_hook
 from .names import check_name, parse_priority
 from .tomlfile import load_toml
 
@@ -19,6 +20,10 @@ EXAMPLE = '''\
 # queue = "build"        # default queue for jobs of this type
 # timeout = 1800         # seconds
 # priority = 0
+# on_finish = "notify-chat"  # a shell command run after each job of this type ends
+#                            # (wins over the queue's `queue set --on-finish`)
+# on_finish_timeout = 30     # seconds before the hook is killed (30)
+# keep_workdir = false       # keep the job's own working directory after it ends
 '''
 
 
@@ -29,6 +34,9 @@ class JobType(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     timeout: float | None = None
     priority: int | None = None
     requires: list[str] = []
+    on_finish: str = ""  # finish hook: see coreflow_tui/runner/hooks.py
+    on_finish_timeout: float | None = None
+    keep_workdir: bool | None = None  # None: the runner's --keep-workdir decides
 
 
 _cache: dict[Path, tuple[tuple[int, int, int], dict[str, JobType]]] = {}
@@ -61,6 +69,7 @@ def load_types(path: Path) -> dict[str, JobType]:
             types[name] = msgspec.convert(table, JobType)
             if types[name].priority is not None:
                 parse_priority(types[name].priority)  # the same range as a submit's
+            check_hook(types[name].on_finish, types[name].on_finish_timeout, f"{path}: [{name}]")
         except (msgspec.ValidationError, InvalidName) as exc:
             raise ConfigError(f"{path}: [{name}]: {exc}") from None
     _cache[path] = (key, types)

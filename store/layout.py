@@ -13,7 +13,8 @@
                                     each coalescing key; the job(s) a firing is placing
       triggers/.state/NAME.lock     held while the trigger fires (one firing per slot, across hosts)
       queues/NAME/
-        queue.json                  {"slots": N, "paused": bool, "description": ...}
+        queue.json                  {"slots": N, "paused": bool, "description": ...,
+                                     "on_finish": CMD, "on_finish_timeout": SECONDS}
         .lock                       the queue's lock (flock), held for milliseconds
         audit.jsonl                 who paused/resumed/changed the queue, one JSON a line
         pending/RANK.PRIO.ID.job    a waiting job
@@ -80,6 +81,14 @@ Protocol:
     cut ate the line) a job taken back goes to the top of its queue. A finish writes
     the result into the running file, then renames it to done/: killed in between,
     the job is found in running/ with its result, and is finished with it.
+  * Added after the start, in place (stage in tmp/, rename over the same name, under
+    the queue's lock, the file read again first): labels a running job gives itself
+    (`coreflow annotate`, into running/ID.RUNNER.job) and its finish hook's outcome
+    (the `hook` field, into done/STAMP.ID.STATE; only if the file is still the attempt
+    the hook ran for). A runner about to rewrite its running file finds it is not the
+    file it placed: it reads it, keeps its labels (and, before the claim is written,
+    still counts a claim-less file under its own running name as its own), and stages
+    its result again from that.
   * Leases and the fence. A runner beats (rewrites runners/RUNNERID.json) every
     lease/4. Its watchdog (a separate process, so a frozen or SIGSTOPped runner does
     not stop it) SIGKILLs the runner's jobs when the runner has not beaten for

@@ -37,6 +37,12 @@ MIN_SLOTS, MAX_SLOTS = 1, 10_000
 MAX_TOML_BYTES = 1 * MiB
 MAX_TOML_DEPTH = 8
 
+# Finish hooks (queue.json on_finish, types.toml on_finish): the command, its time limit, what is kept of its output.
+MAX_HOOK_COMMAND_CHARS = 4000
+HOOK_TIMEOUT = 30.0
+MAX_HOOK_TIMEOUT = 3600.0
+MAX_HOOK_OUTPUT = 4 * KiB
+
 # The part of an audit trail (or a log, per read) that is read at once.
 MAX_AUDIT_BYTES = 1 * MiB
 
@@ -78,6 +84,8 @@ class _RawQueueConfig(msgspec.Struct, forbid_unknown_fields=False):
     paused: Any = False
     description: Any = ""
     created_at: Any = 0.0
+    on_finish: Any = ""
+    on_finish_timeout: Any = None
 
 
 def check_queue_config(data: bytes, where: str) -> dict[str, Any]:
@@ -96,7 +104,22 @@ def check_queue_config(data: bytes, where: str) -> dict[str, Any]:
     at = raw.created_at
     if isinstance(at, bool) or not isinstance(at, (int, float)) or not math.isfinite(at):
         raise ConfigError(f"{where}: created_at must be a time in seconds, not {at!r}")
-    return {"slots": raw.slots, "paused": raw.paused, "description": raw.description, "created_at": float(at)}
+    check_hook(raw.on_finish, raw.on_finish_timeout, where)
+    return {"slots": raw.slots, "paused": raw.paused, "description": raw.description, "created_at": float(at),
+            "on_finish": raw.on_finish, "on_finish_timeout": raw.on_finish_timeout}
+
+
+def check_hook(command: object, timeout: object, where: str) -> None:
+    """A finish hook's command (text, one line, no NUL) and time limit (seconds, or unset)."""
+    if not isinstance(command, str) or len(command) > MAX_HOOK_COMMAND_CHARS or "\0" in command \
+            or "\n" in command:
+        raise ConfigError(f"{where}: on_finish must be one line of at most {MAX_HOOK_COMMAND_CHARS} characters "
+                          "(a shell command)")
+    if timeout is None:
+        return
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= MAX_HOOK_TIMEOUT:
+        raise ConfigError(f"{where}: on_finish_timeout must be a number of seconds from 0 to {MAX_HOOK_TIMEOUT:g}, "
+                          f"not {timeout!r}")
 
 
 def check_toml_depth(value: object, where: str, depth: int = 0) -> None:

@@ -47,7 +47,8 @@ class HookOutcome(msgspec.Struct, omit_defaults=True):
     error: str = ""  # could not start, or timed out
     started_at: float | None = None
     finished_at: float | None = None
-    output: str = ""  # its combined output, cut to a few KiB
+    output: str = ""  # its combined output, cut to a few KiB (limits.MAX_HOOK_OUTPUT)
+    attempt: int = 1  # the attempt whose end started it
 
 
 class Claim(msgspec.Struct, omit_defaults=True):
@@ -90,7 +91,6 @@ class Job(msgspec.Struct, omit_defaults=True):
     step: str = ""  # its step name in a pipeline (a --jsonl batch or a trigger's [[jobs]])
     params: dict[str, str] = {}  # inputs (a trigger's {ref}, {new}...): COREFLOW_PARAM_* when run
     coalesce: str = ""  # coalescing key: a newer job with the same key supersedes it while waiting
-    annotations: dict[str, str] = {}  # KEY=VALUE the job added about itself (coreflow annotate)
     hook: HookOutcome | None = None  # the finish hook's outcome, once it ran
     v: int = JOB_VERSION
 
@@ -107,6 +107,8 @@ class QueueConfig(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=Fals
     paused: bool = False
     description: str = ""
     created_at: float = 0.0
+    on_finish: str = ""  # a shell command the runner starts after each job's result (finish hook)
+    on_finish_timeout: float | None = None  # its time limit in seconds (limits.HOOK_TIMEOUT when unset)
 
 
 class SpoolMeta(msgspec.Struct):

@@ -65,6 +65,10 @@ def job_json(v: JobView, waiting: Waiting | None = None) -> dict[str, Any]:
         "max_attempts": job.max_attempts,
         "timeout": job.timeout,
         "result": result,
+        "hook": None if job.hook is None else {
+            "command": job.hook.command, "exit_code": job.hook.exit_code, "signal": job.hook.signal,
+            "error": job.hook.error or None, "started_at": iso(job.hook.started_at),
+            "finished_at": iso(job.hook.finished_at), "output": job.hook.output},
     }
     if claim is not None and v.state == State.RUNNING:
         out["host"] = claim.host
@@ -85,6 +89,8 @@ def queue_json(q: QueueInfo) -> dict[str, Any]:
         State.HELD: q.held,
         State.RUNNING: q.running,
         "description": q.config.description,
+        "on_finish": q.config.on_finish or None,
+        "on_finish_timeout": q.config.on_finish_timeout,
     }
 
 

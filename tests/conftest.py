@@ -18,6 +18,12 @@ ROOT = Path(__file__).resolve().parents[1]
 TWO_HOSTS = ROOT.parent / "shared" / "tools" / "two-hosts"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _work_root_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Runners the tests start keep jobs' working directories under the session's tmp, not ~/.cache."""
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+
+
 @pytest.fixture
 def spool(tmp_path: Path) -> Spool:
     return Spool.init(tmp_path / "spool")

@@ -47,20 +47,43 @@ def cmd_queue(args: argparse.Namespace) -> int:
             return EXIT_OK
         rows = [[q.name, str(q.config.slots), "paused" if q.config.paused else "", str(q.pending), str(q.held),
                  str(q.running), q.config.description] for q in infos]
-        print(table(["QUEUE", "SLOTS", "PAUSED", "PENDING", "HELD", "RUNNING", "DESCRIPTION"], rows,
-                    flex=[6, 0], right=[1, 3, 4, 5]))
+        head = ["QUEUE", "SLOTS", "PAUSED", "PENDING", "HELD", "RUNNING", "DESCRIPTION"]
+        if any(q.config.on_finish for q in infos):  # a column only where a queue has a hook
+            head.append("ON FINISH")
+            for row, q in zip(rows, infos):
+                row.append(q.config.on_finish)
+        print(table(head, rows, flex=[6, 0] if len(head) == 7 else [7, 6, 0], right=[1, 3, 4, 5]))
+    elif qc == "show":
+        _show_queue(spool.queue_info(args.name))
     elif qc in ("pause", "resume"):
         spool.update_queue(args.name, qc, paused=qc == "pause")
     elif qc == "set":
-        changes = {k: v for k, v in (("slots", args.slots), ("description", args.description)) if v is not None}
+        changes = {k: v for k, v in (("slots", args.slots), ("description", args.description),
+                                     ("on_finish", args.on_finish), ("on_finish_timeout", args.on_finish_timeout))
+                   if v is not None}
         if not changes:
-            say_error("queue set: give --slots N and/or --description T")
+            say_error("queue set: give --slots N, --description T, --on-finish CMD or --on-finish-timeout D")
             return EXIT_USAGE
         spool.update_queue(args.name, "set", **changes)
     elif qc == "rm":
         n = spool.remove_queue(args.name, force=args.force)
         print(f"removed queue {args.name}" + (f" and {n} job(s)" if n else ""), file=sys.stderr)
     return EXIT_OK
+
+
+def _show_queue(q: store.QueueInfo) -> None:
+    """`queue show`: a queue's settings and counts, one fact a line (values inert)."""
+    from store.limits import HOOK_TIMEOUT
+
+    from ..safetext import inert
+
+    c = q.config
+    hook = f"{c.on_finish} (killed after {duration(c.on_finish_timeout or HOOK_TIMEOUT)})" \
+        if c.on_finish else "none"
+    for key, value in (("queue", q.name), ("slots", str(c.slots)), ("paused", "yes" if c.paused else "no"),
+                       ("description", c.description or "-"), ("pending", str(q.pending)), ("held", str(q.held)),
+                       ("running", str(q.running)), ("on finish", hook)):
+        print(f"{key:<12} {inert(value)}")
 
 
 # -- listing -----------------------------------------------------------------------

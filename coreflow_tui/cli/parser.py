@@ -42,6 +42,7 @@ HANDLERS = {
     "metrics": "coreflow_tui.ops.metrics:cmd_metrics",
     "completion": "coreflow_tui.ops.completion:cmd_completion",
     "spool": "coreflow_tui.ops.settings:cmd_spool",
+    "annotate": "coreflow_tui.cli.annotate_command:cmd_annotate",
 }
 
 
@@ -125,6 +126,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     pr.add_argument("--older-than", type=ck.duration, metavar="DURATION", help="e.g. 7d, 12h, 30m")
     pr.add_argument("--keep", type=ck.count, metavar="N", help="keep the N newest finished jobs of each queue")
     add_ops_commands(cmd)
+    an = cmd("annotate", "inside a job: add labels to it (a commit, test counts), shown by show, ls and the TUI")
+    an.add_argument("pairs", nargs="+", type=ck.label, metavar="KEY=VALUE", help="a label to set")
+    an.add_argument("--job", metavar="ID", help="the job (default: $COREFLOW_JOB_ID, set for every job)")
     return p
 
 
@@ -144,10 +148,18 @@ def add_queue_commands(cmd: Command) -> None:
     for action in ("pause", "resume"):
         qs.add_parser(action, help=f"{action} a queue (runners {'stop' if action == 'pause' else 'start'} "
                                    "claiming its jobs)").add_argument("name", type=ck.queue, help="the queue")
-    s = qs.add_parser("set", help="change a queue's slot limit or description")
+    s = qs.add_parser("set", help="change a queue's slot limit, description or finish hook")
     s.add_argument("name", type=ck.queue, help="the queue")
     s.add_argument("--slots", type=ck.queue_slots, help="jobs it may run at once across all hosts")
     s.add_argument("--description", type=ck.description, metavar="T", help="one line saying what the queue is for")
+    s.add_argument("--on-finish", type=ck.text("MAX_HOOK_COMMAND_CHARS"), metavar="CMD",
+                   help="a shell command the runner starts after each job's result, with COREFLOW_JOB_ID, "
+                        "COREFLOW_JOB_STATE, COREFLOW_EXIT_CODE... in its environment (\"\" removes it; "
+                        "a job type's on_finish wins)")
+    s.add_argument("--on-finish-timeout", type=ck.positive_seconds, metavar="D",
+                   help="kill the hook after this long (default 30s)")
+    qs.add_parser("show", help="print a queue's settings and counts").add_argument("name", type=ck.queue,
+                                                                                  help="the queue")
     r = qs.add_parser("rm", help="remove a queue")
     r.add_argument("name", type=ck.queue, help="the queue")
     r.add_argument("--force", action="store_true", help="remove it with its pending, held and finished jobs")
@@ -166,7 +178,8 @@ def add_job_commands(cmd: Command) -> None:
                    help="a runner label the job needs")
     s.add_argument("--timeout", type=ck.positive_seconds, metavar="SECONDS", help="stop it after this long")
     s.add_argument("--retries", type=ck.count, default=0, metavar="N", help="run again up to N times if it fails")
-    s.add_argument("--cwd", metavar="DIR", help="directory to run in (default: the runner's)")
+    s.add_argument("--cwd", metavar="DIR",
+                   help="directory to run in (default: a new one of its own under the runner's --work-root)")
     s.add_argument("--env", action="append", type=ck.env, default=[], metavar="K=V",
                    help="an environment variable for the job (repeatable)")
     s.add_argument("--shell", action="store_true", help="run the command as one /bin/sh -c string")
@@ -286,3 +299,8 @@ def add_runner_options(ru: argparse.ArgumentParser) -> None:
                     help="silent this long, it counts as lost and its jobs are taken over (30)")
     ru.add_argument("--drain", action="store_true", help="exit once its queues have nothing left for it")
     ru.add_argument("--requeue-on-stop", action="store_true", help="on SIGTERM requeue running jobs, don't wait")
+    ru.add_argument("--work-root", type=Path, default=None, metavar="DIR",
+                    help="a job naming no --cwd runs in a directory of its own under DIR, on this host's disk "
+                         "(default: $XDG_CACHE_HOME/coreflow/work, else ~/.cache/coreflow/work)")
+    ru.add_argument("--keep-workdir", action="store_true",
+                    help="keep each job's own directory after it ends (a type's keep_workdir wins)")

@@ -73,6 +73,10 @@ def runner_args(args: argparse.Namespace) -> list[str]:
         out.append("--drain")
     if args.requeue_on_stop:
         out.append("--requeue-on-stop")
+    if args.work_root is not None:
+        out += ["--work-root", str(args.work_root)]
+    if args.keep_workdir:
+        out.append("--keep-workdir")
     return out
 
 

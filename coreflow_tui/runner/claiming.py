@@ -86,7 +86,7 @@ class Claiming:
         self.dirty.discard(q)
 
     def _start_job(self, job: Job) -> None:
-        proc = JobProcess(job, self.spool.layout.log(job.id), self.opts.log_limit, self.spool.quarantine)
+        proc = JobProcess(job, self.spool, self.opts.log_limit, self.workdirs)
         a = Active(job, proc)
         self.jobs[job.id] = a
         self._busy_changed()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from store import Job, Result
 
@@ -38,6 +39,8 @@ class Options:
     log_limit: int = 100 << 20
     poll_interval: float = 0.5
     every_queue: bool = False  # serve each queue of the spool, found again at each change of queues/
+    work_root: Path | None = None  # where jobs' own working directories go (workdir.default_work_root)
+    keep_workdir: bool = False
 
 
 @dataclass(slots=True)

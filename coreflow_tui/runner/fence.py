@@ -101,6 +101,8 @@ class Fencing:
                     State.CANCELLED: "cancelled (as asked)", "finished": "finished with the result it had"}[r.outcome]
             self.log(f"took over {r.job_id} ({r.queue}) from {r.note}: {what}")
             self._append_log(r.job_id, f"{r.note}; job {what}")
+            if r.outcome != State.PENDING:
+                self.hooks.after_takeover(r.job_id)  # its own runner is gone: the hook is ours to run
             dead.add(r.runner)
             if r.queue in self.opts.queues:
                 self.dirty.add(r.queue)

@@ -101,6 +101,7 @@ class Finishing:
             self.unrecorded.remove(a)
         if not state:
             return
+        self.hooks.after_finish(a.job, r, state)
         took = (r.finished_at or 0) - (r.started_at or 0)
         code = f"exit {r.exit_code}" if r.exit_code is not None else (f"signal {r.signal}" if r.signal else "")
         how = code if r.reason == "exit" else ", ".join(x for x in (r.reason, code) if x)

@@ -35,6 +35,8 @@ from .claiming import Claiming
 from .common import Active, CLAIM_SAFETY, FDS_PER_JOB, FDS_RESERVED, GIVE_UP_RECORD, Options, RETRY_RECORD, Timers
 from .fence import Fencing
 from .finishing import Finishing
+from .hooks import Hooks
+from .workdir import WorkDirs, default_work_root
 
 
 class Runner(Claiming, Finishing, Fencing):
@@ -67,6 +69,8 @@ class Runner(Claiming, Finishing, Fencing):
         self.wake_r, self.wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self.devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
         self.env = dict(os.environ)
+        self.workdirs = WorkDirs(opts.work_root or default_work_root(), opts.keep_workdir, spool)
+        self.hooks = Hooks(spool, self.claims.lock, self.log, self.env)
         self.changes: Change | None = None
         self.changes_lock = threading.Lock()
         self.feed_stop = threading.Event()
@@ -190,6 +194,8 @@ class Runner(Claiming, Finishing, Fencing):
         for a in list(self.jobs.values()):  # only after an error in the loop itself
             a.proc.signal_group(signal.SIGKILL)
             a.proc.close()
+        self.hooks.close(self.opts.stop_grace if self.stop_level else None)  # before the locks: outcomes need them
+        self.workdirs.close()
         self.claims.close()
         left_behind = len(self.jobs) + len(self.unrecorded)
         if left_behind:  # keep the heartbeat: it says whose they are, and others take them over

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
 from store import Spool
 from store.errors import ConfigError, InvalidValue
@@ -21,6 +22,7 @@ from store.settings import load_settings, parse_size
 
 from .common import Options
 from .loop import Runner
+from .workdir import default_work_root
 
 
 def cmd_runner(args: argparse.Namespace) -> int:
@@ -37,8 +39,13 @@ def cmd_runner(args: argparse.Namespace) -> int:
     labels = cl.check_labels([part.strip() for part in args.labels.split(",") if part.strip()])
     slots = args.slots or len(os.sched_getaffinity(0)) or 1
     cl.check_safe(spool, queues)
+    work_root = (args.work_root or default_work_root()).absolute()  # a symlink is refused at the job's start
+    if Path(os.path.realpath(work_root)).is_relative_to(os.path.realpath(spool.root)):
+        raise ConfigError(f"--work-root {work_root} is inside the spool: jobs' scratch files do not belong on it "
+                          "(it may be shared by every host); give a directory on this host's own disk")
     opts = Options(queues=queues, every_queue=every, slots=slots, labels=labels, lease=args.lease, drain=args.drain,
                    requeue_on_stop=args.requeue_on_stop, stop_grace=_env_seconds("COREFLOW_STOP_GRACE", 10.0),
+                   work_root=work_root, keep_workdir=args.keep_workdir,
                    log_limit=_env_size("COREFLOW_LOG_LIMIT", load_settings(spool).max_log_size or 100 << 20))
     return Runner(spool, opts).run()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
 import signal
 import stat
@@ -19,7 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from store import Job, SpoolError
+from store import Job, Spool, SpoolError
+
+from .workdir import WorkDirError, WorkDirs
 
 CHUNK = 65536
 LOG_MODE = 0o640  # a job's output may hold secrets: not for every user of the host
@@ -107,10 +110,13 @@ def append_note(path: Path, text: str, set_aside: SetAside) -> None:
 
 
 class JobProcess:
-    def __init__(self, job: Job, log_path: Path, log_limit: int, set_aside: SetAside) -> None:
+    def __init__(self, job: Job, spool: Spool, log_limit: int, workdirs: WorkDirs | None = None) -> None:
         self.job = job
-        self.set_aside = set_aside
-        self.log_path = log_path
+        self.workdirs = workdirs
+        self.workdir: str | None = None  # the job's own working directory, made at start
+        self.spool_root = str(spool.root)
+        self.set_aside: SetAside = spool.quarantine
+        self.log_path = spool.layout.log(job.id)
         self.log_limit = log_limit
         self.proc: subprocess.Popen[bytes] | None = None
         self.pid = 0
@@ -146,25 +152,30 @@ class JobProcess:
     def start(self, env: dict[str, str], stdin: int) -> None:
         job = self.job
         argv = ["/bin/sh", "-c", job.command[0]] if job.shell else list(job.command)
-        env = {**env, **job.env, "COREFLOW_JOB_ID": job.id, "COREFLOW_QUEUE": job.queue,
-               "COREFLOW_ATTEMPT": str(job.attempt)}
+        cwd = job.cwd
+        if cwd is None and self.workdirs is not None:
+            try:
+                cwd = self.workdir = self.workdirs.make(job)
+            except WorkDirError as exc:
+                raise SpawnError(str(exc), exc.errno) from None
+        env = job_env(env, job, self.spool_root, self.workdir)
         try:
             r, w = os.pipe2(os.O_CLOEXEC)
         except OSError as exc:
             raise SpawnError(f"cannot start the job: no pipe for its output: {exc.strerror}", exc.errno) from None
         try:
-            if job.cwd is None and "PATH" not in job.env:
+            if cwd is None and "PATH" not in job.env:
                 # posix_spawn: no Python-side fork machinery, a good deal faster than Popen for
                 # short jobs. It cannot chdir, and searches the runner's PATH: other jobs use Popen.
                 self.pid = _spawn(argv, env, [(os.POSIX_SPAWN_DUP2, stdin, 0), (os.POSIX_SPAWN_DUP2, w, 1),
                                               (os.POSIX_SPAWN_DUP2, w, 2)])
             else:
-                self.proc = subprocess.Popen(argv, stdin=stdin, stdout=w, stderr=w, cwd=job.cwd or None, env=env,
+                self.proc = subprocess.Popen(argv, stdin=stdin, stdout=w, stderr=w, cwd=cwd or None, env=env,
                                              start_new_session=True, close_fds=True)
                 self.pid = self.proc.pid
         except (OSError, ValueError) as exc:
             os.close(r)
-            raise SpawnError(_spawn_message(exc, argv, job.cwd), getattr(exc, "errno", None)) from None
+            raise SpawnError(_spawn_message(exc, argv, cwd), getattr(exc, "errno", None)) from None
         finally:
             os.close(w)
         self.out_fd = r
@@ -278,6 +289,12 @@ class JobProcess:
 
     def close(self) -> None:
         self.close_output(0)
+        if self.workdir is not None and self.workdirs is not None:
+            if self.workdirs.keep_for(self.job):
+                self.note(f"working directory kept: {self.workdir}")
+            else:
+                self.workdirs.remove(self.workdir)
+            self.workdir = None
         if self.log_fd is not None:
             os.close(self.log_fd)
             self.log_fd = None
@@ -290,6 +307,33 @@ class JobProcess:
             return ""
         lost = f"{describe_size(self.dropped)} of output not logged" if self.dropped else "output not logged"
         return f"{lost}: {self.log_problem}" if self.log_problem else lost
+
+
+# Variables the runner sets for every job: neither the job's own `env` nor the runner's
+# environment can change them, and a runner started inside a job passes on no parameters.
+OURS = ("COREFLOW_SPOOL", "COREFLOW_JOB_ID", "COREFLOW_QUEUE", "COREFLOW_ATTEMPT", "COREFLOW_WORKDIR")
+PARAM_PREFIX = "COREFLOW_PARAM_"
+_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
+
+
+def param_var(key: str) -> str:
+    """COREFLOW_PARAM_<KEY>: upper-cased, every character but A-Z 0-9 as _ ("ref" -> ..._REF)."""
+    return PARAM_PREFIX + _NOT_ALNUM.sub("_", key).upper()
+
+
+def job_env(base: dict[str, str], job: Job, spool_root: str, workdir: str | None,
+            own_env: bool = True) -> dict[str, str]:
+    """The job's environment: the runner's, then the job's `env` (unless not `own_env`), then ours on top."""
+    env = {k: v for k, v in base.items() if not k.startswith(PARAM_PREFIX) and k not in OURS}
+    if own_env:
+        env.update((k, v) for k, v in job.env.items() if not k.startswith(PARAM_PREFIX) and k not in OURS)
+    for key, value in sorted(job.params.items()):
+        env[param_var(key)] = value
+    env.update(COREFLOW_SPOOL=spool_root, COREFLOW_JOB_ID=job.id, COREFLOW_QUEUE=job.queue,
+               COREFLOW_ATTEMPT=str(job.attempt))
+    if workdir is not None:
+        env["COREFLOW_WORKDIR"] = workdir
+    return env
 
 
 def note_line(text: str) -> bytes:

@@ -8,6 +8,7 @@
   prune      finished jobs deleted by age and count
   edit       the fields of a waiting job (`coreflow set`, the TUI's `e`)
   supersede  a trigger's new job takes its waiting predecessor's place
+  annotate   labels a running job adds to itself; a finished job's finish-hook outcome
   claims     the runner's: claim, finish, give back, recover (mechanics in claimbase)
   journal    the claims journal (runners/RUNNERID.claims)
 

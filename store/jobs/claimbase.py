@@ -62,6 +62,9 @@ def identity(st: os.stat_result) -> tuple[int, int, int]:
 
 def same_claim(current: Job, mine: Job) -> bool:
     a, b = current.claim, mine.claim
+    if a is None and b is not None:
+        # Our own running name, claim not written yet, rewritten by `coreflow annotate`.
+        return current.attempt == mine.attempt
     if a is None or b is None:
         return a is b and current.attempt == mine.attempt
     return a.runner == b.runner and a.claimed_at == b.claimed_at and current.attempt == mine.attempt
@@ -248,6 +251,7 @@ class ClaimBase:
             self._mine[job.id] = (None, mine[1] if mine else None)
             return None
         if same_claim(current, job):
+            job.labels = current.labels  # added by `coreflow annotate` while it ran: keep them
             return original
         self._forget_mine(job.id)
         who = current.claim.runner if current.claim else "nobody"

@@ -169,8 +169,8 @@ class Claims(ClaimBase):
         retried = result.state == State.FAILED and result.reason not in INFRA_REASONS \
             and own_attempts(job) < job.max_attempts
         staged = None
+        mine = self._mine.get(job.id)
         if not retried:  # write and fsync the done/ file before taking the lock
-            mine = self._mine.get(job.id)
             data = encode_job(msgspec.structs.replace(job, result=result), mine[1] if mine else None)
             staged = str(atomic.stage(self._tmp, data, job.id))
         since = boottime()
@@ -182,6 +182,9 @@ class Claims(ClaimBase):
                     self._forget_mine(job.id)
                     return State.PENDING
                 staged, placing = None, staged
+                if original is not (mine[1] if mine else None):  # rewritten meanwhile (annotate): stage anew
+                    atomic.unlink_quietly(placing)
+                    placing = None
                 self._unless_taken(job, self._to_done(job, original, src, result, placing), since)
                 self._forget_mine(job.id)  # not before: a finish that failed is tried again
             deps.on_final(self.spool, job.id, result.state)
