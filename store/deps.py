@@ -108,12 +108,22 @@ def blockers(spool: Spool, job: Job, known: Known | None = None) -> list[tuple[s
 
 
 def dependents(spool: Spool, job_id: str) -> list[JobRef]:
-    """The jobs that wait on `job_id` now (from deps/ID/; entries whose job moved on are skipped)."""
-    out = []
+    """The jobs that wait on `job_id` now (from deps/ID/; entries whose job moved on are
+    skipped), in their queues' run order: one listing per queue, however many they are."""
+    by_queue: dict[str, set[str]] = {}
     for queue, dep_id in entries(spool, job_id):
-        r = _find_waiting(spool, queue, dep_id)
-        if r is not None:
-            out.append(r)
+        by_queue.setdefault(queue, set()).add(dep_id)
+    out = []
+    for queue, ids in sorted(by_queue.items()):
+        try:
+            here = [spool.pending_ref(queue, p) for p in spool.pending(queue) if p.id in ids]
+        except SpoolError:
+            here = []
+        out += here
+        for did in ids - {r.id for r in here}:  # moved to another queue since
+            r = _find_waiting(spool, None, did)
+            if r is not None:
+                out.append(r)
     return out
 
 

@@ -258,3 +258,14 @@ def test_the_names_of_blocked_jobs_and_of_the_indexes_parse_with_one_regex_each(
     assert m and m["queue"] == "q" and m["rank"] == "0000000000000010" and m["prio"] == "+5"
     m = DUE_RE.fullmatch(f"1796119200000.{jid}")
     assert m and int(m["ms"]) == 1796119200000 and DUE_RE.fullmatch(f"17961192.{jid}") is None
+
+
+def test_a_held_dependent_is_cancelled_too_and_a_doomed_job_cannot_be_retried_alone(spool: Spool) -> None:
+    (a,) = submit(spool, [JobSpec(command=["true"])])
+    (b,) = submit(spool, [JobSpec(command=["true"], after=[a])])
+    holding.hold(spool, b)
+    run(spool, claims(spool), State.FAILED)
+    assert spool.show(b).state == State.CANCELLED  # never left waiting on a job that can no longer succeed
+    with pytest.raises(JobStateError, match=f"cannot retry job {b}: it could never start \\(dependency {a} failed\\)"):
+        retry(spool, b)
+    assert spool.show(b).state == State.CANCELLED
