@@ -118,7 +118,8 @@ blocked jobs cost a claim 9,999 string comparisons. The rules that move it:
     (at its place; jobs behind it may have passed it meanwhile); an `after` job failed,
     was cancelled or is gone -> cancelled (reason "dependency", message "dependency ID
     failed"), a .cancelled note left in deps/ID/, and the same done for its own
-    dependents. Its .dep entry is then removed, and deps/ID/ when empty. A held dependent stays held (release re-evaluates).
+    dependents. Its .dep entry is then removed, and deps/ID/ when empty. A held
+    dependent stays held (release re-evaluates it).
   * Both sides look after their own commit, so a dependency that ends while a dependent
     is being placed is seen by one of them (or both: the rename .wait -> .job succeeds once).
   * Start times: each runner, before claiming from a queue, stats due/QUEUE (lists it
