@@ -19,6 +19,7 @@ what a crash between a final rename and its `on_final` left behind. See layout.p
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -181,8 +182,10 @@ def on_final(spool: Spool, job_id: str, state: str) -> None:
         for queue, dep_id in waiting:
             by_queue.setdefault(queue, []).append(dep_id)
         for queue, ids in by_queue.items():
-            for did in settle(spool, queue, ids, known={jid: st}, cause=jid):
-                work.append((did, State.CANCELLED))
+            try:
+                work += [(did, State.CANCELLED) for did in settle(spool, queue, ids, known={jid: st}, cause=jid)]
+            except SpoolError:
+                continue  # a lock that timed out, a queue removed: the runners' sweep comes back to it
         drop_dir(spool.layout.deps(jid))
 
 
@@ -208,8 +211,10 @@ def settle(spool: Spool, queue: str, ids: Sequence[str], known: Known | None = N
             except SpoolError:
                 continue
             looked[did] = (p.name, *verdict(spool, job, now, known), job, original)
-    with spool.lock(queue):
-        by_id = {p.id: p for p in spool.pending(queue)}
+    if not any(did in by_id for did in ids):
+        elsewhere, ids = list(ids), []  # none here: no lock to take
+    with spool.lock(queue) if ids else contextlib.nullcontext():
+        by_id = {p.id: p for p in spool.pending(queue)} if ids else {}
         changed = False
         for did in ids:
             p = by_id.get(did)

@@ -269,3 +269,19 @@ def test_a_held_dependent_is_cancelled_too_and_a_doomed_job_cannot_be_retried_al
     with pytest.raises(JobStateError, match=f"cannot retry job {b}: it could never start \\(dependency {a} failed\\)"):
         retry(spool, b)
     assert spool.show(b).state == State.CANCELLED
+
+
+def test_a_dependent_whose_queue_is_locked_or_gone_does_not_fail_the_finish(spool: Spool) -> None:
+    spool.add_queue("other")
+    spool.add_queue("gone")
+    (a,) = submit(spool, [JobSpec(command=["true"])])
+    (b,) = submit(spool, [JobSpec(command=["true"], after=[a], queue="other")])
+    submit(spool, [JobSpec(command=["true"], after=[a], queue="gone")])
+    spool.remove_queue("gone", force=True)
+    spool.lock_timeout = 0.2
+    with spool.lock("other"):  # someone holds b's queue longer than the finish waits
+        assert run(spool, claims(spool)) == a  # recorded all the same
+    assert kind(spool, b) == "wait"
+    deps.sweep(spool)  # what every runner does at start and every minute
+    assert kind(spool, b) == "job"
+    assert not spool.layout.deps(a).exists()
