@@ -114,18 +114,18 @@ def dependents(spool: Spool, job_id: str) -> list[JobRef]:
     by_queue: dict[str, set[str]] = {}
     for queue, dep_id in entries(spool, job_id):
         by_queue.setdefault(queue, set()).add(dep_id)
-    out = []
+    out: dict[str, JobRef] = {}
     for queue, ids in sorted(by_queue.items()):
         try:
             here = [spool.pending_ref(queue, p) for p in spool.pending(queue) if p.id in ids]
         except SpoolError:
             here = []
-        out += here
-        for did in ids - {r.id for r in here}:  # moved to another queue since
+        out.update((r.id, r) for r in here)
+        for did in ids - {r.id for r in here} - out.keys():  # moved to another queue since
             r = _find_waiting(spool, None, did)
             if r is not None:
-                out.append(r)
-    return out
+                out[r.id] = r
+    return list(out.values())
 
 
 # -- submitting ------------------------------------------------------------------------

@@ -285,3 +285,13 @@ def test_a_dependent_whose_queue_is_locked_or_gone_does_not_fail_the_finish(spoo
     deps.sweep(spool)  # what every runner does at start and every minute
     assert kind(spool, b) == "job"
     assert not spool.layout.deps(a).exists()
+
+
+def test_a_delayed_job_moved_to_another_queue_starts_there_at_its_time(spool: Spool) -> None:
+    spool.add_queue("other")
+    now = time.time()
+    (a,) = submit(spool, [JobSpec(command=["true"], not_before=now + 3600)])
+    move(spool, a, Where("queue", other="other"))
+    assert kind(spool, a) == "wait"
+    assert deps.release_due(spool, "other", now + 3601) is None  # a runner of "other" alone sees it
+    assert kind(spool, a) == "job"
