@@ -295,3 +295,17 @@ def test_a_delayed_job_moved_to_another_queue_starts_there_at_its_time(spool: Sp
     assert kind(spool, a) == "wait"
     assert deps.release_due(spool, "other", now + 3601) is None  # a runner of "other" alone sees it
     assert kind(spool, a) == "job"
+
+
+def test_cancel_and_edit_of_a_blocked_job(spool: Spool) -> None:
+    from store.jobs.edit import Edit, edit
+
+    (a,) = submit(spool, [JobSpec(command=["true"])])
+    (b,) = submit(spool, [JobSpec(command=["true"], after=[a])])
+    (c,) = submit(spool, [JobSpec(command=["true"], after=[b])])
+    edit(spool, b, Edit(priority="high", name="renamed"))
+    assert kind(spool, b) == "wait" and spool.show(b).job.name == "renamed"
+    assert cancel(spool, b) == State.CANCELLED
+    assert spool.show(c).state == State.CANCELLED  # its own dependent goes with it
+    assert spool.show(c).job.result.message == f"dependency {b} failed (cancelled)"
+    assert [r.id for r in deps.dependents(spool, a)] == []
