@@ -19,6 +19,7 @@ what a crash between a final rename and its `on_final` left behind. See layout.p
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -108,13 +109,23 @@ def blockers(spool: Spool, job: Job, known: Known | None = None) -> list[tuple[s
 
 
 def dependents(spool: Spool, job_id: str) -> list[JobRef]:
-    """The jobs that wait on `job_id` now (from deps/ID/; entries whose job moved on are skipped)."""
-    out = []
+    """The jobs that wait on `job_id` now (from deps/ID/; entries whose job moved on are
+    skipped), in their queues' run order: one listing per queue, however many they are."""
+    by_queue: dict[str, set[str]] = {}
     for queue, dep_id in entries(spool, job_id):
-        r = _find_waiting(spool, queue, dep_id)
-        if r is not None:
-            out.append(r)
-    return out
+        by_queue.setdefault(queue, set()).add(dep_id)
+    out: dict[str, JobRef] = {}
+    for queue, ids in sorted(by_queue.items()):
+        try:
+            here = [spool.pending_ref(queue, p) for p in spool.pending(queue) if p.id in ids]
+        except SpoolError:
+            here = []
+        out.update((r.id, r) for r in here)
+        for did in ids - {r.id for r in here} - out.keys():  # moved to another queue since
+            r = _find_waiting(spool, None, did)
+            if r is not None:
+                out[r.id] = r
+    return list(out.values())
 
 
 # -- submitting ------------------------------------------------------------------------
@@ -171,8 +182,10 @@ def on_final(spool: Spool, job_id: str, state: str) -> None:
         for queue, dep_id in waiting:
             by_queue.setdefault(queue, []).append(dep_id)
         for queue, ids in by_queue.items():
-            for did in settle(spool, queue, ids, known={jid: st}, cause=jid):
-                work.append((did, State.CANCELLED))
+            try:
+                work += [(did, State.CANCELLED) for did in settle(spool, queue, ids, known={jid: st}, cause=jid)]
+            except SpoolError:
+                continue  # a lock that timed out, a queue removed: the runners' sweep comes back to it
         drop_dir(spool.layout.deps(jid))
 
 
@@ -198,8 +211,10 @@ def settle(spool: Spool, queue: str, ids: Sequence[str], known: Known | None = N
             except SpoolError:
                 continue
             looked[did] = (p.name, *verdict(spool, job, now, known), job, original)
-    with spool.lock(queue):
-        by_id = {p.id: p for p in spool.pending(queue)}
+    if not any(did in by_id for did in ids):
+        elsewhere, ids = list(ids), []  # none here: no lock to take
+    with spool.lock(queue) if ids else contextlib.nullcontext():
+        by_id = {p.id: p for p in spool.pending(queue)} if ids else {}
         changed = False
         for did in ids:
             p = by_id.get(did)

@@ -124,13 +124,15 @@ blocked jobs cost a claim 9,999 string comparisons. The rules that move it:
     (deps/DEP/..., due/QUEUE/...) are created and the directories fsynced, then it is
     placed as .wait; else as .job. Then it looks at its dependencies again (below).
   * Whoever makes a job final (runner finish, cancel, takeover, supersede) renames it to
-    done/ first, then lists deps/ID/ (absent: nothing to do) and, under each dependent's
-    queue lock, re-evaluates the dependent from its file and the states of the jobs it
-    names (found by name): all `after` succeeded, all `after_finished` ended, not_before
-    passed -> renamed .wait -> .job; an `after` job failed, was cancelled or is gone ->
-    cancelled (reason "dependency", message "dependency ID failed"), a .cancelled note
-    left in deps/ID/, and the same done for its own dependents. Its .dep entry is then
-    removed, and deps/ID/ when empty. A held dependent stays held (release re-evaluates).
+    done/ first, then lists deps/ID/ (absent: nothing to do) and re-evaluates each
+    dependent from its file and the states of the jobs it names (found by name); then,
+    under the dependent's queue lock (re-reading a file renamed meanwhile): all `after`
+    succeeded, all `after_finished` ended, not_before passed -> renamed .wait -> .job
+    (at its place; jobs behind it may have passed it meanwhile); an `after` job failed,
+    was cancelled or is gone -> cancelled (reason "dependency", message "dependency ID
+    failed"), a .cancelled note left in deps/ID/, and the same done for its own
+    dependents. Its .dep entry is then removed, and deps/ID/ when empty. A held
+    dependent stays held (release re-evaluates it).
   * Both sides look after their own commit, so a dependency that ends while a dependent
     is being placed is seen by one of them (or both: the rename .wait -> .job succeeds once).
   * Start times: each runner, before claiming from a queue, stats due/QUEUE (lists it
@@ -141,9 +143,10 @@ blocked jobs cost a claim 9,999 string comparisons. The rules that move it:
     by id). A crash between a final rename and its deps/ work is repaired by every
     runner at start and every minute (deps.sweep: each deps/ID/ whose job is final is
     processed again; one whose job is nowhere for an hour is removed). A finish's
-    directory fsync may be group-committed (SYNC_EVERY); a dependent released just
-    before a power cut may run although its dependency's done/ rename was lost: the
-    dependency then comes back from running/ with its result written, and is finished.
+    directory fsync may be group-committed (SYNC_EVERY): a power cut within that
+    window can lose a dependency's done/ rename after its dependent was released; the
+    dependency then comes back from running/ and is finished with the result written
+    into it (or, if that rename was lost too, run again as a lost runner's job).
   * Old coreflow versions ignore .wait names: they never run a blocked job.
 
 Files are read one way (store/safeio.py): opened without following a symlink and

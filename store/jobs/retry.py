@@ -57,6 +57,9 @@ def _requeue(spool: Spool, job_id: str, old: PendingName | None, because: str = 
         job = msgspec.structs.replace(job, attempt=job.attempt + 1, result=None, claim=None, history=history,
                                       max_attempts=max(job.max_attempts, job.attempt + 1), lost=0)
         kind = None
+        if not because and deps.is_blocking(job) and (doom := deps.verdict(spool, job))[0] == deps.DOOMED:
+            raise JobStateError(f"cannot retry job {r.id}: it could never start ({doom[1]}); "
+                                "retry that dependency with --with-dependents instead")
         if deps.is_blocking(job) and (because or deps.verdict(spool, job)[0] != deps.READY):
             deps.register(spool, [job])
             kind = "wait"
