@@ -29,7 +29,7 @@ import msgspec
 from . import atomic
 from .errors import JobNotFound, JobStateError, SpoolError
 from .jobs.commit import commit
-from .depindex import cancelled_dependents, create_entry, drop_dir, entries, forget_cancelled, register  # noqa: F401 (public here)
+from .depindex import create_entry, drop_dir, entries, register  # noqa: F401 (public here)
 from .layout import DUE_RE, PendingName, done_name, pending_name
 from .listing import list_names
 from .model import Job, Result, actor, encode_job

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import msgspec
 
-from .. import deps
+from .. import deps, depindex
 from ..errors import JobNotFound, JobStateError
 from .commit import commit_rewritten
 from ..layout import PendingName, pending_name
@@ -27,13 +27,13 @@ def retry(spool: Spool, ref: str, with_dependents: bool = False) -> int:
         work = [r.id]
         while work:
             dep = work.pop()
-            for queue, did, old in deps.cancelled_dependents(spool, dep):
+            for queue, did, old in depindex.cancelled_dependents(spool, dep):
                 try:
                     if _requeue(spool, did, old, because=dep) is not None:
                         work.append(did)
                 except JobNotFound:
                     pass  # pruned since: nothing to put back
-                deps.forget_cancelled(spool, dep, queue, did, old)
+                depindex.forget_cancelled(spool, dep, queue, did, old)
     if job is not None and deps.is_blocking(job):
         deps.recheck(spool, [job])
     return (index_of(spool.pending(r.queue), r.id) or 0) + 1
