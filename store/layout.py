@@ -81,6 +81,12 @@ Protocol:
     cut ate the line) a job taken back goes to the top of its queue. A finish writes
     the result into the running file, then renames it to done/: killed in between,
     the job is found in running/ with its result, and is finished with it.
+    A job put back (a retry of its own failure, a give-back) likewise gets its next
+    attempt's content written over its running file first, and one rename then moves
+    it to pending/: a pending file never holds the attempt that already ran, which
+    another host whose locks do not exclude could claim and run again. Killed in
+    between, the next attempt lies in running/ without a claim and is recovered like
+    any lost runner's job.
   * Added after the start, in place (stage in tmp/, rename over the same name, under
     the queue's lock, the file read again first): labels a running job gives itself
     (`coreflow annotate`, into running/ID.RUNNER.job) and its finish hook's outcome

@@ -313,10 +313,20 @@ class ClaimBase:
             lost=job.lost + (result.reason == "runner-lost"))
         # Staged first: a full disk fails here, before the commit, and leaves it running/.
         staged = str(atomic.stage(self._tmp, encode_job(nxt, original), job.id))
-        if original is not None and not commit_rename(src, dest):
-            atomic.unlink_quietly(staged)
-            raise ClaimLost(f"job {job.id} left running/ meanwhile")
-        self._place(staged, dest, (pend_dir, run_dir))  # the new content (or, for a corrupt file, the job)
+        if original is None:  # moved aside as corrupt: the staged copy is all there is
+            self._place(staged, dest, (pend_dir, run_dir))
+        else:
+            # The next attempt's content goes over our own running file first, and one
+            # rename publishes it: a pending file holding the old attempt, even for a
+            # moment, could be claimed by another host where locks do not exclude, and
+            # then re-created by our rewrite (the job run twice, in two places).
+            if not os.path.lexists(src):
+                atomic.unlink_quietly(staged)
+                raise ClaimLost(f"job {job.id} left running/ meanwhile")
+            self._place(staged, src, (run_dir,))
+            if not commit_rename(src, dest):
+                raise ClaimLost(f"job {job.id} left running/ meanwhile")
+            self._dirty_dirs.add(pend_dir)
         self._forget_listing(queue)  # a name we added: re-list rather than track it
         self._drop_cancel_request(queue, job.id)
         return dest

@@ -216,3 +216,40 @@ def test_tmp_cleaning_never_takes_a_live_writer_of_another_pid_namespace(spool: 
     finally:
         writer.kill()
         writer.wait()
+
+
+def test_a_requeued_attempt_is_never_claimable_with_its_old_content(two_hosts_nolock: tuple[Path, Path],
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without cross-host locks, host B claims a failed job the moment host A puts it
+    back in pending/ for its retry: B must get the next attempt, and A must not re-create
+    the pending file afterwards (it once renamed the old content first and rewrote it
+    after, so B ran attempt 1 again while attempt 2 waited in pending/ too)."""
+    from store.jobs import claimbase
+    from store.jobs.claims import Claims
+    from store.jobs.claimbase import Claimant
+    from store.model import Result
+
+    host_a, host_b = two_hosts_nolock
+    spool_a = Spool.init(host_a / "spool")
+    spool_b = Spool.open(host_b / "spool")
+    (job_id,) = submit(spool_a, [JobSpec(command=["false"], retries=1)])
+    a = Claims(spool_a, Claimant("hosta-1-aa", "hostA", os.getpid()))
+    b = Claims(spool_b, Claimant("hostb-2-bb", "hostB", os.getpid()))
+    job = a.claim_next("default").job
+    assert job is not None and job.attempt == 1
+    taken: list = []
+    real = claimbase.commit_rename
+
+    def rename_then_host_b_claims(src, dst):
+        ok = real(src, dst)
+        if "/pending/" in str(dst) and not taken:
+            taken.append(b.claim_next("default").job)  # in A's window: B's lock does not exclude
+        return ok
+
+    monkeypatch.setattr(claimbase, "commit_rename", rename_then_host_b_claims)
+    a.finish(job, Result(state="failed", reason="exit", exit_code=1))
+    (got,) = taken
+    assert got is not None and got.attempt == 2, "host B claimed the old attempt"
+    q = host_a / "spool" / "queues" / "default"
+    places = [f"{d}/{n}" for d in ("pending", "running") for n in os.listdir(q / d) if job_id in n]
+    assert places == [f"running/{running_name(job_id, 'hostb-2-bb')}"], places
