@@ -6,8 +6,7 @@ newer minor version adds are kept when a job is rewritten (see `encode_job`).
 
 from __future__ import annotations
 
-import getpass
-import socket
+import os
 from typing import Any
 
 import msgspec
@@ -186,9 +185,14 @@ def actor() -> str:
     """user@host of this process: who did a change, for the audit trail."""
     global _actor
     if _actor is None:
-        try:
-            user = getpass.getuser()
-        except (KeyError, OSError):
-            user = "unknown"
-        _actor = f"{user}@{socket.gethostname()}"
+        # getpass.getuser()'s order, without importing getpass (termios) and socket
+        user = next((v for k in ("LOGNAME", "USER", "LNAME", "USERNAME") if (v := os.environ.get(k))), None)
+        if user is None:
+            try:
+                import pwd
+
+                user = pwd.getpwuid(os.getuid()).pw_name
+            except (KeyError, OSError):
+                user = "unknown"
+        _actor = f"{user}@{os.uname().nodename}"
     return _actor
