@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import os
 import time
 from collections.abc import Sequence
@@ -12,13 +11,13 @@ import msgspec
 
 from .. import atomic
 from ..errors import SpoolError, StorageError, about
-from ..layout import PendingName, pending_name
+from ..layout import pending_name
 from ..limits import check_job_bytes, check_job_fields
 from ..locks import locked_all
 from ..model import Job, Trigger, actor, encode_job
 from ..names import check_name, new_job_id, parse_priority
-from ..ordering import by_name, insert_rank
 from ..spool import DEFAULT_QUEUE, Spool
+from ..tailhint import Tail
 
 
 class JobFields(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -46,10 +45,10 @@ class JobSpec(JobFields):
 
 def build_job(spool: Spool, spec: JobSpec, now: float | None = None, who: str | None = None) -> Job:
     """Validate a spec against the spool (queue, type, names) and make the job it describes."""
-    from ..jobtypes import load_types  # here, not at the top: listings need no TOML parser
-
     jtype = None
     if spec.type is not None:  # only a typed submit reads types.toml: a broken one stops only those
+        from ..jobtypes import load_types  # here, not at the top: an untyped submit needs no TOML parser
+
         with about("type"):
             check_name(spec.type, "job type")
             types = load_types(spool.layout.types)
@@ -128,17 +127,17 @@ def place(spool: Spool, jobs: Sequence[Job]) -> list[str]:
         with locked_all([(lay.queue_lock(q), f"queue {q}") for q in by_queue], spool.lock_timeout):
             try:
                 for queue, batch in by_queue.items():
-                    order = spool.pending(queue)
+                    tail = Tail(spool, queue)  # where new jobs go, mostly without listing pending/
                     pend = lay.pending(queue)
                     for job, path in batch:
-                        rank = insert_rank(spool, queue, order, job.priority)
-                        name = pending_name(rank, job.priority, job.id)
+                        name = pending_name(tail.rank(job.priority), job.priority, job.id)
                         try:
                             os.rename(path, pend / name)
                         except OSError as exc:
                             raise StorageError.wrap(exc, f"cannot queue job {job.id} in {queue}") from exc
                         placed.append(pend / name)
-                        bisect.insort(order, PendingName(name), key=by_name)
+                        tail.add(name)
+                    tail.save()
                     atomic.fsync_dir(pend)
             except BaseException:
                 for dest in placed:
