@@ -60,10 +60,9 @@ def test_submit_loads_only_what_it_uses(tmp_path: Path) -> None:
 SUBMIT_MODULES = {
     "coreflow_tui", "coreflow_tui.cli", "coreflow_tui.cli.checks", "coreflow_tui.cli.commands",
     "coreflow_tui.cli.parser", "coreflow_tui.exits", "coreflow_tui.fmt", "coreflow_tui.safetext",
-    "store", "store.atomic", "store.auditlog", "store.errors", "store.jobs", "store.jobs.submit", "store.layout",
-    "store.limits", "store.listing", "store.locks", "store.lookup", "store.model", "store.mounts", "store.names",
-    "store.ordering", "store.permissions", "store.quarantine", "store.queue_admin", "store.refs", "store.safeio",
-    "store.spool", "store.states", "store.tailhint",
+    "store", "store.atomic", "store.errors", "store.jobs", "store.jobs.submit", "store.layout", "store.limits",
+    "store.listing", "store.locks", "store.model", "store.mounts", "store.names", "store.ordering", "store.refs",
+    "store.safeio", "store.spool", "store.states", "store.tailhint",
 }
 # Standard modules a submit does not need, each a millisecond or more of a short command's
 # start-up (issue 15: one submit at most 1.3x `python -c "import msgspec"`).
