@@ -196,3 +196,13 @@ def test_concurrent_submitters_each_keep_their_own_order(spool: Spool) -> None:
         mine = [n for n in names if n.startswith(f"{who}-")]
         assert mine == [f"{who}-{i}" for i in range(40)]
     assert all(n.startswith("u-") for n in names[:40])
+
+
+def test_two_hosts_submitting_in_turn_each_land_last(two_hosts: tuple[Path, Path]) -> None:
+    """Through two NFS-like views (FUSE) no hint is kept: each host's submit sees the
+    other's last job, so jobs land in the order they were submitted."""
+    host_a, host_b = two_hosts
+    views = [Spool.init(host_a / "spool"), Spool.open(host_b / "spool")]
+    ids = [_submit(views[i % 2]) for i in range(8)]
+    assert check_order(views[0], "default") == ids
+    assert not views[0].layout.tail_hint("default").exists()
