@@ -3,6 +3,8 @@
   start-up      `coreflow --version`, `coreflow ls` vs bare `python -c "import msgspec"`
   one submit    `coreflow submit -- true` (the installed script, p50) vs bare `python -c "import msgspec"`
   bulk submit   `coreflow submit --jsonl` of 20,000 jobs vs a bare loop of write+fsync+rename
+  api submit    in-process submit() of one job at a time with 10,000 waiting vs the bare loop,
+                and vs the same with 10 waiting (issue 15 item 2)
   move --top    in a 100,000-job queue vs in a 10-job queue (both through the CLI)
   listing       Spool.pending of 100,000 jobs (names only) vs a bare os.scandir + sort
 
@@ -113,36 +115,88 @@ def bench_cli_submit(work: Path, pyc: Path, rounds: int) -> list[Row]:
 
 
 def bench_bulk_submit(work: Path, pyc: Path, count: int) -> list[Row]:
+    """The whole `submit --jsonl` command against the bare loop writing the same bytes,
+    half of the loop before the command and half after (a disk that is still flushing
+    the previous run's files slows whatever runs next)."""
     from store import Spool
+    from store.jobs.submit import JobSpec, build_job
+    from store.model import encode_job
 
     spool = Spool.init(work / "bulk")
     env = _env(spool.root, pyc)
     lines = b"".join(b'{"command": ["make", "test-%d"], "name": "matrix-%d"}\n' % (i, i) for i in range(count))
+    data = encode_job(build_job(spool, JobSpec(command=["make", "test-0"], name="matrix-0")))
     _timed([*COREFLOW, "--version"], env)
+    bare = _bare_loop(work / "bare", data, count // 2)
     took = _timed([*COREFLOW, "submit", "--jsonl", "-"], env, input=lines)
+    bare += _bare_loop(work / "bare", data, count - count // 2)
     assert len(spool.pending("default")) == count
+    rate, bare_rate = count / took, count / bare
+    ratio = rate / bare_rate
+    return [Row(AREA, f"bulk submit --jsonl, {count:,} jobs (whole command)", f"{rate:,.0f} jobs/s",
+                f"{bare_rate:,.0f} jobs/s", ratio, ">= 0.5x", ratio >= 0.5)]
 
-    # the bare loop: the same bytes per job, written the way the store must (tmp/, fsync, rename)
-    tmp, dest = work / "bare" / "tmp", work / "bare" / "pending"
-    tmp.mkdir(parents=True)
-    dest.mkdir()
-    data = Path(next(iter(spool.layout.pending("default").iterdir()))).read_bytes()
+
+def _bare_loop(d: Path, data: bytes, n: int, sync_dir_each: bool = False) -> float:
+    """Seconds for n files written the way the store must (tmp/, fsync, rename), with one
+    directory fsync at the end, or (`sync_dir_each`) after each rename as a one-at-a-time
+    submit must before it returns."""
+    tmp, dest = d / "tmp", d / "pending"
+    tmp.mkdir(parents=True, exist_ok=True)
+    dest.mkdir(exist_ok=True)
+    start = len(os.listdir(dest))
     t = time.perf_counter()
-    for i in range(count):
+    for i in range(start, start + n):
         path = tmp / f"{i}.w"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         os.write(fd, data)
         os.fsync(fd)
         os.close(fd)
         os.rename(path, dest / f"{i:016x}.job")
-    fd = os.open(dest, os.O_RDONLY)
-    os.fsync(fd)
-    os.close(fd)
-    bare = time.perf_counter() - t
-    rate, bare_rate = count / took, count / bare
-    ratio = rate / bare_rate
-    return [Row(AREA, f"bulk submit --jsonl, {count:,} jobs (whole command)", f"{rate:,.0f} jobs/s",
-                f"{bare_rate:,.0f} jobs/s", ratio, ">= 0.5x", ratio >= 0.5)]
+        if sync_dir_each or i == start + n - 1:
+            fd = os.open(dest, os.O_RDONLY)
+            os.fsync(fd)
+            os.close(fd)
+    return time.perf_counter() - t
+
+
+def bench_api_submit(work: Path, big: int, chunk: int, rounds: int) -> list[Row]:
+    """Issue 15 item 2: submit() of one job at a time from one process, in chunks taken in
+    turns with 10 waiting, with `big` waiting and with the bare loops, compared by the
+    median chunk (rates)."""
+    from store import Spool, submit
+    from store.jobs.submit import JobSpec
+
+    spools = {}
+    for n in (10, big):
+        spools[n] = Spool.init(work / f"api{n}")
+        _fill(spools[n].root, "default", n)
+    spec = JobSpec(command=["true"])
+    data = next(spools[10].layout.pending("default").iterdir()).read_bytes()
+
+    def api(n: int) -> float:
+        t = time.perf_counter()
+        for _ in range(chunk):
+            submit(spools[n], [spec])
+        return time.perf_counter() - t
+
+    times: dict[str, list[float]] = {"small": [], "big": [], "bare": [], "floor": []}
+    api(10), api(big)  # the first submit of each lists its queue once and leaves the hint
+    for _ in range(rounds):
+        times["small"].append(api(10))
+        times["big"].append(api(big))
+        times["bare"].append(_bare_loop(work / "api-bare", data, chunk))
+        times["floor"].append(_bare_loop(work / "api-floor", data, chunk, sync_dir_each=True))
+    rate = {k: chunk / statistics.median(v) for k, v in times.items()}
+    what = f"api submit() one at a time, {big:,} waiting"
+    return [
+        Row(AREA, f"{what}, vs bare write+fsync+rename", f"{rate['big']:,.0f} jobs/s", f"{rate['bare']:,.0f} files/s",
+            rate["big"] / rate["bare"], ">= 0.5x", rate["big"] / rate["bare"] >= 0.5),
+        Row(AREA, f"{what}, vs 10 waiting (time per submit)", fmt_time(1 / rate["big"]), fmt_time(1 / rate["small"]),
+            rate["small"] / rate["big"], "<= 1.5x", rate["small"] / rate["big"] <= 1.5),
+        Row(AREA, f"{what}, vs bare with a dir fsync per file (2 flushes)", f"{rate['big']:,.0f} jobs/s",
+            f"{rate['floor']:,.0f} files/s", rate["big"] / rate["floor"], "-", None),
+    ]
 
 
 def bench_move_top(work: Path, pyc: Path, big: int, rounds: int) -> list[Row]:
@@ -196,6 +250,7 @@ def run(quick: bool) -> list[Row]:
         for step in (lambda: bench_startup(work, pyc, 5 if quick else 15),
                      lambda: bench_cli_submit(work, pyc, 30 if quick else 200),
                      lambda: bench_bulk_submit(work, pyc, 2_000 if quick else 20_000),
+                     lambda: bench_api_submit(work, 10_000, 25, 6 if quick else 20),
                      lambda: bench_move_top(work, pyc, big, 5 if quick else 11),
                      lambda: bench_listing(work, big)):
             rows += step()

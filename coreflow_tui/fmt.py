@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -80,7 +79,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], flex: Sequence[
     shown inert: names, commands and labels are chosen by whoever submits."""
     from rich.cells import cell_len, set_cell_size  # columns count cells: 名 takes two
 
-    width = width or shutil.get_terminal_size((80, 24)).columns
+    if not width:
+        import shutil  # here: a command that prints no table does not import it
+
+        width = shutil.get_terminal_size((80, 24)).columns
     cut = "…" if fancy_ok() else "~"
     rows = [[_encodable(inert(c)) for c in r] for r in rows]
     cols = len(headers)

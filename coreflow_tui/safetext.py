@@ -18,12 +18,13 @@ Backslashes are left as they are: the escaped forms are for a person to read, no
 
 from __future__ import annotations
 
+import functools
 import re
 
 # One token per control sequence, longest forms first: an SGR is kept only when it is
 # complete, and whatever is not a complete sequence falls through to the one-character
 # forms, so dropping or escaping a token can never leave an ESC behind.
-_TOKEN = re.compile(
+_TOKEN_RE = (
     r"(?P<sgr>\x1b\[[0-9;:]{0,64}m)"
     r"|(?P<crlf>\r\n)"
     r"|(?P<csi>(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~])"
@@ -34,10 +35,17 @@ _TOKEN = re.compile(
     r"|(?P<char>[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff])"
 )
 
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """A pattern compiled on first use: compiling these ranges costs half a millisecond,
+    which a command that prints nothing untrusted (a submit) should not pay."""
+    return re.compile(pattern)
+
 # The characters `inert` escapes: C0, DEL, C1, line/paragraph separators (line breaks to
 # some renderers), bidi overrides and isolates (they reorder what a reader sees), lone
 # surrogates (undecodable bytes, which would crash an encoder).
-_CONTROL_CHAR = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_CONTROL_CHAR_RE = r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -54,7 +62,7 @@ def _escape_char(m: re.Match[str]) -> str:
 
 def inert(text: str) -> str:
     """`text` with every control character escaped, safe to show on one line."""
-    return _CONTROL_CHAR.sub(_escape_char, text)
+    return _compiled(_CONTROL_CHAR_RE).sub(_escape_char, text)
 
 
 def _keep_sgr(m: re.Match[str]) -> str:
@@ -75,7 +83,7 @@ def _keep_sgr(m: re.Match[str]) -> str:
 
 def sgr_only(text: str) -> str:
     """`text` with SGR colours, newlines and tabs kept and every other control dropped."""
-    return _TOKEN.sub(_keep_sgr, text)
+    return _compiled(_TOKEN_RE).sub(_keep_sgr, text)
 
 
 def _escape_non_sgr(m: re.Match[str]) -> str:
@@ -91,4 +99,4 @@ def _escape_non_sgr(m: re.Match[str]) -> str:
 
 def escape_non_sgr(text: str) -> str:
     """`text` with SGR colours, newlines and tabs kept and every other control shown escaped."""
-    return _TOKEN.sub(_escape_non_sgr, text)
+    return _compiled(_TOKEN_RE).sub(_escape_non_sgr, text)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
-import socket
 import stat
 from pathlib import Path
 
@@ -38,7 +36,7 @@ def _pid_scope() -> str:
         ns = os.readlink("/proc/self/ns/pid").partition("[")[2].rstrip("]")
     except OSError:
         ns = ""
-    host = socket.gethostname().replace("/", "_")
+    host = os.uname().nodename.replace("/", "_")  # gethostname(), without importing socket
     return f"{host}~{ns}" if ns.isdigit() else host
 
 
@@ -174,6 +172,8 @@ def clean_tmp(tmp_dir: Path, now: float | None = None, grace: float = TMP_GRACE_
             if not (_writer_gone(entry.name) or now - st.st_mtime > grace):
                 continue
             if stat.S_ISDIR(st.st_mode):
+                import shutil  # rare: a short command does not pay for its import
+
                 shutil.rmtree(entry.path)  # never follows a symlink inside
             else:
                 os.unlink(entry.path)

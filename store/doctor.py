@@ -10,7 +10,7 @@ from pathlib import Path
 
 from . import atomic
 from .errors import ConfigError, SpoolError
-from .watch import choose_mode
+from .mounts import choose_mode
 from .jobtypes import load_types
 from .locks import locked
 from .mounts import lock_warning, mount_of

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 
 from .layout import is_machinery_name
 from .spool import Spool
-from .watch import DirPoller, choose_mode, notify
+from .mounts import choose_mode
+from .watch import DirPoller, notify
 
 
 

@@ -7,7 +7,6 @@ in the same queue (`sleep 30` in `build` learns nothing from `true` in `default`
 from __future__ import annotations
 
 import shlex
-import statistics
 from dataclasses import dataclass, field
 
 from .errors import SpoolError
@@ -66,6 +65,8 @@ def type_stats(spool: Spool) -> History:
             res = job.result
             if ok and res and res.started_at and res.finished_at:
                 durations.setdefault(key, []).append(res.finished_at - res.started_at)
+    import statistics  # here: it imports fractions, decimal and random, which `ls` does not need otherwise
+
     return History({
         k: TypeStats(n, s, statistics.median(durations[k]) if durations.get(k) else None)
         for k, (n, s) in runs.items()

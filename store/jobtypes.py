@@ -10,7 +10,6 @@ import msgspec
 from .errors import ConfigError, InvalidName
 from .limits import check_hook
 from .names import check_name, parse_priority
-from .tomlfile import load_toml
 
 EXAMPLE = '''\
 # Job types: one table each. Every key is optional.
@@ -53,6 +52,8 @@ def load_types(path: Path) -> dict[str, JobType]:
     hit = _cache.get(path)
     if hit and hit[0] == key:
         return hit[1]
+    from .tomlfile import load_toml  # here: a spool without types.toml needs no TOML parser
+
     try:
         raw = load_toml(path)
     except FileNotFoundError:

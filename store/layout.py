@@ -16,6 +16,10 @@
         queue.json                  {"slots": N, "paused": bool, "description": ...,
                                      "on_finish": CMD, "on_finish_timeout": SECONDS}
         .lock                       the queue's lock (flock), held for milliseconds
+        .tail                       a hint, not a record: the few pending names that decide
+                                    where a new job goes, and the mtime pending/ was given
+                                    when it was written (store/tailhint.py); trusted only
+                                    while pending/ still has that mtime, on a local filesystem
         audit.jsonl                 who paused/resumed/changed the queue, one JSON a line
         pending/RANK.PRIO.ID.job    a waiting job
         pending/RANK.PRIO.ID.held   a held job: keeps its place, is skipped
@@ -119,6 +123,12 @@ Protocol:
   * A rank with no room left before a new job is made by respacing a window of jobs
     around the spot (doubling until the gaps fit, a few dozen renames), never the
     whole queue; run order holds after every one of those renames.
+  * A submit finds its spot without listing pending/ through the queue's .tail hint
+    (store/tailhint.py), which it trusts only while pending/'s mtime is the stamp the
+    hint names: a moment in the past that the last placement set with utime(2), which
+    every later change of pending/ replaces with the real time. Not on shared
+    filesystems (attributes are cached there) and not for a user who does not own
+    pending/: those list it. One submit is two fsyncs: the staged file, then pending/.
 
 Dependencies and delayed start (store/deps.py). A job's `after` (ids that must
 succeed), `after_finished` (ids that must end, whatever the outcome) and `not_before`
@@ -282,9 +292,9 @@ def running_name(job_id: str, runner: str | None = None) -> str:
 
 
 def is_machinery_name(name: str) -> bool:
-    """A file of the machinery in any directory: a lock, or a file FUSE or NFS renamed
-    aside while it was open (.fuse_hiddenXXXX, .nfsXXXX)."""
-    return name == ".lock" or name.startswith((".fuse_hidden", ".nfs"))
+    """A file of the machinery in any directory: a lock, a queue's tail hint, or a file
+    FUSE or NFS renamed aside while it was open (.fuse_hiddenXXXX, .nfsXXXX)."""
+    return name in (".lock", ".tail") or name.startswith((".fuse_hidden", ".nfs"))
 
 
 def cancel_name(job_id: str) -> str:
@@ -329,6 +339,9 @@ class Layout:
 
     def queue_lock(self, name: str) -> Path:
         return self.queues / name / ".lock"
+
+    def tail_hint(self, name: str) -> Path:
+        return self.queues / name / ".tail"
 
     def queue_audit(self, name: str) -> Path:
         return self.queues / name / "audit.jsonl"

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import fcntl
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
+import msgspec
 
-@dataclass(frozen=True, slots=True)
-class Mount:
+from .errors import ConfigError
+
+
+class Mount(msgspec.Struct, frozen=True):  # a Struct: no dataclasses import on a submit's path
     point: str = ""
     fstype: str = ""
-    options: list[str] = field(default_factory=list)  # per-mount and superblock options
+    options: list[str] = []  # per-mount and superblock options
     source: str = ""
 
 
@@ -84,3 +86,27 @@ def _locks_stay_local(through_mount: str, underneath: str) -> bool:
     finally:
         os.close(a)
         os.close(b)
+
+
+POLLED_FSTYPES = ("nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse", "9p", "afs", "ceph", "glusterfs", "lustre")
+MODES = ("auto", "inotify", "poll")
+
+
+def filesystem_type(path: Path) -> str:
+    """The fstype of the mount holding `path` ('' if unknown)."""
+    return mount_of(path).fstype
+
+
+def needs_polling(fstype: str) -> bool:
+    return any(fstype == t or fstype.startswith(t + ".") for t in POLLED_FSTYPES)
+
+
+def choose_mode(path: Path, mode: str | None = None) -> str:
+    """'inotify' or 'poll': the given mode, else $COREFLOW_WATCH, else by filesystem type."""
+    mode = mode or os.environ.get("COREFLOW_WATCH") or "auto"
+    if mode not in MODES:
+        raise ConfigError(f"COREFLOW_WATCH={mode!r}: the watch mode must be auto, inotify or poll; "
+                          "unset it to choose by filesystem")
+    if mode == "auto":
+        return "poll" if needs_polling(filesystem_type(path)) else "inotify"
+    return mode

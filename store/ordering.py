@@ -10,20 +10,55 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from . import atomic
 from .layout import PendingName, parse_pending, pending_name, sorted_pending
-from .names import rank_between, respace_window, spread_ranks
-from .refs import JobRef
+from .names import RANK_WIDTH, rank_between, respace_window, spread_ranks
 from .spool import Spool
+
+if TYPE_CHECKING:
+    from .refs import JobRef
 
 
 def insert_rank(spool: Spool, queue: str, order: list[PendingName], priority: int) -> int:
     """Rank for a new job: behind every pending job of the same or higher priority."""
+    return rank_at(spool, queue, order, insert_index(order, priority))
+
+
+def insert_index(order: list[PendingName], priority: int) -> int:
+    """Where a new job of `priority` goes in `order`: behind every job of the same or higher priority."""
     idx = len(order)
     while idx > 0 and order[idx - 1].priority < priority:
         idx -= 1
-    return rank_at(spool, queue, order, idx)
+    return idx
+
+
+def deciding(order: list[PendingName]) -> list[PendingName]:
+    """The few jobs of a run order that decide where any new job goes: the first one, and
+    each one of a higher priority than every job behind it, with the job right behind it.
+
+    insert_index over this short list stops at the same job as over the whole order (the
+    last one of the same or higher priority is always such a job), and its neighbours are
+    the same, so a placement needs only these (store/tailhint.py). Placing a job keeps
+    the property: deciding(short list + the new job) is deciding(whole order + the new job).
+    """
+    keep = {0} if order else set()
+    best = None
+    behind = None  # the PRIO field of the job behind, already weighed
+    for i in range(len(order) - 1, -1, -1):
+        # PendingName.priority's slice, compared as text first: a queue of 10,000 jobs is
+        # mostly runs of one priority, and int() on each name would double a listing's cost.
+        name = order[i].name
+        field = name[RANK_WIDTH + 1:name.index(".", RANK_WIDTH + 2)]
+        if field == behind:
+            continue
+        behind = field
+        prio = int(field)
+        if best is None or prio > best:
+            best = prio
+            keep.update((i, i + 1))
+    return [order[i] for i in sorted(keep) if i < len(order)]
 
 
 def rank_at(spool: Spool, queue: str, order: list[PendingName], idx: int) -> int:

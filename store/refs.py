@@ -3,15 +3,17 @@ place (`JobView`), a queue's counts (`QueueInfo`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from .layout import PendingName
 from .model import Job, QueueConfig
 
 
-@dataclass(slots=True)
-class JobRef:
+# msgspec Structs, not dataclasses: the same fields, equality and repr, and a short
+# command does not pay for importing dataclasses and generating their methods.
+class JobRef(msgspec.Struct):
     """Where a job is now: its queue, state and file. Cheap: found from names alone."""
 
     id: str
@@ -25,8 +27,7 @@ class JobRef:
         return Path(self.file)
 
 
-@dataclass(slots=True)
-class QueueInfo:
+class QueueInfo(msgspec.Struct):
     name: str
     config: QueueConfig
     pending: int
@@ -34,8 +35,7 @@ class QueueInfo:
     running: int
 
 
-@dataclass(slots=True)
-class JobView:
+class JobView(msgspec.Struct):
     """A decoded job with where it is: what `ls`, `show` and the TUI present."""
 
     job: Job

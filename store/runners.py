@@ -17,7 +17,6 @@ import errno
 import fcntl
 import os
 import re
-import socket
 import time
 from dataclasses import dataclass
 from functools import cache
@@ -77,7 +76,7 @@ class RunnerState:
 
 
 def new_runner_id() -> str:
-    host = re.sub(r"[^a-z0-9.-]+", "-", socket.gethostname().lower()).strip("-.") or "host"
+    host = re.sub(r"[^a-z0-9.-]+", "-", os.uname().nodename.lower()).strip("-.") or "host"
     return f"{host[:40]}-{os.getpid()}-{os.urandom(4).hex()}"
 
 

@@ -12,11 +12,13 @@ import stat
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from operator import attrgetter
 from pathlib import Path
 
 import msgspec
 
-from . import atomic, auditlog, lookup, permissions, quarantine, queue_admin, safeio
+# auditlog, lookup, permissions, quarantine, queue_admin: imported where used (a submit needs none).
+from . import atomic, safeio
 from .errors import (
     ConfigError,
     CorruptJob,
@@ -25,7 +27,6 @@ from .errors import (
     JobNotFound,
     QueueExists,
     QueueNotFound,
-    SpoolError,
     SpoolNotFound,
     StorageError,
     UnsafeFile,
@@ -45,7 +46,7 @@ from .limits import MAX_META_BYTES, check_queue_config
 from .listing import list_names, scan_dir
 from .locks import DEFAULT_TIMEOUT, locked
 from .model import Audit, Job, QueueConfig, SpoolMeta, actor, decode, decode_job, encode
-from .names import check_name
+from .names import NAME_RE, check_name
 from .refs import JobRef, JobView, QueueInfo
 from .states import FINAL, LIVE, WAITING, State
 
@@ -119,7 +120,7 @@ class Spool:
         names = []
         for e in entries:
             # A symlinked queue directory could lead outside the spool: never followed.
-            if e.is_dir(follow_symlinks=False) and _is_name(e.name):
+            if e.is_dir(follow_symlinks=False) and NAME_RE.fullmatch(e.name):
                 names.append(e.name)
         return sorted(names)
 
@@ -160,14 +161,17 @@ class Spool:
 
     def add_queue(self, name: str, slots: int = 4, description: str = "") -> None:
         """Create a queue whole or not at all (see queue_admin.add_queue)."""
+        from . import queue_admin
         return queue_admin.add_queue(self, name, slots, description)
 
     def update_queue(self, name: str, action: str, **changes: object) -> QueueConfig:
         """Change queue.json fields under the lock, and record who did it (queue_admin)."""
+        from . import queue_admin
         return queue_admin.update_queue(self, name, action, **changes)
 
     def remove_queue(self, name: str, force: bool = False) -> int:
         """Remove a queue and its jobs; returns how many jobs went (see queue_admin.remove_queue)."""
+        from . import queue_admin
         return queue_admin.remove_queue(self, name, force)
 
     def queue_info(self, name: str) -> QueueInfo:
@@ -225,6 +229,7 @@ class Spool:
 
     def find(self, ref: str) -> JobRef:
         """Find a job by id, or by a unique prefix or suffix of at least 4 characters."""
+        from . import lookup
         return lookup.find(self, ref)
 
     def pending_ref(self, queue: str, p: PendingName) -> JobRef:
@@ -322,22 +327,26 @@ class Spool:
         pos = None
         if r.pending is not None:
             order = self.pending(r.queue)
-            i = bisect.bisect_left(order, r.pending.name, key=_name)
+            i = bisect.bisect_left(order, r.pending.name, key=attrgetter("name"))
             pos = i + 1 if i < len(order) and order[i].name == r.pending.name else None
         return self.view(r, pos)
 
     # -- audit ---------------------------------------------------------------------
 
     def record(self, job_id: str, action: str, detail: str = "", who: str | None = None) -> None:
+        from . import auditlog
         auditlog.record_job(self.layout.job_audit(job_id), job_id, action, detail, who)
 
     def record_queue(self, queue: str, action: str, detail: str = "") -> None:
+        from . import auditlog
         auditlog.append(self.layout.queue_audit(queue), action, detail)
 
     def audit(self, job_id: str) -> list[Audit]:
+        from . import auditlog
         return auditlog.read(self.layout.job_audit(job_id), self.owner())
 
     def queue_audit(self, queue: str) -> list[Audit]:
+        from . import auditlog
         return auditlog.read(self.layout.queue_audit(queue), self.owner())
 
     def owner(self) -> int:
@@ -351,6 +360,7 @@ class Spool:
 
     def quarantine(self, path: Path, reason: str) -> Path | None:
         """Move a file that cannot be ours to corrupt/ (see quarantine.quarantine)."""
+        from . import quarantine
         return quarantine.quarantine(self, path, reason)
 
     def read_log(self, job_id: str, offset: int, limit: int = 1 << 20, tail: bool = False) -> tuple[bytes, int]:
@@ -364,6 +374,7 @@ class Spool:
 
     def world_writable(self, queues: list[str] | None = None) -> list[str]:
         """Directories others may write where they must not (see permissions.world_writable)."""
+        from . import permissions
         return permissions.world_writable(self, queues)
 
     def clean_tmp(self, every: float = TMP_CLEAN_EVERY) -> int:
@@ -376,18 +387,5 @@ class Spool:
         return atomic.clean_tmp(self.layout.tmp)
 
     def corrupt_files(self) -> list[Path]:
+        from . import quarantine
         return quarantine.corrupt_files(self)
-
-
-def _name(p: PendingName) -> str:
-    return p.name
-
-
-def _is_name(name: str) -> bool:
-    try:
-        check_name(name)
-    except SpoolError:
-        return False
-    return True
-
-

@@ -4,6 +4,7 @@ and the watch triggers build on.
   * `is_noise`: the one filter of paths nobody builds from (.git/, swap files...).
   * `choose_mode`: inotify or polling, decided in one place: inotify sees only this
     host's changes, so NFS, CIFS, FUSE and the like are polled ($COREFLOW_WATCH overrides).
+    It lives in store/mounts.py (a submit asks it too) and is re-exported here.
   * `notify`: inotify through watchfiles (recursive, debounced batches, a thread-free
     blocking iterator): the change feed and the watch triggers.
   * `Inotify`: raw inotify through ctypes, one non-blocking descriptor read on demand:
@@ -23,31 +24,6 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .errors import ConfigError
-from .mounts import mount_of
-
-POLLED_FSTYPES = ("nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse", "9p", "afs", "ceph", "glusterfs", "lustre")
-MODES = ("auto", "inotify", "poll")
-
-
-def filesystem_type(path: Path) -> str:
-    """The fstype of the mount holding `path` ('' if unknown)."""
-    return mount_of(path).fstype
-
-
-def needs_polling(fstype: str) -> bool:
-    return any(fstype == t or fstype.startswith(t + ".") for t in POLLED_FSTYPES)
-
-
-def choose_mode(path: Path, mode: str | None = None) -> str:
-    """'inotify' or 'poll': the given mode, else $COREFLOW_WATCH, else by filesystem type."""
-    mode = mode or os.environ.get("COREFLOW_WATCH") or "auto"
-    if mode not in MODES:
-        raise ConfigError(f"COREFLOW_WATCH={mode!r}: the watch mode must be auto, inotify or poll; "
-                          "unset it to choose by filesystem")
-    if mode == "auto":
-        return "poll" if needs_polling(filesystem_type(path)) else "inotify"
-    return mode
 
 
 # -- what no build cares about ------------------------------------------------------

@@ -56,6 +56,48 @@ def test_submit_loads_only_what_it_uses(tmp_path: Path) -> None:
     assert not mods & set(listing)
 
 
+# What a short command may load of ours: pinned, so that a new top-level import shows up here.
+SUBMIT_MODULES = {
+    "coreflow_tui", "coreflow_tui.cli", "coreflow_tui.cli.checks", "coreflow_tui.cli.commands",
+    "coreflow_tui.cli.parser", "coreflow_tui.exits", "coreflow_tui.fmt", "coreflow_tui.safetext",
+    "store", "store.atomic", "store.errors", "store.jobs", "store.jobs.submit", "store.layout", "store.limits",
+    "store.listing", "store.locks", "store.model", "store.mounts", "store.names", "store.ordering", "store.refs",
+    "store.safeio", "store.spool", "store.states", "store.tailhint",
+}
+# Standard modules a submit does not need, each a millisecond or more of a short command's
+# start-up (issue 15: one submit at most 1.3x `python -c "import msgspec"`).
+NOT_FOR_A_SUBMIT = ("tomllib", "dataclasses", "socket", "shutil", "getpass", "ctypes", "threading", "statistics",
+                    "json", "subprocess", "asyncio", "importlib.metadata", "zlib", "lzma", "bz2")
+
+
+def test_a_submit_loads_exactly_its_own_modules(tmp_path: Path) -> None:
+    """`coreflow submit` in a fresh interpreter (the spool made beforehand, as a user's
+    is): of ours exactly SUBMIT_MODULES, and none of the heavy libraries or standard
+    modules it has no use for. Times are the bench's (python -m bench store)."""
+    spool = tmp_path / "spool"
+    subprocess.run([sys.executable, "-m", "coreflow_tui", "--spool", str(spool), "init"], check=True,
+                   capture_output=True, cwd=ROOT)
+    before = _modules_after("import msgspec")
+    mods = _modules_after(f"from coreflow_tui.cli import main\nmain(['--spool', {str(spool)!r}, 'submit', '--', 'true'])")
+    assert {m for m in mods if m.split(".")[0] in ("store", "coreflow_tui")} == SUBMIT_MODULES
+    assert not {m for m in mods - before if m.split(".")[0] in HEAVY or m in NOT_FOR_A_SUBMIT}
+    assert len(list((spool / "queues" / "default" / "pending").iterdir())) == 1  # it did submit
+
+
+def test_move_and_cancel_load_no_submit_and_no_listing(tmp_path: Path) -> None:
+    """`move` and `cancel` load their own family, not submit's, and nothing heavy."""
+    spool = tmp_path / "spool"
+    run = [sys.executable, "-m", "coreflow_tui", "--spool", str(spool)]
+    subprocess.run([*run, "init"], check=True, capture_output=True, cwd=ROOT)
+    ids = [subprocess.run([*run, "submit", "--", "true"], check=True, capture_output=True, text=True,
+                          cwd=ROOT).stdout.strip() for _ in range(2)]
+    for argv in (["move", ids[0], "--bottom"], ["cancel", ids[1]]):
+        mods = _modules_after(f"from coreflow_tui.cli import main\nmain(['--spool', {str(spool)!r}, *{argv!r}])")
+        assert f"store.jobs.{argv[0]}" in mods
+        assert "store.jobs.submit" not in mods and "store.tailhint" not in mods
+        assert not {m for m in mods if m.split(".")[0] in HEAVY or m in NOT_FOR_A_SUBMIT}
+
+
 def test_store_names_resolve_lazily() -> None:
     """`import store` loads no submodule; every name in store.__all__
     still resolves (to the function, not the module of the same name)."""

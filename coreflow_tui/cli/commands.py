@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 import store
-from store import JobSpec, Spool, SpoolError, Where
+from store import Spool, SpoolError
 
 from ..safetext import inert
 from ..exits import EXIT_FAIL, EXIT_OK, EXIT_USAGE
@@ -54,7 +54,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
     if not argv:
         say_error("submit: no command given: coreflow submit [OPTIONS] -- CMD [ARG...]")
         return EXIT_USAGE
-    spec = JobSpec(
+    spec = store.JobSpec(
         command=" ".join(argv) if args.shell else argv, queue=args.queue, type=args.type, name=args.name or "",
         priority=args.priority, labels=dict(args.label), requires=args.requires, timeout=args.timeout,
         retries=args.retries, cwd=os.path.abspath(args.cwd) if args.cwd else None, env=dict(args.env),
@@ -75,7 +75,7 @@ def _submit_jsonl(spool: Spool, source: str) -> int:
         data = sys.stdin.buffer.read() if source == "-" else open(source, "rb").read()
     except OSError as exc:
         raise SpoolError(f"cannot read {source}: {exc.strerror}") from None
-    decoder = msgspec.json.Decoder(JobSpec)
+    decoder = msgspec.json.Decoder(store.JobSpec)
     where = "stdin" if source == "-" else source
     specs = []  # (line number in the input, spec): blank lines are skipped but counted
     for n, line in enumerate(data.splitlines(), 1):
@@ -103,19 +103,19 @@ def _submit_jsonl(spool: Spool, source: str) -> int:
 def cmd_move(args: argparse.Namespace) -> int:
     spool = open_spool(args)
     if args.top:
-        where = Where("top")
+        where = store.Where("top")
     elif args.bottom:
-        where = Where("bottom")
+        where = store.Where("bottom")
     elif args.up is not None:
-        where = Where("up", args.up)
+        where = store.Where("up", args.up)
     elif args.down is not None:
-        where = Where("down", args.down)
+        where = store.Where("down", args.down)
     elif args.before:
-        where = Where("before", other=args.before)
+        where = store.Where("before", other=args.before)
     elif args.after:
-        where = Where("after", other=args.after)
+        where = store.Where("after", other=args.after)
     else:
-        where = Where("queue", other=args.queue)
+        where = store.Where("queue", other=args.queue)
     pos = store.move(spool, args.id, where)
     print(f"position {pos}", file=sys.stderr)
     return EXIT_OK

@@ -54,7 +54,32 @@ def default_spool() -> Path:
     return Path(data) / "coreflow" / "spool"
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter, told the terminal's width: argparse makes one for every
+    add_argument (to check its metavar), and finding the width itself imports shutil (with
+    its compressors), a tenth of a short command's own start-up."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position, _columns() - 2 if width is None else width)
+
+
+def _columns() -> int:
+    """shutil.get_terminal_size().columns: $COLUMNS, else stdout's terminal, else 80."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
     def error(self, message: str) -> None:  # type: ignore[override]
         # One line: which option, why, and where the usage is (a script's log keeps it whole).
         from ..safetext import inert
@@ -105,9 +130,16 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--spool", type=Path, default=None, metavar="PATH",
                    help="the spool directory (env COREFLOW_SPOOL; default %(default)s)".replace(
                        "%(default)s", str(default_spool())))
-    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    # prog given: argparse would otherwise build a help formatter (and import shutil) to work it out
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser, prog="coreflow")
+
+    # A known command without -h/--help anywhere needs no other command's parser, not even
+    # its name (each costs an ArgumentParser and gettext's look-ups of translations).
+    lean = only in HANDLERS and not {"-h", "--help"} & set(argv or ())
 
     def cmd(name: str, help: str) -> argparse.ArgumentParser:
+        if lean and name != only:
+            return _Unbuilt()  # type: ignore[return-value]
         parser = sub.add_parser(name, help=help, description=help)
         return parser if only in (None, name) or only not in HANDLERS else _Unbuilt()  # type: ignore[return-value]
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from store import Spool, SpoolError
-from store.watch import choose_mode
+from store.mounts import choose_mode
 from store.triggers import (
     Fired,
     TriggerDef,

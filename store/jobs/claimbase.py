@@ -16,7 +16,7 @@ import msgspec
 from .. import atomic, deps
 from ..atomic import commit_rename
 from ..errors import CorruptJob, JobNotFound, JobStateError, SpoolError, StorageError
-from ..watch import filesystem_type, needs_polling
+from ..mounts import filesystem_type, needs_polling
 from ..layout import RUNNING_RE, cancel_name, done_name, pending_name, running_name
 from ..listing import list_names
 from ..model import Job, QueueConfig, Result, encode_job

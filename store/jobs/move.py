@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import msgspec
 
 from .. import deps
@@ -19,8 +17,7 @@ from ..refs import JobRef
 from ..spool import Spool
 
 
-@dataclass(frozen=True, slots=True)
-class Where:
+class Where(msgspec.Struct, frozen=True):
     """A move target: top, bottom, up/down N places, before/after a job, or another queue."""
 
     kind: str  # top | bottom | up | down | before | after | queue

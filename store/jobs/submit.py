@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import math
 import os
 import time
@@ -11,15 +10,15 @@ from pathlib import Path
 
 import msgspec
 
-from .. import atomic, deps
+from .. import atomic
 from ..errors import SpoolError, StorageError, about
-from ..layout import PendingName, pending_name
+from ..layout import pending_name
 from ..limits import check_job_bytes, check_job_fields
 from ..locks import locked_all
 from ..model import Job, Trigger, actor, encode_job
 from ..names import check_name, new_job_id, parse_priority
-from ..ordering import by_name, insert_rank
 from ..spool import DEFAULT_QUEUE, Spool
+from ..tailhint import Tail
 
 
 class JobFields(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -54,10 +53,10 @@ def build_job(spool: Spool, spec: JobSpec, now: float | None = None, who: str | 
               earlier: Sequence[Job] = ()) -> Job:
     """Validate a spec against the spool (queue, type, names, the jobs it waits for) and
     make the job it describes; `earlier`: the jobs before it in its batch ("@STEP")."""
-    from ..jobtypes import load_types  # here, not at the top: listings need no TOML parser
-
     jtype = None
     if spec.type is not None:  # only a typed submit reads types.toml: a broken one stops only those
+        from ..jobtypes import load_types  # here, not at the top: an untyped submit needs no TOML parser
+
         with about("type"):
             check_name(spec.type, "job type")
             types = load_types(spool.layout.types)
@@ -128,6 +127,8 @@ def _links(spool: Spool, spec: JobSpec, earlier: Sequence[Job]) -> tuple[list[st
         raise SpoolError(f"start time {spec.not_before} is not a time")
     if not (spec.after or spec.after_finished):
         return [], []
+    from .. import deps  # only a job that waits on others needs the dependency index
+
     return (deps.resolve(spool, spec.after, earlier, "after"),
             deps.resolve(spool, spec.after_finished, earlier, "after_finished"))
 
@@ -143,7 +144,11 @@ def submit(spool: Spool, specs: Sequence[JobSpec]) -> list[str]:
 def place(spool: Spool, jobs: Sequence[Job]) -> list[str]:
     """Write new jobs and put them in their queues' run order (all or nothing)."""
     lay = spool.layout
-    blocked = deps.prepare(spool, jobs)  # their index entries are durable before they are visible
+    blocked: set[str] = set()
+    if any(j.after or j.after_finished or j.not_before for j in jobs):  # else no index to load
+        from .. import deps
+
+        blocked = deps.prepare(spool, jobs)  # their index entries are durable before they are visible
     by_queue: dict[str, list[tuple[Job, Path]]] = {}
     staged: list[Path] = []
     placed: list[Path] = []
@@ -158,17 +163,18 @@ def place(spool: Spool, jobs: Sequence[Job]) -> list[str]:
         with locked_all([(lay.queue_lock(q), f"queue {q}") for q in by_queue], spool.lock_timeout):
             try:
                 for queue, batch in by_queue.items():
-                    order = spool.pending(queue)
+                    tail = Tail(spool, queue)  # where new jobs go, mostly without listing pending/
                     pend = lay.pending(queue)
                     for job, path in batch:
-                        rank = insert_rank(spool, queue, order, job.priority)
-                        name = pending_name(rank, job.priority, job.id, kind="wait" if job.id in blocked else None)
+                        name = pending_name(tail.rank(job.priority), job.priority, job.id,
+                                            kind="wait" if job.id in blocked else None)
                         try:
                             os.rename(path, pend / name)
                         except OSError as exc:
                             raise StorageError.wrap(exc, f"cannot queue job {job.id} in {queue}") from exc
                         placed.append(pend / name)
-                        bisect.insort(order, PendingName(name), key=by_name)
+                        tail.add(name)
+                    tail.save()
                     atomic.fsync_dir(pend)
             except BaseException:
                 for dest in placed:
@@ -179,5 +185,7 @@ def place(spool: Spool, jobs: Sequence[Job]) -> list[str]:
             for path in staged:
                 atomic.unlink_quietly(path)
     if blocked:  # a dependency that ended while we placed them did not see them
+        from .. import deps
+
         deps.recheck(spool, [j for j in jobs if j.id in blocked])
     return [job.id for job in jobs]

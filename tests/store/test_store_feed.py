@@ -15,7 +15,7 @@ from store import Heartbeat, Spool, Where, move, submit
 from store.jobs.submit import JobSpec
 from store.errors import ConfigError
 from store.feed import Change, Feed
-from store.watch import choose_mode, needs_polling
+from store.mounts import choose_mode, needs_polling
 from store.runners import beat
 
 
