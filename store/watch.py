@@ -4,7 +4,7 @@ and the watch triggers build on.
   * `is_noise`: the one filter of paths nobody builds from (.git/, swap files...).
   * `choose_mode`: inotify or polling, decided in one place: inotify sees only this
     host's changes, so NFS, CIFS, FUSE and the like are polled ($COREFLOW_WATCH overrides).
-    It lives in store/mounts.py (a submit asks it too) and is re-exported here.
+    It lives in store/mounts.py, so a submit can ask it without this module's ctypes.
   * `notify`: inotify through watchfiles (recursive, debounced batches, a thread-free
     blocking iterator): the change feed and the watch triggers.
   * `Inotify`: raw inotify through ctypes, one non-blocking descriptor read on demand:
