@@ -58,7 +58,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
         command=" ".join(argv) if args.shell else argv, queue=args.queue, type=args.type, name=args.name or "",
         priority=args.priority, labels=dict(args.label), requires=args.requires, timeout=args.timeout,
         retries=args.retries, cwd=os.path.abspath(args.cwd) if args.cwd else None, env=dict(args.env),
-        shell=args.shell,
+        shell=args.shell, **_pipeline(spool, args),
     )
     (job_id,) = store.submit(spool, [spec])
     if args.json:
@@ -68,6 +68,26 @@ def cmd_submit(args: argparse.Namespace) -> int:
     else:
         print(job_id)
     return EXIT_OK
+
+
+def _pipeline(spool: Spool, args: argparse.Namespace) -> dict[str, Any]:
+    """The spec's dependency and start fields: ids found as other commands find them (an
+    unknown or ambiguous one is refused naming the option), --at/--in as epoch seconds."""
+    out: dict[str, Any] = {}
+    for option, refs in (("--after", args.after), ("--after-finished", args.after_finished)):
+        ids = []
+        for ref in refs:
+            try:
+                ids.append(spool.find(ref).id)
+            except SpoolError as exc:
+                raise SpoolError(f"submit {option}: {exc}") from None
+        if ids:
+            out[option[2:].replace("-", "_")] = list(dict.fromkeys(ids))
+    now = time.time()
+    start = args.at if args.at is not None else (now + args.start_in if args.start_in is not None else None)
+    if start is not None and start > now:  # a time already past means no delay (documented in --help)
+        out["not_before"] = start
+    return out
 
 
 def _submit_jsonl(spool: Spool, source: str) -> int:
@@ -133,6 +153,8 @@ def cmd_change(args: argparse.Namespace) -> int:
                 msg = "held" if store.hold(spool, ref) else "already held"
             elif args.command == "release":
                 msg = "released" if store.release(spool, ref) else "not held"
+            elif getattr(args, "with_dependents", False):
+                msg = f"queued again at position {store.retry(spool, ref, with_dependents=True)}, with its dependents"
             else:
                 msg = f"queued again at position {store.retry(spool, ref)}"
         except SpoolError as exc:
