@@ -14,6 +14,8 @@
         audit.jsonl                 who paused/resumed/changed the queue, one JSON a line
         pending/RANK.PRIO.ID.job    a waiting job
         pending/RANK.PRIO.ID.held   a held job: keeps its place, is skipped
+        pending/RANK.PRIO.ID.wait   a blocked job: waits on other jobs or its start time, keeps
+                                    its place, is skipped by name (its JSON state is "pending")
         running/ID.RUNNER.job       a claimed job; RUNNER is the id of the runner that holds
                                     it (once it has run a moment, the content also names
                                     host, pid, and the place it came from). ID.job (no
@@ -26,6 +28,12 @@
       runners/RUNNERID.lock         flock-ed by the runner for its whole life: on the same
                                     kernel (any PID namespace) a lock nobody holds is proof
                                     that the runner is dead
+      deps/DEPID/QUEUE.ID.dep       job ID (in QUEUE when indexed; it may have moved) waits on
+                                    job DEPID: empty, written and made durable before ID is placed
+      deps/DEPID/QUEUE.RANK.PRIO.ID.cancelled
+                                    job ID was cancelled because DEPID failed, from that place
+                                    (what `retry DEPID --with-dependents` puts back)
+      due/QUEUE/MS.ID               blocked job ID may start at MS (epoch milliseconds, 13+ digits)
       audit/ID.jsonl                what people did to a job after submitting it
       logs/ID.log                   combined stdout/stderr of a job
       corrupt/WHERE.STAMP.RAND      files that cannot be ours, moved aside (WHERE: their old
@@ -93,6 +101,38 @@ Protocol:
     around the spot (doubling until the gaps fit, a few dozen renames), never the
     whole queue; run order holds after every one of those renames.
 
+Dependencies and delayed start (store/deps.py). A job's `after` (ids that must
+succeed), `after_finished` (ids that must end, whatever the outcome) and `not_before`
+(epoch seconds) are in its JSON; the ids are full ids of jobs that existed when it was
+submitted, in any queue (so no cycle can be made). A job is *eligible* to be claimed
+when its name ends in .job: a runner never reads a .wait or .held file, so 9,999
+blocked jobs cost a claim 9,999 string comparisons. The rules that move it:
+  * Submit (and retry, release): if some condition does not hold yet, its index entries
+    (deps/DEP/..., due/QUEUE/...) are created and the directories fsynced, then it is
+    placed as .wait; else as .job. Then it looks at its dependencies again (below).
+  * Whoever makes a job final (runner finish, cancel, takeover, supersede) renames it to
+    done/ first, then lists deps/ID/ (absent: nothing to do) and, under each dependent's
+    queue lock, re-evaluates the dependent from its file and the states of the jobs it
+    names (found by name): all `after` succeeded, all `after_finished` ended, not_before
+    passed -> renamed .wait -> .job; an `after` job failed, was cancelled or is gone ->
+    cancelled (reason "dependency", message "dependency ID failed"), a .cancelled note
+    left in deps/ID/, and the same done for its own dependents. Its .dep entry is then
+    removed, and deps/ID/ when empty. A held dependent stays held (release re-evaluates).
+  * Both sides look after their own commit, so a dependency that ends while a dependent
+    is being placed is seen by one of them (or both: the rename .wait -> .job succeeds once).
+  * Start times: each runner, before claiming from a queue, stats due/QUEUE (lists it
+    when it changed or its earliest time came), and lets the due jobs go as above; it
+    wakes at the earliest start time ahead. Start times are compared with the runner
+    host's clock (they are wall-clock times a person gave).
+  * Crashes: an index entry whose job is gone is harmless (the dependent is looked for
+    by id). A crash between a final rename and its deps/ work is repaired by every
+    runner at start and every minute (deps.sweep: each deps/ID/ whose job is final is
+    processed again; one whose job is nowhere for an hour is removed). A finish's
+    directory fsync may be group-committed (SYNC_EVERY); a dependent released just
+    before a power cut may run although its dependency's done/ rename was lost: the
+    dependency then comes back from running/ with its result written, and is finished.
+  * Old coreflow versions ignore .wait names: they never run a blocked job.
+
 Files are read one way (store/safeio.py): opened without following a symlink and
 without blocking (a FIFO is refused at once), checked to be a regular file no larger
 than its limit (store/limits.py: job 4 MiB, spool.json/queue.json 64 KiB, TOML 1 MiB
@@ -123,8 +163,15 @@ DEFAULT_QUEUE = "default"
 
 # [0-9], not \d: \d would also take other scripts' digits, which int() then accepts.
 PENDING_RE = re.compile(
-    r"(?P<rank>[0-9a-f]{%d})\.(?P<prio>[+-][0-9]{1,4})\.(?P<id>[0-9a-z]{26})\.(?P<st>job|%s)" % (RANK_WIDTH, State.HELD)
+    r"(?P<rank>[0-9a-f]{%d})\.(?P<prio>[+-][0-9]{1,4})\.(?P<id>[0-9a-z]{26})\.(?P<st>job|wait|%s)" % (RANK_WIDTH, State.HELD)
 )
+QUEUE_NAME = r"[a-z0-9][a-z0-9._-]{0,63}"
+# deps/DEPID/ entries: a dependent that waits on DEPID, or one cancelled because DEPID failed (with its old place).
+DEP_RE = re.compile(r"(?P<queue>%s)\.(?P<id>[0-9a-z]{26})\.dep" % QUEUE_NAME)
+DEP_CANCELLED_RE = re.compile(
+    r"(?P<queue>%s)\.(?P<rank>[0-9a-f]{%d})\.(?P<prio>[+-][0-9]{1,4})\.(?P<id>[0-9a-z]{26})\.cancelled"
+    % (QUEUE_NAME, RANK_WIDTH))
+DUE_RE = re.compile(r"(?P<ms>[0-9]{13,15})\.(?P<id>[0-9a-z]{26})")
 RUNNER_ID = r"[a-z0-9][a-z0-9._-]{0,80}"
 RUNNING_RE = re.compile(r"(?P<id>[0-9a-z]{26})(?:\.(?P<runner>%s))?\.job" % RUNNER_ID)
 CANCEL_RE = re.compile(r"(?P<id>[0-9a-z]{26})\.cancel")
@@ -134,7 +181,7 @@ ALL_STATES = tuple(State)
 
 
 class PendingName:
-    """A pending (or held) job's file name and what it says: rank, priority, id, held.
+    """A pending (held, blocked) job's file name and what it says: rank, priority, id, kind.
 
     A listing makes one per waiting job, so it keeps only the name (already checked
     against PENDING_RE) and reads each field from it when asked.
@@ -155,11 +202,21 @@ class PendingName:
 
     @property
     def id(self) -> str:
-        return self.name[-31:-5] if self.name.endswith(".held") else self.name[-30:-4]
+        return self.name[-30:-4] if self.name[-4:] == ".job" else self.name[-31:-5]
 
     @property
     def held(self) -> bool:
         return self.name.endswith(".held")
+
+    @property
+    def blocked(self) -> bool:
+        """Waits on other jobs or on its start time (pending/X.wait): skipped by claims, by name."""
+        return self.name.endswith(".wait")
+
+    @property
+    def kind(self) -> str:
+        """The last word of the name: job (claimable), wait (blocked) or held."""
+        return self.name[self.name.rindex(".") + 1:]
 
     @property
     def state(self) -> State:
@@ -172,12 +229,13 @@ class PendingName:
         return hash(self.name)
 
     def __repr__(self) -> str:
-        return (f"PendingName(rank={self.rank}, priority={self.priority}, id={self.id!r}, held={self.held}, "
+        return (f"PendingName(rank={self.rank}, priority={self.priority}, id={self.id!r}, kind={self.kind}, "
                 f"name={self.name!r})")
 
 
-def pending_name(rank: int, priority: int, job_id: str, held: bool = False) -> str:
-    return f"{rank:0{RANK_WIDTH}x}.{priority:+d}.{job_id}.{State.HELD if held else 'job'}"
+def pending_name(rank: int, priority: int, job_id: str, held: bool = False, kind: str | None = None) -> str:
+    """pending/RANK.PRIO.ID.KIND; `kind` (job, wait, held: a PendingName's) wins over `held`."""
+    return f"{rank:0{RANK_WIDTH}x}.{priority:+d}.{job_id}.{kind or (State.HELD if held else 'job')}"
 
 
 def parse_pending(name: str) -> PendingName | None:
@@ -262,6 +320,14 @@ class Layout:
 
     def state_dirs(self, queue: str) -> list[Path]:
         return [self.pending(queue), self.running(queue), self.done(queue)]
+
+    def deps(self, job_id: str) -> Path:
+        """deps/ID/: the jobs that wait on job ID (see store/deps.py)."""
+        return self.root / "deps" / job_id
+
+    def due(self, queue: str) -> Path:
+        """due/QUEUE/: the queue's blocked jobs with a start time, by that time."""
+        return self.root / "due" / queue
 
     def job_audit(self, job_id: str) -> Path:
         return self.audit / f"{job_id}.jsonl"

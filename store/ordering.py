@@ -58,7 +58,7 @@ def respace(spool: Spool, queue: str, order: list[PendingName], idx: int) -> lis
     downs = [(p, rank) for p, rank in moves if rank < p.rank]
     placed = {p.name: p for p in order[lo:lo + len(ranks)]}
     for p, rank in ups + downs:
-        name = pending_name(rank, p.priority, p.id, p.held)
+        name = pending_name(rank, p.priority, p.id, kind=p.kind)
         del placed[p.name]
         if atomic.commit_rename(d / p.name, d / name):
             placed[name] = PendingName(name)
@@ -85,7 +85,7 @@ def rebalance(spool: Spool, queue: str, order: list[PendingName]) -> list[Pendin
         items = list(zip(order, [base + r - new[0] for r in new]))
     out = {}
     for p, rank in items:
-        name = pending_name(rank, p.priority, p.id, p.held)
+        name = pending_name(rank, p.priority, p.id, kind=p.kind)
         if atomic.commit_rename(d / p.name, d / name):
             out[p.id] = parse_pending(name)
     atomic.fsync_dir(d)

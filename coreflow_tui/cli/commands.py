@@ -109,7 +109,7 @@ def _submit_jsonl(spool: Spool, source: str) -> int:
     now = time.time()
     for n, spec in specs:
         try:
-            jobs.append(store.build_job(spool, spec, now=now))
+            jobs.append(store.build_job(spool, spec, now=now, earlier=jobs))
         except SpoolError as exc:
             raise SpoolError(f"{where} line {n}: {exc}; nothing was queued") from None
     ids = store.place(spool, jobs)

@@ -244,6 +244,8 @@ class Runner(Claiming, Finishing, Fencing):
         now = time.monotonic()
         due = [self.t.beat, self.t.lost]
         if not self.stop_level:
+            start = self.claims.next_due()  # a delayed job's start time (store/deps.py): claim then
+            self.t.claim = min(self.t.claim, now + max(0.0, start - time.time())) if start else self.t.claim
             due.append(self.t.claim)
         if self.jobs:
             due.append(self.t.cancel)

@@ -7,7 +7,7 @@ import time
 
 import msgspec
 
-from .. import atomic, safeio
+from .. import atomic, deps, safeio
 from ..errors import CorruptJob, JobStateError, StorageError
 from ..layout import cancel_name, done_name
 from ..model import CancelRequest, Result, actor, decode, encode, encode_job
@@ -45,6 +45,7 @@ def cancel(spool: Spool, ref: str, reason: str = "cancelled", detail: str = "") 
         commit_rewritten(spool, r, "cancel", src, dest, encode_job(job, original),
                          sync=(lay.done(r.queue), lay.pending(r.queue)))
         spool.record(r.id, "cancel", detail)
+    deps.on_final(spool, r.id, State.CANCELLED)
     return State.CANCELLED
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import msgspec
 
-from .. import atomic
+from .. import atomic, deps
 from ..atomic import commit_rename
 from ..errors import CorruptJob, JobNotFound, JobStateError, StorageError
 from ..watch import filesystem_type, needs_polling
@@ -29,6 +29,7 @@ from ..spool import Spool
 from ..states import State
 
 SYNC_EVERY = 0.1  # seconds between directory fsyncs of a busy runner
+DEPS_SWEEP_EVERY = 60.0  # seconds between a runner's repairs of the dependency index (deps.sweep)
 
 
 HELD_UP = 0.5  # seconds: a state change that took longer may have raced a takeover (see _unless_taken)
@@ -86,6 +87,43 @@ class ClaimBase:
         self._journal = ClaimsJournal(spool, me.runner)
         # Other hosts' changes raise no inotify event: there, list pending/ every time.
         self._pending = None if needs_polling(filesystem_type(spool.root)) else PendingCache()
+        self._due: dict[str, tuple[int, float | None]] = {}  # queue -> (due/QUEUE mtime, next start time)
+        self._swept = -DEPS_SWEEP_EVERY
+
+    # -- blocked jobs (store/deps.py) ------------------------------------------------------
+
+    def _release_due(self, queue: str) -> None:
+        """Let the queue's delayed jobs whose time has come go: one stat of due/QUEUE
+        while nothing there is due (re-listed when it changed or its next time came)."""
+        d = self.spool.layout.due(queue)
+        try:
+            mtime = os.stat(d).st_mtime_ns
+        except FileNotFoundError:
+            self._due.pop(queue, None)
+            return
+        hit = self._due.get(queue)
+        if hit is not None and hit[0] == mtime and (hit[1] is None or hit[1] > time.time()):
+            return
+        ahead = deps.release_due(self.spool, queue)
+        try:
+            self._due[queue] = (os.stat(d).st_mtime_ns, ahead)
+        except FileNotFoundError:
+            self._due.pop(queue, None)
+
+    def next_due(self) -> float | None:
+        """The next start time (epoch seconds) of a delayed job in the queues claimed
+        from, if any: the runner wakes then to claim it."""
+        times = [t for _, t in self._due.values() if t is not None]
+        return min(times) if times else None
+
+    def sweep_deps(self) -> None:
+        """Repair what a crash between a job's end and releasing its dependents left
+        (deps.sweep), at the first call and then every DEPS_SWEEP_EVERY seconds."""
+        now = time.monotonic()
+        if now - self._swept < DEPS_SWEEP_EVERY:
+            return
+        self._swept = now
+        deps.sweep(self.spool)
 
     # -- content after a commit ----------------------------------------------------------
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from .. import atomic
+from .. import atomic, deps
 from ..atomic import commit_rename
 from ..errors import CorruptJob, JobNotFound, SpoolError
 from ..layout import RUNNING_RE, parse_pending, running_name
@@ -84,6 +84,7 @@ class Claims(ClaimBase):
         """Claim the first eligible pending job of `queue`, if the queue has a free slot."""
         pend_dir, run_dir, _ = self._qdirs(queue)
         warnings: list[str] = []
+        self._release_due(queue)
         with self.lock(queue):
             config = self._config(queue)
             if config.paused:
@@ -183,6 +184,7 @@ class Claims(ClaimBase):
                 staged, placing = None, staged
                 self._unless_taken(job, self._to_done(job, original, src, result, placing), since)
                 self._forget_mine(job.id)  # not before: a finish that failed is tried again
+            deps.on_final(self.spool, job.id, result.state)
             return result.state
         finally:
             if staged:  # not placed: ClaimLost, or an error before the rename
@@ -206,6 +208,8 @@ class Claims(ClaimBase):
                 state = State.PENDING
             self._unless_taken(job, placed, since)
             self._forget_mine(job.id)
+        if state == State.CANCELLED:
+            deps.on_final(self.spool, job.id, state)
         return state
 
     def is_mine(self, job: Job) -> bool:
@@ -236,6 +240,7 @@ class Claims(ClaimBase):
         Our own running files that we do not run (we crashed mid-takeover) count as lost.
         """
         spool = self.spool
+        self.sweep_deps()
         found: list[JobRef] = []
         for q in queues if queues is not None else spool.queue_names():
             try:
@@ -280,6 +285,9 @@ class Claims(ClaimBase):
                 continue
             if got is not None:
                 out.append(got)
+                if got.outcome != State.PENDING:
+                    deps.on_final(spool, got.job_id, job.result.state if got.outcome == "finished" and job.result
+                                  else got.outcome)
         return out
 
     def _recover_one(self, r: JobRef, owner: str | None, state: RunnerState | None,
@@ -346,7 +354,7 @@ def own_attempts(job: Job) -> int:
 
 
 def _idle(names: list[str]) -> str:
-    return "ineligible" if any(n[-5:] == ".held" for n in names) else "empty"
+    return "ineligible" if any(n[-5:] in (".held", ".wait") for n in names) else "empty"
 
 
 def _owner(r: JobRef) -> str | None:

@@ -49,7 +49,7 @@ def edit(spool: Spool, ref: str, change: Edit) -> int:
         dest = d / p.name
         if new.priority != job.priority:
             rest = order[:me] + order[me + 1:]
-            dest = d / pending_name(insert_rank(spool, r.queue, rest, new.priority), new.priority, p.id, p.held)
+            dest = d / pending_name(insert_rank(spool, r.queue, rest, new.priority), new.priority, p.id, kind=p.kind)
             commit_rewritten(spool, r, "edit", d / p.name, dest, encode_job(new, original), sync=(d,))
         else:  # same name: a rewrite in place, no commit rename
             atomic.publish(spool.layout.tmp, dest, encode_job(new, original))

@@ -1,7 +1,11 @@
-"""hold and release: a held job keeps its place in the queue and is skipped."""
+"""hold and release: a held job keeps its place in the queue and is skipped.
+
+A blocked job (pending/X.wait, see store/deps.py) can be held too; released, it waits
+again (.wait) or may run (.job), as its dependencies and start time say then."""
 
 from __future__ import annotations
 
+from .. import deps
 from .commit import commit_rewritten, pending_ref, waiting_now
 from ..layout import pending_name
 from ..spool import Spool
@@ -26,7 +30,14 @@ def _set_held(spool: Spool, ref: str, held: bool) -> bool:
         p = order[me]
         if p.held == held:
             return False
-        commit_rewritten(spool, r, what, d / p.name, d / pending_name(p.rank, p.priority, p.id, held), None,
+        kind = None
+        if not held:
+            job = spool.load(d / p.name, p.id, r.queue, p.state)[0]
+            if deps.is_blocking(job) and deps.verdict(spool, job)[0] != deps.READY:
+                kind = "wait"
+        commit_rewritten(spool, r, what, d / p.name, d / pending_name(p.rank, p.priority, p.id, held, kind), None,
                          sync=(d,))
         spool.record(r.id, what)
+    if kind:  # doomed meanwhile, or released at the moment its dependency ended: settle it now
+        deps.recheck(spool, [job])
     return True

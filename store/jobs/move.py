@@ -77,7 +77,7 @@ def move(spool: Spool, ref: str, where: Where) -> int:
             rest = order[:me] + order[me + 1:]
             rank = rank_between(rest[idx - 1].rank if idx else None, rest[idx].rank if idx < len(rest) else None)
             assert rank is not None
-        commit_rewritten(spool, r, "move", d / p.name, d / pending_name(rank, p.priority, p.id, p.held), None,
+        commit_rewritten(spool, r, "move", d / p.name, d / pending_name(rank, p.priority, p.id, kind=p.kind), None,
                          sync=(d,))
         spool.record(r.id, "move", f"{where.kind}{' ' + str(where.count) if where.kind in ('up', 'down') else ''}"
                      f"{' ' + where.other if where.other else ''}: position {me + 1} -> {idx + 1}")
@@ -108,7 +108,7 @@ def _move_to_top(spool: Spool, job_id: str) -> int | None:
             # files (.nfsXXXX, .fuse_hidden...) are rare, so they are not checked here.
             was = 1 + sum(map(mine.__gt__, names)) - sum(1 for n in names if n[:1] == ".")
             r = spool.pending_ref(q, p)
-            commit_rewritten(spool, r, "move", d / mine, d / pending_name(rank, p.priority, p.id, p.held), None,
+            commit_rewritten(spool, r, "move", d / mine, d / pending_name(rank, p.priority, p.id, kind=p.kind), None,
                              sync=(d,))
             spool.record(job_id, "move", f"top: position {was} -> 1")
             return 1
@@ -129,7 +129,7 @@ def _move_to_queue(spool: Spool, r: JobRef, target: str) -> int:
         # The file names its queue: a runner finishes the job in the queue it names.
         data = encode_job(msgspec.structs.replace(job, queue=target), original)
         rank = insert_rank(spool, target, spool.pending(target), p.priority)
-        dest = lay.pending(target) / pending_name(rank, p.priority, p.id, p.held)
+        dest = lay.pending(target) / pending_name(rank, p.priority, p.id, kind=p.kind)
         commit_rewritten(spool, r, "move", src, dest, data, sync=(lay.pending(target), lay.pending(r.queue)))
         spool.record(r.id, "move", f"queue {r.queue} -> {target}")
     pos = index_of(spool.pending(target), r.id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import math
 import os
 import time
 from collections.abc import Sequence
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import msgspec
 
-from .. import atomic
+from .. import atomic, deps
 from ..errors import SpoolError, StorageError, about
 from ..layout import PendingName, pending_name
 from ..limits import check_job_bytes, check_job_fields
@@ -36,6 +37,11 @@ class JobFields(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     cwd: str | None = None
     env: dict[str, str] = {}
     shell: bool = False
+    # Pipelines: job ids (or "@STEP" of an earlier job of the batch) to wait for, a start time, a step name.
+    after: list[str] = []
+    after_finished: list[str] = []
+    not_before: float | None = None
+    step: str = ""
 
 
 class JobSpec(JobFields):
@@ -44,8 +50,10 @@ class JobSpec(JobFields):
     trigger: Trigger | None = None
 
 
-def build_job(spool: Spool, spec: JobSpec, now: float | None = None, who: str | None = None) -> Job:
-    """Validate a spec against the spool (queue, type, names) and make the job it describes."""
+def build_job(spool: Spool, spec: JobSpec, now: float | None = None, who: str | None = None,
+              earlier: Sequence[Job] = ()) -> Job:
+    """Validate a spec against the spool (queue, type, names, the jobs it waits for) and
+    make the job it describes; `earlier`: the jobs before it in its batch ("@STEP")."""
     from ..jobtypes import load_types  # here, not at the top: listings need no TOML parser
 
     jtype = None
@@ -83,6 +91,7 @@ def build_job(spool: Spool, spec: JobSpec, now: float | None = None, who: str | 
         if not key or "=" in key or "\0" in key:
             raise SpoolError(f"invalid environment variable name {key!r}")
     now = time.time() if now is None else now
+    after, after_finished = _links(spool, spec, earlier)
     job = Job(
         id=new_job_id(int(now * 1000)),
         queue=queue,
@@ -100,20 +109,41 @@ def build_job(spool: Spool, spec: JobSpec, now: float | None = None, who: str | 
         submitted_at=now,
         submitted_by=who or actor(),
         trigger=spec.trigger,
+        after=after,
+        after_finished=after_finished,
+        not_before=spec.not_before,
+        step=spec.step,
     )
     check_job_bytes(len(encode_job(job)))  # what the fields add up to, as readers will see it
     return job
 
 
+def _links(spool: Spool, spec: JobSpec, earlier: Sequence[Job]) -> tuple[list[str], list[str]]:
+    """A spec's dependencies as full job ids, its step and start time checked (store/deps.py)."""
+    if spec.step:
+        check_name(spec.step, "step name")
+        if any(j.step == spec.step for j in earlier):
+            raise SpoolError(f"step {spec.step!r} is named twice in this batch: give each step its own name")
+    if spec.not_before is not None and not math.isfinite(spec.not_before):
+        raise SpoolError(f"start time {spec.not_before} is not a time")
+    if not (spec.after or spec.after_finished):
+        return [], []
+    return (deps.resolve(spool, spec.after, earlier, "after"),
+            deps.resolve(spool, spec.after_finished, earlier, "after_finished"))
+
+
 def submit(spool: Spool, specs: Sequence[JobSpec]) -> list[str]:
     """Queue jobs; all are validated before any is queued, and either all are queued or none."""
-    jobs = [build_job(spool, spec) for spec in specs]
+    jobs: list[Job] = []
+    for spec in specs:
+        jobs.append(build_job(spool, spec, earlier=jobs))
     return place(spool, jobs)
 
 
 def place(spool: Spool, jobs: Sequence[Job]) -> list[str]:
     """Write new jobs and put them in their queues' run order (all or nothing)."""
     lay = spool.layout
+    blocked = deps.prepare(spool, jobs)  # their index entries are durable before they are visible
     by_queue: dict[str, list[tuple[Job, Path]]] = {}
     staged: list[Path] = []
     placed: list[Path] = []
@@ -132,7 +162,7 @@ def place(spool: Spool, jobs: Sequence[Job]) -> list[str]:
                     pend = lay.pending(queue)
                     for job, path in batch:
                         rank = insert_rank(spool, queue, order, job.priority)
-                        name = pending_name(rank, job.priority, job.id)
+                        name = pending_name(rank, job.priority, job.id, kind="wait" if job.id in blocked else None)
                         try:
                             os.rename(path, pend / name)
                         except OSError as exc:
@@ -148,4 +178,6 @@ def place(spool: Spool, jobs: Sequence[Job]) -> list[str]:
         if len(placed) != len(staged):  # the placed ones were renamed away
             for path in staged:
                 atomic.unlink_quietly(path)
+    if blocked:  # a dependency that ended while we placed them did not see them
+        deps.recheck(spool, [j for j in jobs if j.id in blocked])
     return [job.id for job in jobs]

@@ -1,0 +1,242 @@
+"""Dependencies and delayed start (issue 11 items 1, 2, 5): the store side.
+
+A blocked job waits as pending/X.wait (JSON state "pending"), is never claimed, and is
+released or cancelled by whoever ends its dependencies (store/deps.py)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from store import Spool, deps
+from store.errors import JobNotFound, JobStateError, SpoolError
+from store.jobs import hold as holding
+from store.jobs.cancel import cancel
+from store.jobs.claims import Claimant, Claims
+from store.jobs.move import Where, move
+from store.jobs.retry import retry
+from store.jobs.submit import JobSpec, build_job, place, submit
+from store.model import Result
+from store.states import State
+
+
+def claims(spool: Spool, runner: str = "r1") -> Claims:
+    return Claims(spool, Claimant(runner, "h", os.getpid(), frozenset()))
+
+
+def kind(spool: Spool, job_id: str) -> str:
+    r = spool.find(job_id)
+    return r.pending.kind if r.pending else r.state
+
+
+def run(spool: Spool, c: Claims, state: str = State.SUCCEEDED, queue: str = "default") -> str:
+    """Claim the first eligible job and finish it with `state`; returns its id."""
+    got = c.claim_next(queue)
+    assert got.job is not None, got.status
+    c.finish(got.job, Result(state=state, reason="exit", exit_code=0 if state == State.SUCCEEDED else 1,
+                             finished_at=time.time()))
+    return got.job.id
+
+
+def test_a_blocked_job_waits_unclaimed_and_is_released_when_its_dependency_succeeds(spool: Spool) -> None:
+    (a,) = submit(spool, [JobSpec(command=["true"])])
+    (b,) = submit(spool, [JobSpec(command=["true"], after=[a])])
+    (c,) = submit(spool, [JobSpec(command=["true"])])
+    assert kind(spool, b) == "wait"
+    assert spool.show(b).state == State.PENDING and spool.show(b).job.after == [a]
+    cl = claims(spool)
+    assert run(spool, cl) == a
+    assert kind(spool, b) == "job"  # released by a's finish
+    assert run(spool, cl) == b  # at its place: before c, which came later
+    assert run(spool, cl) == c
+    assert not spool.layout.deps(a).exists()
+
+
+def test_claims_pass_a_blocked_job_without_reading_it(spool: Spool) -> None:
+    (a,) = submit(spool, [JobSpec(command=["true"])])
+    cl = claims(spool)
+    first = cl.claim_next("default").job
+    assert first is not None and first.id == a
+    (b,) = submit(spool, [JobSpec(command=["true"], after=[a])])
+    (c,) = submit(spool, [JobSpec(command=["true"])])
+    os.chmod(spool.find(b).file, 0)  # unreadable: a claim that read it would skip it as corrupt
+    got = cl.claim_next("default")
+    assert got.job is not None and got.job.id == c
+    assert cl.claim_next("default").status == "ineligible"
+    os.chmod(spool.find(b).file, 0o644)
+
+
+def test_after_finished_waits_for_any_outcome(spool: Spool) -> None:
+    (a,) = submit(spool, [JobSpec(command=["true"])])
+    (b,) = submit(spool, [JobSpec(command=["true"], after_finished=[a])])
+    run(spool, claims(spool), State.FAILED)
+    assert kind(spool, b) == "job"
+
+
+def test_a_failed_dependency_cancels_its_dependents_transitively(spool: Spool) -> None:
+    spool.add_queue("deploy")
+    (a,) = submit(spool, [JobSpec(command=["true"])])
+    (b,) = submit(spool, [JobSpec(command=["true"], after=[a])])
+    (c,) = submit(spool, [JobSpec(command=["true"], after=[b], queue="deploy")])
+    (d,) = submit(spool, [JobSpec(command=["true"], after_finished=[b], queue="deploy")])
+    run(spool, claims(spool), State.FAILED)
+    vb, vc = spool.show(b), spool.show(c)
+    assert vb.state == vc.state == State.CANCELLED
+    assert vb.job.result.reason == "dependency" and vb.job.result.message == f"dependency {a} failed"
+    assert vc.job.result.message == f"dependency {b} failed (cancelled)"
+    assert any(e.action == "cancel" and a in e.detail for e in spool.audit(b))
+    assert kind(spool, d) == "job"  # after_finished: b ended (cancelled), so d may run
+
+
+def test_cancelling_a_waiting_dependency_cancels_its_dependents(spool: Spool) -> None:
+    (a,) = submit(spool, [JobSpec(command=["true"])])
+    (b,) = submit(spool, [JobSpec(command=["true"], after=[a])])
+    cancel(spool, a)
+    assert spool.show(b).state == State.CANCELLED
+
+
+def test_submit_refuses_unknown_and_failed_dependencies_and_takes_succeeded_ones(spool: Spool) -> None:
+    with pytest.raises(JobNotFound, match="after 0123456789abcdefghjkmnpqrs: no such job"):
+        submit(spool, [JobSpec(command=["true"], after=["0123456789abcdefghjkmnpqrs"])])
+    (a,) = submit(spool, [JobSpec(command=["true"])])
+    cancel(spool, a)
+    with pytest.raises(JobStateError, match=f"cannot wait for job {a} to succeed: it already cancelled"):
+        submit(spool, [JobSpec(command=["true"], after=[a])])
+    (b,) = submit(spool, [JobSpec(command=["true"], after_finished=[a[-6:]])])  # a part of the id will do
+    assert kind(spool, b) == "job" and spool.show(b).job.after_finished == [a]
+    (c,) = submit(spool, [JobSpec(command=["true"])])
+    cl = claims(spool)
+    assert [run(spool, cl), run(spool, cl)] == [b, c]
+    (d,) = submit(spool, [JobSpec(command=["true"], after=[c])])
+    assert kind(spool, d) == "job"  # c already succeeded
+
+
+def test_steps_of_a_batch_refer_to_earlier_lines_all_or_nothing(spool: Spool) -> None:
+    ids = submit(spool, [JobSpec(command=["make"], step="build"),
+                         JobSpec(command=["make", "test"], step="test", after=["@build"]),
+                         JobSpec(command=["deploy"], after=["@test", "@build"])])
+    assert [kind(spool, i) for i in ids] == ["job", "wait", "wait"]
+    assert spool.show(ids[2]).job.after == [ids[1], ids[0]]
+    before = len(spool.pending("default"))
+    with pytest.raises(SpoolError, match="no earlier job of this batch has step 'later'"):
+        submit(spool, [JobSpec(command=["a"], after=["@later"]), JobSpec(command=["b"], step="later")])
+    with pytest.raises(SpoolError, match="named twice"):
+        submit(spool, [JobSpec(command=["a"], step="x"), JobSpec(command=["b"], step="x")])
+    assert len(spool.pending("default")) == before
+    cl = claims(spool)
+    assert [run(spool, cl) for _ in range(3)] == ids
+
+
+def test_a_dependency_that_ends_during_the_submit_is_seen(spool: Spool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both sides check after their own commit: a dependency that ends after the submit
+    looked at it (so its on_final found no dependent yet) is seen by the submit's re-check."""
+    (a,) = submit(spool, [JobSpec(command=["true"])])
+    cl = claims(spool)
+    got = cl.claim_next("default").job
+    job = build_job(spool, JobSpec(command=["true"], after=[a]))
+    assert deps.prepare(spool, [job]) == {job.id}  # a is running: job must wait
+    cl.finish(got, Result(state=State.FAILED, reason="exit", exit_code=1))  # finds job nowhere yet
+    monkeypatch.setattr(deps, "prepare", lambda s, j: {job.id})  # the look before a ended, as above
+    place(spool, [job])
+    assert spool.show(job.id).state == State.CANCELLED
+    assert spool.show(job.id).job.result.message == f"dependency {a} failed"
+
+
+def test_delayed_start_waits_at_its_place_and_later_jobs_pass(spool: Spool) -> None:
+    now = time.time()
+    (a,) = submit(spool, [JobSpec(command=["true"], not_before=now + 3600)])
+    (b,) = submit(spool, [JobSpec(command=["true"])])
+    assert kind(spool, a) == "wait"
+    cl = claims(spool)
+    assert run(spool, cl) == b
+    assert cl.next_due() == pytest.approx(now + 3600, abs=0.01)
+    assert deps.release_due(spool, "default", now + 3601) is None
+    assert kind(spool, a) == "job"
+    assert run(spool, cl) == a
+
+
+def test_hold_and_release_of_a_blocked_job(spool: Spool) -> None:
+    (a,) = submit(spool, [JobSpec(command=["true"])])
+    (b,) = submit(spool, [JobSpec(command=["true"], after=[a])])
+    assert holding.hold(spool, b)
+    assert kind(spool, b) == "held"
+    assert holding.release(spool, b)
+    assert kind(spool, b) == "wait"
+    holding.hold(spool, b)
+    run(spool, claims(spool))
+    assert kind(spool, b) == "held"  # a succeeded: b stays held, as asked
+    holding.release(spool, b)
+    assert kind(spool, b) == "job"
+
+
+def test_move_keeps_a_blocked_job_blocked_even_to_another_queue(spool: Spool) -> None:
+    spool.add_queue("other")
+    (a,) = submit(spool, [JobSpec(command=["true"])])
+    (b,) = submit(spool, [JobSpec(command=["true"], after=[a])])
+    submit(spool, [JobSpec(command=["true"])])
+    move(spool, b, Where("top"))
+    assert kind(spool, b) == "wait"
+    move(spool, b, Where("queue", other="other"))
+    assert kind(spool, b) == "wait"
+    assert [r.id for r in deps.dependents(spool, a)] == [b]
+    run(spool, claims(spool))
+    assert kind(spool, b) == "job" and spool.find(b).queue == "other"
+
+
+def test_retry_with_dependents_puts_them_back_at_their_places(spool: Spool) -> None:
+    (a,) = submit(spool, [JobSpec(command=["true"])])
+    (b,) = submit(spool, [JobSpec(command=["true"], after=[a])])
+    (x,) = submit(spool, [JobSpec(command=["true"])])
+    (c,) = submit(spool, [JobSpec(command=["true"], after=[b])])
+    place_b = spool.find(b).pending.rank
+    cl = claims(spool)
+    run(spool, cl, State.FAILED)
+    assert spool.show(c).state == State.CANCELLED
+    retry(spool, a, with_dependents=True)
+    assert kind(spool, b) == kind(spool, c) == "wait"
+    assert spool.find(b).pending.rank == place_b
+    assert [p.id for p in spool.pending("default")][:2] == [b, x]
+    assert spool.show(b).job.attempt == 2
+    assert [run(spool, cl) for _ in range(4)] == [x, a, b, c]
+
+
+def test_retry_alone_leaves_dependents_cancelled(spool: Spool) -> None:
+    (a,) = submit(spool, [JobSpec(command=["true"])])
+    (b,) = submit(spool, [JobSpec(command=["true"], after=[a])])
+    run(spool, claims(spool), State.FAILED)
+    retry(spool, a)
+    assert spool.show(b).state == State.CANCELLED
+
+
+def test_blockers_and_dependents(spool: Spool) -> None:
+    (a,) = submit(spool, [JobSpec(command=["true"])])
+    (b,) = submit(spool, [JobSpec(command=["true"])])
+    (c,) = submit(spool, [JobSpec(command=["true"], after=[a], after_finished=[b])])
+    assert deps.blockers(spool, spool.show(c).job) == [(a, State.PENDING), (b, State.PENDING)]
+    assert [r.id for r in deps.dependents(spool, a)] == [c]
+    run(spool, claims(spool))
+    assert deps.blockers(spool, spool.show(c).job) == [(b, State.PENDING)]
+
+
+def test_sweep_releases_what_a_crash_left(spool: Spool) -> None:
+    """A crash between a dependency's final rename and on_final: the sweep finishes it."""
+    (a,) = submit(spool, [JobSpec(command=["true"])])
+    (b,) = submit(spool, [JobSpec(command=["true"], after=[a])])
+    cl = claims(spool)
+    got = cl.claim_next("default").job
+    real, deps.on_final = deps.on_final, lambda *args: None  # type: ignore[assignment]
+    try:
+        cl.finish(got, Result(state=State.SUCCEEDED, reason="exit", exit_code=0))
+    finally:
+        deps.on_final = real  # type: ignore[assignment]
+    assert kind(spool, b) == "wait"
+    deps.sweep(spool)
+    assert kind(spool, b) == "job"
+
+
+def test_a_job_with_no_dependents_costs_one_failed_listing(spool: Spool) -> None:
+    (a,) = submit(spool, [JobSpec(command=["true"])])
+    deps.on_final(spool, a, State.SUCCEEDED)
+    assert not (spool.root / "deps").exists()
