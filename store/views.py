@@ -27,7 +27,9 @@ def _iso_second(t: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t))
 
 
-def job_json(v: JobView, waiting: Waiting | None = None) -> dict[str, Any]:
+def job_json(v: JobView, waiting: Waiting | None = None, blocks: list[str] | None = None) -> dict[str, Any]:
+    """The contract's fields; `blocks`: ids of the jobs waiting for this one (the caller
+    looks them up: a plain listing need not)."""
     job = v.job
     res = job.result
     claim = job.claim
@@ -65,6 +67,10 @@ def job_json(v: JobView, waiting: Waiting | None = None) -> dict[str, Any]:
         "max_attempts": job.max_attempts,
         "timeout": job.timeout,
         "result": result,
+        "after": job.after,
+        "after_finished": job.after_finished,
+        "not_before": iso(job.not_before),
+        "blocks": blocks or [],
     }
     if claim is not None and v.state == State.RUNNING:
         out["host"] = claim.host
