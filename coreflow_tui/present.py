@@ -29,7 +29,8 @@ class JobDetail:
     cancel_requested: bool
     now: float
     waits_on: list[Blocker] = field(default_factory=list)  # its after/after_finished jobs, as they are now
-    dependents: list[Blocker] = field(default_factory=list)  # jobs that wait for it
+    dependents: list[Blocker] = field(default_factory=list)  # jobs that wait for it (the first few)
+    waiting_for_it: int = 0  # how many jobs wait for it
 
 
 class Fact(NamedTuple):
@@ -77,7 +78,7 @@ def facts(d: JobDetail, silent_for: float | None = None, dash: str = "—") -> l
     return out
 
 
-def chain(d: JobDetail, most: int = 10) -> list[Fact]:
+def chain(d: JobDetail) -> list[Fact]:
     """What the job waits for and which jobs wait for it, each with its state now."""
     j = d.view.job
     out = []
@@ -88,10 +89,10 @@ def chain(d: JobDetail, most: int = 10) -> list[Fact]:
     for b in d.waits_on:
         need = "ended" if b.id in finished else "succeeded"
         out.append(Fact("after", f"{wording.dependency(b)}: needs it {need}"))
-    for b in d.dependents[:most]:
+    for b in d.dependents:
         out.append(Fact("blocks", wording.dependency(b)))
-    if len(d.dependents) > most:
-        out.append(Fact("blocks", f"... and {len(d.dependents) - most} more"))
+    if d.waiting_for_it > len(d.dependents):
+        out.append(Fact("blocks", f"... and {d.waiting_for_it - len(d.dependents)} more"))
     return out
 
 

@@ -98,10 +98,11 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
     now = time.time()
     if args.json:
-        from store.deps import dependents
+        from store.chain import Waiters
 
+        waiters = Waiters(spool)
         sys.stdout.flush()
-        write_json_list((_json(v, why(v), [r.id for r in dependents(spool, v.job.id)], now) for v in views),
+        write_json_list((_json(v, why(v), waiters.ids(v.job.id), now) for v in views),
                         sys.stdout.buffer)
         return EXIT_OK
     rows = []
@@ -145,19 +146,21 @@ def cmd_show(args: argparse.Namespace) -> int:
         wait = _contexts(spool, {v.queue}, history)[v.queue].why(v.job, v.state == "held")
     from store.chain import chain
 
-    waits_on, dependents = chain(spool, v.job)
+    links = chain(spool, v.job)
     if args.json:
-        out = _json(v, wait, [b.id for b in dependents], time.time())
+        from store.chain import Waiters
+
+        out = _json(v, wait, Waiters(spool).ids(v.job.id), time.time())
         out["audit"] = [msgspec.to_builtins(a) for a in spool.audit(v.job.id)]
         out["history"] = [msgspec.to_builtins(h) for h in v.job.history]
         print_json(out)
         return EXIT_OK
-    print(_show_text(spool, v, wait, history.of(v.job), (waits_on, dependents)))
+    print(_show_text(spool, v, wait, history.of(v.job), links))
     return EXIT_OK
 
 
 def _show_text(spool: Spool, v: store.JobView, wait: Waiting | None, stats: TypeStats | None,
-               chain: tuple[list[Blocker], list[Blocker]]) -> str:
+               links: tuple[list[Blocker], list[Blocker], int]) -> str:
     from store.jobtypes import load_types
 
     try:
@@ -165,5 +168,5 @@ def _show_text(spool: Spool, v: store.JobView, wait: Waiting | None, stats: Type
     except SpoolError:
         jt = None  # a broken types.toml (doctor says so) does not hide the job
     cancel = v.state == "running" and spool.cancel_requested(v.queue, v.job.id)
-    d = present.JobDetail(v, wait, jt, stats, spool.audit(v.job.id), cancel, time.time(), *chain)
+    d = present.JobDetail(v, wait, jt, stats, spool.audit(v.job.id), cancel, time.time(), *links)
     return present.text(present.facts(d, dash=_dash()))

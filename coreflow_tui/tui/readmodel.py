@@ -248,8 +248,7 @@ def load_detail(spool: Spool, ref: JobRef, position: int | None, rows: QueueRows
         jobtype = None
     stats = rows.stats.of(job) if rows is not None else None
     cancel = view.state == "running" and spool.cancel_requested(view.queue, job.id)
-    waits_on, dependents = chain(spool, job)
-    return JobDetail(view, waiting, jobtype, stats, spool.audit(job.id), cancel, now, waits_on, dependents)
+    return JobDetail(view, waiting, jobtype, stats, spool.audit(job.id), cancel, now, *chain(spool, job))
 
 
 def matches(job: Job, needle: str) -> bool:

@@ -38,7 +38,7 @@ class ChangesMixin(Part):
             named = [(short_id(k), self._job_name(k), s, was.get(k) or s) for k, s in zip(ids, states)]
             # Read here, not in a worker: the dialog must open before the keys typed after `c`
             # are replayed to it, and the reverse index costs one stat a job without dependents.
-            with_them = len([b for b in cancelled_with(self.spool, ids) if b.id not in ids])
+            with_them = len(cancelled_with(self.spool, ids))
             self.app.push_screen(CancelModal(named, with_them),
                                  lambda yes: yes and self.changes.change("cancel", ids))
         elif action == "retry" and (dependents := [k for k in ids if cancelled_dependents(self.spool, k)]):
