@@ -19,7 +19,9 @@ and checks:
     --nolock this is not promised (hosts may exceed it for a moment): reported only;
   * every finished job records its result (exit code, reason, times);
   * no temp file left once dead writers' files are cleaned;
-  * every planted corrupt file quarantined.
+  * every planted corrupt file quarantined;
+  * dependencies and start times held (bench/chaos_deps.py: a third of the submits are
+    pipelines, jobs after others' jobs, delayed jobs).
 
 It prints the counts and the invariants and exits 1 if any invariant broke.
 """
@@ -69,6 +71,8 @@ def role_main(role: str, view: Path, rec: Path, seed: int) -> int:
     from store import JobSpec, Spool, SpoolError, Where
     from store.states import State
 
+    from bench import chaos_deps
+
     rng = random.Random(seed)
     spool = Spool.open(view / "spool")
     out = open(rec / f"{role}.{os.getpid()}.ids", "a")
@@ -87,7 +91,8 @@ def role_main(role: str, view: Path, rec: Path, seed: int) -> int:
         while True:
             try:
                 if role == "submit":
-                    batch = [spec() for _ in range(rng.choice([1, 1, 1, 5]))]
+                    batch = ([spec() for _ in range(rng.choice([1, 1, 1, 5]))] if rng.random() < 0.7
+                             else chaos_deps.pipeline(rng, spec, lambda: some({State.PENDING, State.RUNNING})))
                     ids = store.submit(spool, batch)
                     out.write("".join(i + "\n" for i in ids))
                     out.flush()
@@ -441,7 +446,10 @@ def check(run: Run) -> tuple[dict[str, object], dict[str, str | None]]:
         "every corrupt file quarantined": f"{not_quarantined[:3]}" if not_quarantined else None,
         "no party crashed with a traceback": errors.read_text()[:500] if errors.exists() else None,
     }
-    return counts, verdict
+    from bench.chaos_deps import check_deps, ticks_by_job
+
+    more, deps_verdict = check_deps(spool, *ticks_by_job(run.backing / "rec" / "ticks"))
+    return {**counts, **more}, {**verdict, **deps_verdict}
 
 
 def main() -> int:

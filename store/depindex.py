@@ -78,3 +78,12 @@ def drop_dir(d: Path) -> None:
     except OSError as exc:
         if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
             raise StorageError.wrap(exc, f"cannot remove {d}") from exc
+
+
+def forget_notes(spool: Spool, job_id: str) -> None:
+    """Drop the .cancelled notes of a job being pruned (live .dep entries stay: see deps.sweep)."""
+    d = spool.layout.deps(job_id)
+    for name in list_names(d):
+        if DEP_CANCELLED_RE.fullmatch(name):
+            atomic.unlink_quietly(d / name)
+    drop_dir(d)

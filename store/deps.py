@@ -19,6 +19,7 @@ what a crash between a final rename and its `on_final` left behind. See layout.p
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -108,13 +109,23 @@ def blockers(spool: Spool, job: Job, known: Known | None = None) -> list[tuple[s
 
 
 def dependents(spool: Spool, job_id: str) -> list[JobRef]:
-    """The jobs that wait on `job_id` now (from deps/ID/; entries whose job moved on are skipped)."""
-    out = []
+    """The jobs that wait on `job_id` now (from deps/ID/; entries whose job moved on are
+    skipped), in their queues' run order: one listing per queue, however many they are."""
+    by_queue: dict[str, set[str]] = {}
     for queue, dep_id in entries(spool, job_id):
-        r = _find_waiting(spool, queue, dep_id)
-        if r is not None:
-            out.append(r)
-    return out
+        by_queue.setdefault(queue, set()).add(dep_id)
+    out: dict[str, JobRef] = {}
+    for queue, ids in sorted(by_queue.items()):
+        try:
+            here = [spool.pending_ref(queue, p) for p in spool.pending(queue) if p.id in ids]
+        except SpoolError:
+            here = []
+        out.update((r.id, r) for r in here)
+        for did in ids - {r.id for r in here} - out.keys():  # moved to another queue since
+            r = _find_waiting(spool, None, did)
+            if r is not None:
+                out[r.id] = r
+    return list(out.values())
 
 
 # -- submitting ------------------------------------------------------------------------
@@ -171,31 +182,46 @@ def on_final(spool: Spool, job_id: str, state: str) -> None:
         for queue, dep_id in waiting:
             by_queue.setdefault(queue, []).append(dep_id)
         for queue, ids in by_queue.items():
-            for did in settle(spool, queue, ids, known={jid: st}, cause=jid):
-                work.append((did, State.CANCELLED))
+            try:
+                work += [(did, State.CANCELLED) for did in settle(spool, queue, ids, known={jid: st}, cause=jid)]
+            except SpoolError:
+                continue  # a lock that timed out, a queue removed: the runners' sweep comes back to it
         drop_dir(spool.layout.deps(jid))
 
 
 def settle(spool: Spool, queue: str, ids: Sequence[str], known: Known | None = None,
            now: float | None = None, cause: str | None = None) -> list[str]:
-    """Look at blocked jobs of `queue` (under its lock): release the ready, cancel the
-    doomed. Returns the ids cancelled (their dependents need on_final in turn). With
-    `cause` (the job that just ended), its deps/ entries for them are dropped or, for
-    those it doomed, kept as the note `retry --with-dependents` reads."""
+    """Look at blocked jobs of `queue`: release the ready, cancel the doomed. Returns the
+    ids cancelled (their dependents need on_final in turn). With `cause` (the job that
+    just ended), its deps/ entries for them are dropped or, for those it doomed, kept as
+    the note `retry --with-dependents` reads. Files are read before the queue's lock is
+    taken; under it, only renames (and a re-read for a job that changed meanwhile)."""
     known = {} if known is None else known
     now = time.time() if now is None else now
     lay = spool.layout
     cancelled: list[str] = []
     elsewhere: list[str] = []
-    with spool.lock(queue):
-        by_id = {p.id: p for p in spool.pending(queue)}
+    looked: dict[str, tuple[str, str, str, Job, bytes]] = {}  # id -> (name, verdict, why, job, bytes)
+    by_id = {p.id: p for p in spool.pending(queue)}
+    for did in ids:
+        p = by_id.get(did)
+        if p is not None and (p.blocked or p.held):
+            try:
+                job, original = spool.load(lay.pending(queue) / p.name, p.id, queue, p.state)
+            except SpoolError:
+                continue
+            looked[did] = (p.name, *verdict(spool, job, now, known), job, original)
+    if not any(did in by_id for did in ids):
+        elsewhere, ids = list(ids), []  # none here: no lock to take
+    with spool.lock(queue) if ids else contextlib.nullcontext():
+        by_id = {p.id: p for p in spool.pending(queue)} if ids else {}
         changed = False
         for did in ids:
             p = by_id.get(did)
             if p is None:
                 elsewhere.append(did)
                 continue
-            changed |= _settle_one(spool, queue, p, known, now, cause, cancelled)
+            changed |= _settle_one(spool, queue, p, looked.get(did), known, now, cause, cancelled)
         if changed:
             atomic.fsync_dir(lay.pending(queue))
     for did in elsewhere:  # moved to another queue since it was indexed (or no longer waiting)
@@ -207,9 +233,10 @@ def settle(spool: Spool, queue: str, ids: Sequence[str], known: Known | None = N
     return cancelled
 
 
-def _settle_one(spool: Spool, queue: str, p: PendingName, known: Known, now: float, cause: str | None,
-                cancelled: list[str]) -> bool:
-    """One waiting job under its queue's lock; True if its file was renamed."""
+def _settle_one(spool: Spool, queue: str, p: PendingName, looked: tuple[str, str, str, Job, bytes] | None,
+                known: Known, now: float, cause: str | None, cancelled: list[str]) -> bool:
+    """One waiting job under its queue's lock (`looked`: what was read of it before); True
+    if its file was renamed."""
     lay = spool.layout
     src = lay.pending(queue) / p.name
     index = lay.deps(cause) / f"{queue}.{p.id}.dep" if cause else None
@@ -217,11 +244,13 @@ def _settle_one(spool: Spool, queue: str, p: PendingName, known: Known, now: flo
         if index is not None:
             atomic.unlink_quietly(index)
         return False
-    try:
-        job, original = spool.load(src, p.id, queue, p.state)
-    except SpoolError:
-        return False
-    what, why = verdict(spool, job, now, known)
+    if looked is None or looked[0] != p.name:  # changed since we read it (held, moved, edited)
+        try:
+            job, original = spool.load(src, p.id, queue, p.state)
+        except SpoolError:
+            return False
+        looked = (p.name, *verdict(spool, job, now, known), job, original)
+    _, what, why, job, original = looked
     if what == DOOMED:
         t = time.time()
         done = msgspec.structs.replace(job, result=Result(
@@ -283,7 +312,7 @@ def sweep(spool: Spool, now: float | None = None) -> int:
     """Repair after crashes: for each deps/ID/ whose job ended, do what its on_final
     did not finish; remove the index of a job that is nowhere after STALE_INDEX. Also
     releases start times that have come in every queue. Returns how many jobs it looked at."""
-    root = spool.layout.root / "deps"
+    root = spool.layout.deps_root
     n = 0
     ids = list_names(root)
     known: Known = _all_states(spool) if ids else {}

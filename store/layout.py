@@ -111,13 +111,15 @@ blocked jobs cost a claim 9,999 string comparisons. The rules that move it:
     (deps/DEP/..., due/QUEUE/...) are created and the directories fsynced, then it is
     placed as .wait; else as .job. Then it looks at its dependencies again (below).
   * Whoever makes a job final (runner finish, cancel, takeover, supersede) renames it to
-    done/ first, then lists deps/ID/ (absent: nothing to do) and, under each dependent's
-    queue lock, re-evaluates the dependent from its file and the states of the jobs it
-    names (found by name): all `after` succeeded, all `after_finished` ended, not_before
-    passed -> renamed .wait -> .job; an `after` job failed, was cancelled or is gone ->
-    cancelled (reason "dependency", message "dependency ID failed"), a .cancelled note
-    left in deps/ID/, and the same done for its own dependents. Its .dep entry is then
-    removed, and deps/ID/ when empty. A held dependent stays held (release re-evaluates).
+    done/ first, then lists deps/ID/ (absent: nothing to do) and re-evaluates each
+    dependent from its file and the states of the jobs it names (found by name); then,
+    under the dependent's queue lock (re-reading a file renamed meanwhile): all `after`
+    succeeded, all `after_finished` ended, not_before passed -> renamed .wait -> .job
+    (at its place; jobs behind it may have passed it meanwhile); an `after` job failed,
+    was cancelled or is gone -> cancelled (reason "dependency", message "dependency ID
+    failed"), a .cancelled note left in deps/ID/, and the same done for its own
+    dependents. Its .dep entry is then removed, and deps/ID/ when empty. A held
+    dependent stays held (release re-evaluates it).
   * Both sides look after their own commit, so a dependency that ends while a dependent
     is being placed is seen by one of them (or both: the rename .wait -> .job succeeds once).
   * Start times: each runner, before claiming from a queue, stats due/QUEUE (lists it
@@ -128,9 +130,10 @@ blocked jobs cost a claim 9,999 string comparisons. The rules that move it:
     by id). A crash between a final rename and its deps/ work is repaired by every
     runner at start and every minute (deps.sweep: each deps/ID/ whose job is final is
     processed again; one whose job is nowhere for an hour is removed). A finish's
-    directory fsync may be group-committed (SYNC_EVERY); a dependent released just
-    before a power cut may run although its dependency's done/ rename was lost: the
-    dependency then comes back from running/ with its result written, and is finished.
+    directory fsync may be group-committed (SYNC_EVERY): a power cut within that
+    window can lose a dependency's done/ rename after its dependent was released; the
+    dependency then comes back from running/ and is finished with the result written
+    into it (or, if that rename was lost too, run again as a lost runner's job).
   * Old coreflow versions ignore .wait names: they never run a blocked job.
 
 Files are read one way (store/safeio.py): opened without following a symlink and
@@ -286,16 +289,18 @@ class Layout:
         self.logs = root / "logs"
         self.corrupt = root / "corrupt"
         self.tmp = root / "tmp"
+        self.deps_root = root / "deps"
+        self.due_root = root / "due"
 
     def top_dirs(self) -> list[Path]:
         """The spool's own directories: the machinery every watcher of files ignores."""
         return [self.queues, self.triggers, self.trigger_state, self.runners, self.audit,
-                self.logs, self.corrupt, self.tmp]
+                self.logs, self.corrupt, self.tmp, self.deps_root, self.due_root]
 
     def churn_dirs(self) -> list[Path]:
         """Of those, the ones whose changes say nothing about jobs, queues or runners
-        (staging, output, audit trails): the change feed does not report them."""
-        return [self.tmp, self.logs, self.audit]
+        (staging, output, audit trails, the dependency index): the change feed does not report them."""
+        return [self.tmp, self.logs, self.audit, self.deps_root, self.due_root]
 
     def queue(self, name: str) -> Path:
         return self.queues / name
@@ -323,11 +328,11 @@ class Layout:
 
     def deps(self, job_id: str) -> Path:
         """deps/ID/: the jobs that wait on job ID (see store/deps.py)."""
-        return self.root / "deps" / job_id
+        return self.deps_root / job_id
 
     def due(self, queue: str) -> Path:
         """due/QUEUE/: the queue's blocked jobs with a start time, by that time."""
-        return self.root / "due" / queue
+        return self.due_root / queue
 
     def job_audit(self, job_id: str) -> Path:
         return self.audit / f"{job_id}.jsonl"

@@ -15,7 +15,7 @@ import msgspec
 
 from .. import atomic, deps
 from ..atomic import commit_rename
-from ..errors import CorruptJob, JobNotFound, JobStateError, StorageError
+from ..errors import CorruptJob, JobNotFound, JobStateError, SpoolError, StorageError
 from ..watch import filesystem_type, needs_polling
 from ..layout import RUNNING_RE, cancel_name, done_name, pending_name, running_name
 from ..listing import list_names
@@ -104,7 +104,10 @@ class ClaimBase:
         hit = self._due.get(queue)
         if hit is not None and hit[0] == mtime and (hit[1] is None or hit[1] > time.time()):
             return
-        ahead = deps.release_due(self.spool, queue)
+        try:
+            ahead = deps.release_due(self.spool, queue)
+        except SpoolError:
+            return  # claiming what may run matters more; the next claim tries again
         try:
             self._due[queue] = (os.stat(d).st_mtime_ns, ahead)
         except FileNotFoundError:
@@ -123,7 +126,10 @@ class ClaimBase:
         if now - self._swept < DEPS_SWEEP_EVERY:
             return
         self._swept = now
-        deps.sweep(self.spool)
+        try:
+            deps.sweep(self.spool)
+        except SpoolError:
+            pass  # must not stop the recovery of lost runners' jobs it runs before; again next time
 
     # -- content after a commit ----------------------------------------------------------
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import msgspec
 
+from .. import deps
 from ..errors import JobStateError
 from .commit import commit_rewritten, gone, pending_ref, waiting_now
 from ..layout import parse_pending, pending_name
@@ -128,6 +129,8 @@ def _move_to_queue(spool: Spool, r: JobRef, target: str) -> int:
         job, original = spool.load(src, p.id, r.queue, p.state)
         # The file names its queue: a runner finishes the job in the queue it names.
         data = encode_job(msgspec.structs.replace(job, queue=target), original)
+        if p.kind != "job" and deps.is_blocking(job):  # its index entries under the new queue, start time too
+            deps.register(spool, [msgspec.structs.replace(job, queue=target)])
         rank = insert_rank(spool, target, spool.pending(target), p.priority)
         dest = lay.pending(target) / pending_name(rank, p.priority, p.id, kind=p.kind)
         commit_rewritten(spool, r, "move", src, dest, data, sync=(lay.pending(target), lay.pending(r.queue)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .. import atomic
+from .. import atomic, depindex
 from ..runners import fs_now
 from ..refs import JobRef
 from ..spool import Spool
@@ -24,6 +24,7 @@ def prune(spool: Spool, older_than: float | None = None, keep: int | None = None
             for r in prunable(spool, q, older_than, keep, now):
                 for path in pruned_files(spool, r):
                     atomic.unlink_quietly(path)
+                depindex.forget_notes(spool, r.id)
                 removed += 1
         atomic.fsync_dir(lay.done(q))
     return removed

@@ -6,7 +6,7 @@ from __future__ import annotations
 import msgspec
 
 from .. import deps
-from ..errors import JobStateError
+from ..errors import JobNotFound, JobStateError
 from .commit import commit_rewritten
 from ..layout import PendingName, pending_name
 from ..model import Job, encode_job
@@ -28,8 +28,11 @@ def retry(spool: Spool, ref: str, with_dependents: bool = False) -> int:
         while work:
             dep = work.pop()
             for queue, did, old in deps.cancelled_dependents(spool, dep):
-                if _requeue(spool, did, old, because=dep) is not None:
-                    work.append(did)
+                try:
+                    if _requeue(spool, did, old, because=dep) is not None:
+                        work.append(did)
+                except JobNotFound:
+                    pass  # pruned since: nothing to put back
                 deps.forget_cancelled(spool, dep, queue, did, old)
     if job is not None and deps.is_blocking(job):
         deps.recheck(spool, [job])
@@ -54,6 +57,9 @@ def _requeue(spool: Spool, job_id: str, old: PendingName | None, because: str = 
         job = msgspec.structs.replace(job, attempt=job.attempt + 1, result=None, claim=None, history=history,
                                       max_attempts=max(job.max_attempts, job.attempt + 1), lost=0)
         kind = None
+        if not because and deps.is_blocking(job) and (doom := deps.verdict(spool, job))[0] == deps.DOOMED:
+            raise JobStateError(f"cannot retry job {r.id}: it could never start ({doom[1]}); "
+                                "retry that dependency with --with-dependents instead")
         if deps.is_blocking(job) and (because or deps.verdict(spool, job)[0] != deps.READY):
             deps.register(spool, [job])
             kind = "wait"

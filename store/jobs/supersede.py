@@ -7,7 +7,7 @@ import time
 
 import msgspec
 
-from .. import atomic
+from .. import atomic, deps
 from ..errors import JobNotFound, StorageError
 from .commit import commit
 from .submit import place
@@ -38,6 +38,7 @@ def supersede(spool: Spool, old_id: str, job: Job) -> bool:
         place(spool, [job])
         return _retire(spool, r.queue, old_id, job.id)
     lay = spool.layout
+    blocked = deps.prepare(spool, [job])  # waits on other jobs: placed .wait (store/deps.py)
     staged = atomic.stage(lay.tmp, encode_job(job), "submit")
     try:
         with spool.lock(job.queue):
@@ -47,20 +48,23 @@ def supersede(spool: Spool, old_id: str, job: Job) -> bool:
                 rank, held = insert_rank(spool, job.queue, order, job.priority), False
             else:
                 rank, held = order[me].rank, order[me].held
-            dest = lay.pending(job.queue) / pending_name(rank, job.priority, job.id, held)
+            dest = lay.pending(job.queue) / pending_name(rank, job.priority, job.id, held,
+                                                          "wait" if blocked and not held else None)
             try:
                 os.rename(staged, dest)
             except OSError as exc:
                 raise StorageError.wrap(exc, f"cannot queue job {job.id} in {job.queue}") from exc
             atomic.fsync_dir(lay.pending(job.queue))
-            if me is None:
-                return False
-            replaced = _retire_locked(spool, job.queue, order[me].name, old_id, job.id)
+            replaced = me is not None and _retire_locked(spool, job.queue, order[me].name, old_id, job.id)
             if replaced:
                 spool.record(job.id, "supersede", f"took the place of {old_id}")
-            return replaced
     finally:
         atomic.unlink_quietly(staged)
+    if blocked:
+        deps.recheck(spool, [job])
+    if replaced:
+        deps.on_final(spool, old_id, State.CANCELLED)
+    return replaced
 
 
 def _retire(spool: Spool, queue: str, old_id: str, new_id: str) -> bool:
@@ -68,7 +72,10 @@ def _retire(spool: Spool, queue: str, old_id: str, new_id: str) -> bool:
         me = index_of(spool.pending(queue), old_id)
         if me is None:
             return False
-        return _retire_locked(spool, queue, spool.pending(queue)[me].name, old_id, new_id)
+        replaced = _retire_locked(spool, queue, spool.pending(queue)[me].name, old_id, new_id)
+    if replaced:
+        deps.on_final(spool, old_id, State.CANCELLED)
+    return replaced
 
 
 def _retire_locked(spool: Spool, queue: str, name: str, old_id: str, new_id: str) -> bool:

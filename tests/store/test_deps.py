@@ -239,4 +239,73 @@ def test_sweep_releases_what_a_crash_left(spool: Spool) -> None:
 def test_a_job_with_no_dependents_costs_one_failed_listing(spool: Spool) -> None:
     (a,) = submit(spool, [JobSpec(command=["true"])])
     deps.on_final(spool, a, State.SUCCEEDED)
-    assert not (spool.root / "deps").exists()
+    assert not spool.layout.deps(a).exists()
+
+
+def test_the_names_of_blocked_jobs_and_of_the_indexes_parse_with_one_regex_each() -> None:
+    from store.layout import DEP_CANCELLED_RE, DEP_RE, DUE_RE, parse_pending, pending_name
+
+    jid = "01m8qhxhvb7h04ky36a34zvx4q"
+    name = pending_name(0x10, -10, jid, kind="wait")
+    assert name == f"0000000000000010.-10.{jid}.wait"
+    p = parse_pending(name)
+    assert p is not None and p.id == jid and p.blocked and not p.held and p.state == State.PENDING
+    assert p.kind == "wait" and parse_pending(pending_name(0x10, 0, jid)).kind == "job"
+    assert parse_pending(f"0000000000000010.+0.{jid}.waiting") is None
+    m = DEP_RE.fullmatch(f"my.queue.{jid}.dep")
+    assert m and m["queue"] == "my.queue" and m["id"] == jid
+    m = DEP_CANCELLED_RE.fullmatch(f"q.0000000000000010.+5.{jid}.cancelled")
+    assert m and m["queue"] == "q" and m["rank"] == "0000000000000010" and m["prio"] == "+5"
+    m = DUE_RE.fullmatch(f"1796119200000.{jid}")
+    assert m and int(m["ms"]) == 1796119200000 and DUE_RE.fullmatch(f"17961192.{jid}") is None
+
+
+def test_a_held_dependent_is_cancelled_too_and_a_doomed_job_cannot_be_retried_alone(spool: Spool) -> None:
+    (a,) = submit(spool, [JobSpec(command=["true"])])
+    (b,) = submit(spool, [JobSpec(command=["true"], after=[a])])
+    holding.hold(spool, b)
+    run(spool, claims(spool), State.FAILED)
+    assert spool.show(b).state == State.CANCELLED  # never left waiting on a job that can no longer succeed
+    with pytest.raises(JobStateError, match=f"cannot retry job {b}: it could never start \\(dependency {a} failed\\)"):
+        retry(spool, b)
+    assert spool.show(b).state == State.CANCELLED
+
+
+def test_a_dependent_whose_queue_is_locked_or_gone_does_not_fail_the_finish(spool: Spool) -> None:
+    spool.add_queue("other")
+    spool.add_queue("gone")
+    (a,) = submit(spool, [JobSpec(command=["true"])])
+    (b,) = submit(spool, [JobSpec(command=["true"], after=[a], queue="other")])
+    submit(spool, [JobSpec(command=["true"], after=[a], queue="gone")])
+    spool.remove_queue("gone", force=True)
+    spool.lock_timeout = 0.2
+    with spool.lock("other"):  # someone holds b's queue longer than the finish waits
+        assert run(spool, claims(spool)) == a  # recorded all the same
+    assert kind(spool, b) == "wait"
+    deps.sweep(spool)  # what every runner does at start and every minute
+    assert kind(spool, b) == "job"
+    assert not spool.layout.deps(a).exists()
+
+
+def test_a_delayed_job_moved_to_another_queue_starts_there_at_its_time(spool: Spool) -> None:
+    spool.add_queue("other")
+    now = time.time()
+    (a,) = submit(spool, [JobSpec(command=["true"], not_before=now + 3600)])
+    move(spool, a, Where("queue", other="other"))
+    assert kind(spool, a) == "wait"
+    assert deps.release_due(spool, "other", now + 3601) is None  # a runner of "other" alone sees it
+    assert kind(spool, a) == "job"
+
+
+def test_cancel_and_edit_of_a_blocked_job(spool: Spool) -> None:
+    from store.jobs.edit import Edit, edit
+
+    (a,) = submit(spool, [JobSpec(command=["true"])])
+    (b,) = submit(spool, [JobSpec(command=["true"], after=[a])])
+    (c,) = submit(spool, [JobSpec(command=["true"], after=[b])])
+    edit(spool, b, Edit(priority="high", name="renamed"))
+    assert kind(spool, b) == "wait" and spool.show(b).job.name == "renamed"
+    assert cancel(spool, b) == State.CANCELLED
+    assert spool.show(c).state == State.CANCELLED  # its own dependent goes with it
+    assert spool.show(c).job.result.message == f"dependency {b} failed (cancelled)"
+    assert [r.id for r in deps.dependents(spool, a)] == []
