@@ -39,6 +39,13 @@ def code(r: Result) -> str:
     return _signal_name(r.signal) if r.signal else ""
 
 
+def ended_info(r: Result) -> str:
+    """`ls`'s info of a finished job: 'exit 2', 'timeout', 'dependency 9x2kq7ab failed'."""
+    if r.reason == "dependency":
+        return outcome(r).partition(": ")[2]
+    return r.reason if r.exit_code is None else code(r)
+
+
 def outcome(r: Result) -> str:
     """'succeeded (exit 0)', 'failed (exit 2)', 'failed (timed out, signal 15 (SIGTERM))',
     'cancelled by alice@host'."""

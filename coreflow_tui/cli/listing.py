@@ -114,7 +114,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
             info = f"{j.claim.host} {duration(now - j.claim.claimed_at)}"
         elif j.result:
             r = j.result
-            info = r.reason if r.exit_code is None else wording.code(r)
+            info = wording.ended_info(r)
         else:
             info = ""
         rows.append([v.queue, str(v.position or ""), short_id(j.id), v.state, str(j.priority), j.type or "-",

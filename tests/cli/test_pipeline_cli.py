@@ -105,6 +105,8 @@ def test_a_failed_dependency_cancels_its_dependents_with_the_reason(cf) -> None:
     assert jobs[test]["state"] == "cancelled" and jobs[deploy]["state"] == "cancelled"
     show = cf("show", test).stdout
     assert re.search(rf"result +cancelled: dependency {build[-8:]} (failed|was cancelled)", show), show
+    listed = cf("ls", "--state", "cancelled", env={"COLUMNS": "200"}).stdout
+    assert re.search(rf"{test[-8:]} +cancelled .* dependency {build[-8:]} (failed|was cancelled)", listed), listed
     p = cf("wait", deploy)
     assert p.returncode == 1 and f"cancelled: dependency {test[-8:]}" in p.stderr, p.stderr
     # retry with its dependents: both come back, waiting on the new attempt
