@@ -147,8 +147,7 @@ def cmd_change(args: argparse.Namespace) -> int:
     for ref in args.ids:
         try:
             if args.command == "cancel":
-                what = store.cancel(spool, ref)
-                msg = "cancel requested (running)" if what == "requested" else "cancelled"
+                msg = _cancel(spool, ref)
             elif args.command == "hold":
                 msg = "held" if store.hold(spool, ref) else "already held"
             elif args.command == "release":
@@ -163,6 +162,19 @@ def cmd_change(args: argparse.Namespace) -> int:
             continue
         print(f"{inert(ref)}: {msg}", file=sys.stderr)
     return rc
+
+
+def _cancel(spool: Spool, ref: str) -> str:
+    """Cancel one job; say how many waiting jobs go with it (now, or when a running one ends)."""
+    from store.chain import cancelled_with
+
+    with_it = len(cancelled_with(spool, [spool.find(ref).id]))
+    requested = store.cancel(spool, ref) == "requested"
+    msg = "cancel requested (running)" if requested else "cancelled"
+    if with_it:
+        jobs = f"{with_it} waiting job{'s' if with_it > 1 else ''} that depend{'s' if with_it == 1 else ''} on it"
+        msg += f"; {jobs} {'will be cancelled when it ends' if requested else 'cancelled with it'}"
+    return msg
 
 
 def cmd_prune(args: argparse.Namespace) -> int:

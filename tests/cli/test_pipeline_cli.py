@@ -100,7 +100,8 @@ def test_a_failed_dependency_cancels_its_dependents_with_the_reason(cf) -> None:
     build = submit(cf, "--name", "build", "--", "false")
     test = submit(cf, "--name", "test", "--after", build, "--", "true")
     deploy = submit(cf, "--name", "deploy", "--after", test, "--", "true")
-    assert cf("cancel", build).returncode == 0
+    p = cf("cancel", build)
+    assert p.returncode == 0 and p.stderr == f"{build}: cancelled; 2 waiting jobs that depend on it cancelled with it\n"
     jobs = ls_json(cf)
     assert jobs[test]["state"] == "cancelled" and jobs[deploy]["state"] == "cancelled"
     show = cf("show", test).stdout

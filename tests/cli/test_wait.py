@@ -61,7 +61,7 @@ def test_wait_returns_when_a_runner_finishes_the_jobs(spool: Spool, tmp_path: Pa
     finally:
         r.stop()
     done_at = Spool.open(spool.root).show(a).job.result.finished_at
-    assert ended - done_at < 2.5, "wait woke by its fallback look, not by the spool's events"
+    assert ended - done_at < 4, "wait woke by its fallback look, not by the spool's events"
 
 
 def test_wait_wakes_on_events_not_on_its_fallback(spool: Spool) -> None:
@@ -72,7 +72,7 @@ def test_wait_wakes_on_events_not_on_its_fallback(spool: Spool) -> None:
     t0 = time.monotonic()
     run_cf(spool, "cancel", a, check=True)
     _, err = w.communicate(timeout=10)
-    assert time.monotonic() - t0 < 2.5
+    assert time.monotonic() - t0 < 4
     assert w.returncode == 1
     assert err.count("\n") == 1 and a[-8:] in err and "cancelled" in err
 
@@ -135,7 +135,7 @@ def test_wait_on_a_polled_spool_sees_another_hosts_runner(tmp_path: Path) -> Non
             assert w.returncode == 0, err
             assert json.loads(out)[0]["state"] == "succeeded"
             finished = Spool.open(root_b).show(job).job.result.finished_at
-            assert ended - finished < 3, "woken by the fallback look, not the poll"
+            assert ended - finished < 5, "woken by the fallback look, not the poll"
         finally:
             r.stop()
             if w.poll() is None:
