@@ -39,7 +39,7 @@ class Blocker:
     name: str
     queue: str
     state: str | None  # None: no such job any more (pruned)
-    end: float | None = None  # seconds until it should end; None when history cannot tell
+    job: Job | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(slots=True)
@@ -50,14 +50,16 @@ class Deps:
     waits_for: list[Blocker]
     not_before: float | None
     now: float
+    book: DepBook | None = field(default=None, repr=False, compare=False)
 
     def ready(self) -> tuple[float | None, str]:
         """Seconds until every dependency should have ended and not_before passed."""
         t = max(0.0, self.not_before - self.now) if self.not_before else 0.0
         for b in self.waits_for:
-            if b.end is None:
+            end = self.book.end(b) if self.book is not None else None
+            if end is None:
                 return None, f"no expected end for {b.id[-8:]}"
-            t = max(t, b.end)
+            t = max(t, end)
         return t, ""
 
 
@@ -146,7 +148,7 @@ class QueueContext:
         need = [(i, True) for i in job.after] + [(i, False) for i in job.after_finished]
         waits = [b for i, ok in need if not self.book.satisfied(b := self.book.get(i), ok)]
         nb = job.not_before if job.not_before and job.not_before > self.now else None
-        return Deps(waits, nb, self.now) if waits or nb else None
+        return Deps(waits, nb, self.now, self.book) if waits or nb else None
 
     def why(self, job: Job, held: bool) -> Waiting:
         w = self._why(job, held)
@@ -196,6 +198,7 @@ class DepBook:
         self.spool, self.runners, self.stats, self.now = spool, runners, stats, now
         self.contexts = contexts
         self.known: dict[str, Blocker] = {}
+        self.ends: dict[str, float | None] = {}
 
     @staticmethod
     def satisfied(b: Blocker, success: bool) -> bool:
@@ -212,11 +215,19 @@ class DepBook:
                 job = self.spool.read(ref)
             except SpoolError:
                 return b
-            b.name, b.queue, b.state = job.name, ref.queue, ref.state
-            b.end = self._end(job, ref.state, ref.pending is not None and ref.pending.held)
+            b.name, b.queue, b.state, b.job = job.name, ref.queue, ref.state, job
         return b
 
-    def _end(self, job: Job, state: str, held: bool) -> float | None:
+    def end(self, b: Blocker) -> float | None:
+        """Seconds until `b` should end; None when history cannot tell. Worked out only
+        when a start is asked for (never while a queue's model is being walked)."""
+        if b.id not in self.ends:
+            self.ends[b.id] = None  # a placeholder stops a loop
+            self.ends[b.id] = None if b.job is None or b.state is None else self._end(b.job, b.state)
+        return self.ends[b.id]
+
+    def _end(self, job: Job, state: str) -> float | None:
+        held = state == State.HELD
         if state in FINAL:
             return 0.0
         st = self.stats.of(job)

@@ -87,3 +87,40 @@ def test_a_met_dependency_no_longer_counts(spool: Spool) -> None:
     store.cancel(spool, lint)  # ended: after_finished is met
     w = why(spool, tests, stats(spool, {"build": 60}))
     assert [b.id for b in w.deps.waits_for] == [build]
+
+
+def test_a_chain_within_one_queue(spool: Spool) -> None:
+    """Dependencies behind each other in one queue: each one's end is its queue turn plus its
+    typical run (the model is walked for one job while it is asked about another)."""
+    build = submit(spool, "default", "build")
+    tests = submit(spool, "default", "tests", after=[build])
+    deploy = submit(spool, "default", "deploy", after=[tests])
+    other = submit(spool, "default", "other")
+    history = stats(spool, {"build": 60, "tests": 30, "deploy": 10, "other": 5})
+    v = {j: spool.show(j) for j in (build, tests, deploy, other)}
+    ctx = QueueContext.load(spool, "default", live(), history, now=NOW)
+    # asked last job first: the model is walked from inside a dependency's question
+    assert ctx.why(v[deploy].job, False).eta == pytest.approx(90)
+    assert ctx.why(v[other].job, False).eta == pytest.approx(0)  # waiting jobs take no slot: it passes them
+    assert ctx.why(v[tests].job, False).eta == pytest.approx(60)
+    assert ctx.why(v[build].job, False).eta == pytest.approx(0)
+
+
+def test_a_dependency_behind_its_dependent(spool: Spool) -> None:
+    """An urgent job placed ahead of the job it waits for, one slot busy for 50 s more:
+    its dependency starts in 50 s and ends in 110 s, and so it starts then (the model is
+    walked no further than the job asked about while its dependency is looked up)."""
+    busy = submit(spool, "default", "busy")
+    start(spool, busy, ago=10)
+    build = submit(spool, "default", "build")
+    tests = store.submit(spool, [JobSpec(command=["t"], name="tests", priority="urgent", after=[build])])[0]
+    assert [p.id for p in spool.pending("default")] == [tests, build]
+    history = stats(spool, {"busy": 60, "build": 60, "tests": 30})
+    hb = Heartbeat(id="h-1-ab12", host="h", pid=1, queues=["default"], slots=1, started_at=NOW)
+    other = submit(spool, "default", "other")
+    history.by_kind[kind_of(spool.show(other).job)] = TypeStats(1, 1, 5)
+    ctx = QueueContext.load(spool, "default", [RunnerState(hb, age=1.0)], history, now=NOW)
+    # asked about the last job first: tests's dependency is first met in the middle of that walk
+    assert ctx.why(spool.show(other).job, False).eta == pytest.approx(110)
+    assert ctx.why(spool.show(tests).job, False).eta == pytest.approx(110)
+    assert ctx.why(spool.show(build).job, False).eta == pytest.approx(50)
