@@ -99,3 +99,18 @@ def cancelled_with(spool: Spool, ids: list[str]) -> list[str]:
                 out.append(r.id)
                 todo.append(r.id)
     return out
+
+
+def put_back_with(spool: Spool, ids: list[str]) -> int:
+    """How many jobs a retry of `ids` with their dependents puts back: those cancelled
+    because one of them failed, transitively."""
+    from .deps import cancelled_dependents
+
+    seen = set(ids)
+    todo = list(ids)
+    while todo:
+        for _queue, dep, _old in cancelled_dependents(spool, todo.pop()):
+            if dep not in seen:
+                seen.add(dep)
+                todo.append(dep)
+    return len(seen) - len(set(ids))

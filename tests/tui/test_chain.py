@@ -145,6 +145,7 @@ async def test_retry_asks_whether_to_put_the_dependents_back(chain: Spool, answe
         jl.cursor = jl.rows.index_of(ids(chain)[NAMES[0]])
         await press(pilot, "r")
         assert isinstance(app.screen, RetryModal)
+        assert app.screen.back == 2  # tests, and deploy that waited for tests
         await press(pilot, answer)
         assert isinstance(app.screen, MainScreen)
     s = states(chain)
@@ -186,3 +187,9 @@ def test_chain_detail_picture(snap_compare, chain: Spool) -> None:
 def test_chain_cancel_picture(snap_compare, chain: Spool) -> None:
     """c on build: the dialog names it and says 2 waiting jobs depend on it and go with it."""
     assert shoot(snap_compare, chain, ("c",), size=(80, 24))
+
+
+def test_chain_retry_picture(snap_compare, chain: Spool) -> None:
+    """build cancelled (tests and deploy with it), f, end (build, the oldest), r: the retry
+    dialog asks whether to put back the jobs its failure cancelled: y/enter, n, escape."""
+    assert shoot(snap_compare, chain, ("c", "y", "f", "end", "r"), size=(80, 24))

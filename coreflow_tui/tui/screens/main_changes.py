@@ -7,8 +7,7 @@ Refusals ("job already started") come back as notifications, never as tracebacks
 from __future__ import annotations
 
 from store import Edit
-from store.chain import cancelled_with
-from store.deps import cancelled_dependents
+from store.chain import cancelled_with, put_back_with
 
 from ...fmt import short_id
 from ...safetext import inert
@@ -41,8 +40,9 @@ class ChangesMixin(Part):
             with_them = len(cancelled_with(self.spool, ids))
             self.app.push_screen(CancelModal(named, with_them),
                                  lambda yes: yes and self.changes.change("cancel", ids))
-        elif action == "retry" and (dependents := [k for k in ids if cancelled_dependents(self.spool, k)]):
-            self.app.push_screen(RetryModal(len(ids), len(dependents)),
+        elif action == "retry" and (back := put_back_with(self.spool, ids)):
+            named = [(short_id(k), self._job_name(k)) for k in ids]
+            self.app.push_screen(RetryModal(named, back),
                                  lambda answer: answer is not None and self.changes.change("retry", ids, answer))
         elif action == "edit":
             self.open_edit(ids[0])

@@ -12,6 +12,10 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from ...safetext import inert
+
+SHOWN = 8
+
 
 class RetryModal(ModalScreen[bool | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -20,20 +24,26 @@ class RetryModal(ModalScreen[bool | None]):
         Binding("escape", "answer(None)", "Retry nothing"),
     ]
 
-    def __init__(self, jobs: int, with_dependents: int) -> None:
-        """`jobs` to retry, of which `with_dependents` cancelled jobs waiting for them."""
+    def __init__(self, jobs: list[tuple[str, str]], back: int) -> None:
+        """`jobs`: (short id, name) of each job to retry; `back`: how many jobs their failure
+        cancelled (transitively), which a retry with the dependents puts back."""
         super().__init__()
         self.jobs = jobs
-        self.with_dependents = with_dependents
+        self.back = back
 
     def compose(self) -> ComposeResult:
-        one = self.jobs == 1
-        text = Text(f"Retry {'this job' if one else f'these {self.jobs} jobs'}?\n\n", style="bold")
-        whose = "Its failure" if one else (f"The failure of {self.with_dependents} of them"
-                                             if self.with_dependents < self.jobs else "Their failure")
-        text.append(f"{whose} cancelled the jobs waiting for {'it' if one else 'them'}. Put those back "
-                    "too, at their old places, waiting on the new attempt?\n\n")
-        for key, what in ((" y ", " / "), (" enter ", " with them    "), (" n ", " alone    "),
+        one = len(self.jobs) == 1
+        text = Text(f"Retry {'this job' if one else f'these {len(self.jobs)} jobs'}?\n\n", style="bold")
+        for sid, name in self.jobs[:SHOWN]:
+            text.append(f"  {sid}  ", "bold")
+            text.append(inert(name) + "\n")
+        if len(self.jobs) > SHOWN:
+            text.append(f"  … and {len(self.jobs) - SHOWN} more\n", "dim")
+        k = self.back
+        them, where = ("it", "its old place") if k == 1 else ("them", "their old places")
+        text.append(f"\n{'Its' if one else 'Their'} failure cancelled {k} waiting job{'' if k == 1 else 's'}. "
+                    f"Put {them} back too, at {where}, waiting on the new attempt?\n\n")
+        for key, what in ((" y ", "/"), (" enter ", " with them    "), (" n ", " alone    "),
                           (" escape ", " retry nothing")):
             text.append(key, "bold reverse")
             text.append(what)
