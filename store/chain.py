@@ -7,6 +7,7 @@ cost one listing, not 9,999)."""
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 
 from .depindex import entries
 from .errors import SpoolError
@@ -14,9 +15,19 @@ from .layout import DEP_RE, PendingName
 from .model import Job
 from .refs import JobRef
 from .spool import Spool
-from .waiting import Blocker
 
 SHOWN = 10  # dependents described by name and state; the rest are counted
+
+
+@dataclass(slots=True)
+class Blocker:
+    """A job of a chain (one waited for, or one waiting), as it is now."""
+
+    id: str
+    name: str
+    queue: str
+    state: str | None  # None: no such job any more (pruned)
+    job: Job | None = field(default=None, repr=False, compare=False)
 
 
 class Waiters:

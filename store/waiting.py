@@ -20,6 +20,7 @@ import math
 import time
 from dataclasses import dataclass, field
 
+from .chain import Blocker
 from .errors import SpoolError
 from .history import History, kind_of
 from .layout import PendingName
@@ -29,17 +30,6 @@ from .spool import Spool
 from .states import FINAL, State
 
 MAX_AHEAD = 1000  # deeper than this the model reads too many jobs, and would not be true anyway
-
-
-@dataclass(slots=True)
-class Blocker:
-    """A job another one waits for, as it is now."""
-
-    id: str
-    name: str
-    queue: str
-    state: str | None  # None: no such job any more (pruned)
-    job: Job | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(slots=True)
