@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from store import Audit, JobView
 from store.history import TypeStats
 from store.jobtypes import JobType
-from store.waiting import Waiting
+from store.waiting import Blocker, Waiting
 
 from . import wording
 from .fmt import age, duration, when
@@ -28,6 +28,9 @@ class JobDetail:
     audit: list[Audit]
     cancel_requested: bool
     now: float
+    waits_on: list[Blocker] = field(default_factory=list)  # its after/after_finished jobs, as they are now
+    dependents: list[Blocker] = field(default_factory=list)  # jobs that wait for it (the first few)
+    waiting_for_it: int = 0  # how many jobs wait for it
 
 
 class Fact(NamedTuple):
@@ -68,9 +71,28 @@ def facts(d: JobDetail, silent_for: float | None = None, dash: str = "—") -> l
         tr = j.trigger
         out.append(Fact("trigger", f"{tr.name} ({tr.kind})" + (f": {tr.detail}" if tr.detail else "")))
     if d.waiting is not None:
-        out.append(Fact("waiting", d.waiting.reason))
+        out.append(Fact("waiting", wording.reason(d.waiting, now)))
         out.append(Fact("expected", wording.expected(d.waiting, now)))
+    out += chain(d)
     out += _running(d, silent_for) + _finished(d)
+    return out
+
+
+def chain(d: JobDetail) -> list[Fact]:
+    """What the job waits for and which jobs wait for it, each with its state now."""
+    j = d.view.job
+    out = []
+    if j.not_before:
+        out.append(Fact("not before", when(j.not_before) + (f" (in {wording.span(j.not_before - d.now)})"
+                                                            if j.not_before > d.now else "")))
+    finished = set(j.after_finished) - set(j.after)
+    for b in d.waits_on:
+        need = "ended" if b.id in finished else "succeeded"
+        out.append(Fact("after", f"{wording.dependency(b)}: needs it {need}"))
+    for b in d.dependents:
+        out.append(Fact("blocks", wording.dependency(b)))
+    if d.waiting_for_it > len(d.dependents):
+        out.append(Fact("blocks", f"... and {d.waiting_for_it - len(d.dependents)} more"))
     return out
 
 

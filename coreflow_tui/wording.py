@@ -4,18 +4,25 @@
 
 from __future__ import annotations
 
+import math
+import re
 import signal
+import time
 
 from store.history import TypeStats
 from store.model import HookOutcome, Job, Result
-from store.waiting import Waiting
+from store.refs import JobView
+from store.waiting import Blocker, Waiting
 
-from .fmt import duration, when
+from .fmt import duration, short_id, when
 
 # Reasons a job went back to its queue that are not its own doing.
 REQUEUED = {"runner-lost": "runner lost", "runner-stopped": "runner stopped"}
 REASONS = {"timeout": "timed out", "spawn-error": "could not start", "runner-lost": "runner lost",
            "runner-stopped": "runner stopped", "superseded": "superseded by a newer firing"}
+
+
+_LONG_ID = re.compile(r"\b[0-9a-z]{26}\b")
 
 
 def _signal_name(sig: int) -> str:
@@ -32,9 +39,18 @@ def code(r: Result) -> str:
     return _signal_name(r.signal) if r.signal else ""
 
 
+def ended_info(r: Result) -> str:
+    """`ls`'s info of a finished job: 'exit 2', 'timeout', 'dependency 9x2kq7ab failed'."""
+    if r.reason == "dependency":
+        return outcome(r).partition(": ")[2]
+    return r.reason if r.exit_code is None else code(r)
+
+
 def outcome(r: Result) -> str:
     """'succeeded (exit 0)', 'failed (exit 2)', 'failed (timed out, signal 15 (SIGTERM))',
     'cancelled by alice@host'."""
+    if r.reason == "dependency":  # the store's message names the dependency by its full id
+        return f"{r.state}: " + _LONG_ID.sub(lambda m: short_id(m[0]), r.message or "dependency failed")
     details = []
     if r.reason not in ("exit", "cancelled"):
         details.append(REASONS.get(r.reason, r.reason))
@@ -78,3 +94,59 @@ def expected(w: Waiting, now: float) -> str:
     if w.eta < 1:
         return "any moment"
     return f"to start in ~{duration(w.eta)} (about {when(now + w.eta)})"
+
+
+# -- pipelines (issue 11): what a job waits for, when it starts, how it ended ------------
+
+
+def dependency(b: Blocker) -> str:
+    """'9x2kq7ab (build, running)': a job waited on, by its short id, name and state."""
+    return f"{short_id(b.id)} ({b.name}, {b.state})" if b.state else f"{short_id(b.id)} (gone)"
+
+
+def waits_for(blockers: list[Blocker]) -> str:
+    """'waits for 9x2kq7ab (build, running)', 'waits for 3 jobs'."""
+    if len(blockers) == 1:
+        return f"waits for {dependency(blockers[0])}"
+    return f"waits for {len(blockers)} jobs"
+
+
+def starts_at(t: float, now: float) -> str:
+    """'starts at 14:00 (in 9m)'; the date too when it is not today."""
+    local, today = time.localtime(t), time.localtime(now)
+    clock = time.strftime("%H:%M" if local[:3] == today[:3] else "%Y-%m-%d %H:%M", local)
+    return f"starts at {clock} (in {span(t - now)})"
+
+
+def span(seconds: float) -> str:
+    """'9m', '1h30m', '2d3h', '40s': a wait in at most two units, rounded up to the minute
+    past a minute (people read 'in 9m' at 8m20s left)."""
+    s = max(0, math.ceil(seconds))
+    if s < 60:
+        return f"{s}s"
+    m = math.ceil(s / 60)
+    if m < 60:
+        return f"{m}m"
+    h, m = divmod(m, 60)
+    if h < 24:
+        return f"{h}h{m:02d}m" if m else f"{h}h"
+    d, h = divmod(h, 24)
+    return f"{d}d{h}h" if h else f"{d}d"
+
+
+def reason(w: Waiting, now: float) -> str:
+    """Why a waiting job has not started, the one wording of `ls`, `show` and the TUI:
+    held first, then what it waits on (jobs, then a time), then its queue's reason."""
+    if w.deps is not None and w.reason != "held":
+        if w.deps.waits_for:
+            return waits_for(w.deps.waits_for)
+        if w.deps.not_before:
+            return starts_at(w.deps.not_before, now)
+    return w.reason
+
+
+def ended(v: JobView) -> str:
+    """How a finished job ended: 'failed (exit 2)', 'cancelled: dependency 9x2kq7ab failed'."""
+    if v.job.result is not None:
+        return outcome(v.job.result)
+    return v.state

@@ -27,7 +27,9 @@ def _iso_second(t: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t))
 
 
-def job_json(v: JobView, waiting: Waiting | None = None) -> dict[str, Any]:
+def job_json(v: JobView, waiting: Waiting | None = None, blocks: list[str] | None = None) -> dict[str, Any]:
+    """The contract's fields; `blocks`: ids of the jobs waiting for this one (the caller
+    looks them up: a plain listing need not)."""
     job = v.job
     res = job.result
     claim = job.claim
@@ -69,6 +71,10 @@ def job_json(v: JobView, waiting: Waiting | None = None) -> dict[str, Any]:
             "command": job.hook.command, "exit_code": job.hook.exit_code, "signal": job.hook.signal,
             "error": job.hook.error or None, "started_at": iso(job.hook.started_at),
             "finished_at": iso(job.hook.finished_at), "output": job.hook.output},
+        "after": job.after,
+        "after_finished": job.after_finished,
+        "not_before": iso(job.not_before),
+        "blocks": blocks or [],
     }
     if claim is not None and v.state == State.RUNNING:
         out["host"] = claim.host

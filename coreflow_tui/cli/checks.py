@@ -4,6 +4,7 @@ turns a refusal into a usage error (exit 2) naming the option."""
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -144,3 +145,49 @@ def setting(text: str) -> str:
     if not pair("setting", None)(text)[0].strip():
         raise argparse.ArgumentTypeError(f"{text!r} must be KEY=VALUE")
     return text
+
+
+# -- pipelines (issue 11): --after, --at, --in ----------------------------------------
+
+
+def job_refs(text: str) -> list[str]:
+    """ID[,ID...]: job ids or 4+ characters of their start or end; found in the spool later
+    (an unknown one is a refusal, exit 1, not a usage error)."""
+    refs = [part.strip().lower() for part in text.split(",")]
+    for ref in refs:
+        if len(ref) < 4 or not ref.isalnum():
+            raise argparse.ArgumentTypeError(f"{ref!r} is not a job id (give an id or 4+ of its characters, "
+                                             "comma-separated)")
+    return refs
+
+
+_SPAN = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
+_SPAN_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def span(text: str) -> float:
+    """--in: '90s', '10m', '1h30m', '2d': seconds from now (units s, m, h, d, combined)."""
+    t = text.strip().lower()
+    parts = _SPAN.findall(t)
+    if not t or "".join(n + u for n, u in parts) != t:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration: use units s, m, h, d, e.g. 10m or 1h30m")
+    seconds = sum(float(n) * _SPAN_UNITS[u] for n, u in parts)
+    if seconds > 366 * 86400:
+        raise argparse.ArgumentTypeError(f"{text!r} is more than a year from now")
+    return seconds
+
+
+def moment(text: str) -> float:
+    """--at: 'YYYY-MM-DD HH:MM[:SS]' in local time, or ISO 8601 with a zone
+    ('2026-12-01T14:00:00+01:00', '...Z'): epoch seconds."""
+    from datetime import datetime
+
+    t = text.strip()
+    try:
+        dt = datetime.fromisoformat(t[:-1] + "+00:00" if t[-1:] in "zZ" and t else t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time: use \"YYYY-MM-DD HH:MM\" (local time) or "
+                                         "ISO 8601 with a zone, e.g. 2026-12-01T14:00+01:00") from None
+    if dt.tzinfo is None and len(t) <= 10:
+        raise argparse.ArgumentTypeError(f"{text!r} has no time of day: use \"YYYY-MM-DD HH:MM\"")
+    return dt.timestamp()  # a naive time is local time

@@ -58,7 +58,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
         command=" ".join(argv) if args.shell else argv, queue=args.queue, type=args.type, name=args.name or "",
         priority=args.priority, labels=dict(args.label), requires=args.requires, timeout=args.timeout,
         retries=args.retries, cwd=os.path.abspath(args.cwd) if args.cwd else None, env=dict(args.env),
-        shell=args.shell,
+        shell=args.shell, **_pipeline(spool, args),
     )
     (job_id,) = store.submit(spool, [spec])
     if args.json:
@@ -68,6 +68,26 @@ def cmd_submit(args: argparse.Namespace) -> int:
     else:
         print(job_id)
     return EXIT_OK
+
+
+def _pipeline(spool: Spool, args: argparse.Namespace) -> dict[str, Any]:
+    """The spec's dependency and start fields: ids found as other commands find them (an
+    unknown or ambiguous one is refused naming the option), --at/--in as epoch seconds."""
+    out: dict[str, Any] = {}
+    for option, refs in (("--after", args.after), ("--after-finished", args.after_finished)):
+        ids = []
+        for ref in refs:
+            try:
+                ids.append(spool.find(ref).id)
+            except SpoolError as exc:
+                raise SpoolError(f"submit {option}: {exc}") from None
+        if ids:
+            out[option[2:].replace("-", "_")] = list(dict.fromkeys(ids))
+    now = time.time()
+    start = args.at if args.at is not None else (now + args.start_in if args.start_in is not None else None)
+    if start is not None and start > now:  # a time already past means no delay (documented in --help)
+        out["not_before"] = start
+    return out
 
 
 def _submit_jsonl(spool: Spool, source: str) -> int:
@@ -127,12 +147,13 @@ def cmd_change(args: argparse.Namespace) -> int:
     for ref in args.ids:
         try:
             if args.command == "cancel":
-                what = store.cancel(spool, ref)
-                msg = "cancel requested (running)" if what == "requested" else "cancelled"
+                msg = _cancel(spool, ref)
             elif args.command == "hold":
                 msg = "held" if store.hold(spool, ref) else "already held"
             elif args.command == "release":
                 msg = "released" if store.release(spool, ref) else "not held"
+            elif getattr(args, "with_dependents", False):
+                msg = f"queued again at position {store.retry(spool, ref, with_dependents=True)}, with its dependents"
             else:
                 msg = f"queued again at position {store.retry(spool, ref)}"
         except SpoolError as exc:
@@ -141,6 +162,19 @@ def cmd_change(args: argparse.Namespace) -> int:
             continue
         print(f"{inert(ref)}: {msg}", file=sys.stderr)
     return rc
+
+
+def _cancel(spool: Spool, ref: str) -> str:
+    """Cancel one job; say how many waiting jobs go with it (now, or when a running one ends)."""
+    from store.chain import cancelled_with
+
+    with_it = len(cancelled_with(spool, [spool.find(ref).id]))
+    requested = store.cancel(spool, ref) == "requested"
+    msg = "cancel requested (running)" if requested else "cancelled"
+    if with_it:
+        jobs = f"{with_it} waiting job{'s' if with_it > 1 else ''} that depend{'s' if with_it == 1 else ''} on it"
+        msg += f"; {jobs} {'will be cancelled when it ends' if requested else 'cancelled with it'}"
+    return msg
 
 
 def cmd_prune(args: argparse.Namespace) -> int:

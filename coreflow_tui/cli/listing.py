@@ -20,7 +20,7 @@ from .commands import open_spool, print_json, say_error
 
 if TYPE_CHECKING:
     from store.history import History, TypeStats
-    from store.waiting import QueueContext, Waiting
+    from store.waiting import Blocker, QueueContext, Waiting
 
 
 STATE_SETS = {
@@ -119,21 +119,25 @@ def cmd_ls(args: argparse.Namespace) -> int:
             ctx[v.queue] = _contexts(spool, {v.queue}, history[0] if history else None)[v.queue]
         return ctx[v.queue].why(v.job, v.state == "held")
 
+    now = time.time()
     if args.json:
+        from store.chain import Waiters
+
+        waiters = Waiters(spool)
         sys.stdout.flush()
-        write_json_list((job_json(v, why(v)) for v in views), sys.stdout.buffer)
+        write_json_list((_json(v, why(v), waiters.ids(v.job.id), now) for v in views),
+                        sys.stdout.buffer)
         return EXIT_OK
     rows = []
-    now = time.time()
     for v in views:
         j = v.job
         if v.position is not None:
-            info = why(v).reason
+            info = wording.reason(why(v), now)
         elif v.state == "running" and j.claim:
             info = f"{j.claim.host} {duration(now - j.claim.claimed_at)}"
         elif j.result:
             r = j.result
-            info = r.reason if r.exit_code is None else wording.code(r)
+            info = wording.ended_info(r)
         else:
             info = ""
         rows.append([v.queue, str(v.position or ""), short_id(j.id), v.state, str(j.priority), j.type or "-",
@@ -146,6 +150,14 @@ def cmd_ls(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _json(v: store.JobView, wait: Waiting | None, blocks: list[str], now: float) -> dict[str, Any]:
+    """The contract's JSON of a job, its reason in the words `ls` and `show` print."""
+    out = job_json(v, wait, blocks)
+    if wait is not None:
+        out["reason"] = wording.reason(wait, now)
+    return out
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     spool = open_spool(args)
     from store.history import type_stats
@@ -155,17 +167,23 @@ def cmd_show(args: argparse.Namespace) -> int:
     wait = None
     if v.position is not None:
         wait = _contexts(spool, {v.queue}, history)[v.queue].why(v.job, v.state == "held")
+    from store.chain import chain
+
+    links = chain(spool, v.job)
     if args.json:
-        out = job_json(v, wait)
+        from store.chain import Waiters
+
+        out = _json(v, wait, Waiters(spool).ids(v.job.id), time.time())
         out["audit"] = [msgspec.to_builtins(a) for a in spool.audit(v.job.id)]
         out["history"] = [msgspec.to_builtins(h) for h in v.job.history]
         print_json(out)
         return EXIT_OK
-    print(_show_text(spool, v, wait, history.of(v.job)))
+    print(_show_text(spool, v, wait, history.of(v.job), links))
     return EXIT_OK
 
 
-def _show_text(spool: Spool, v: store.JobView, wait: Waiting | None, stats: TypeStats | None) -> str:
+def _show_text(spool: Spool, v: store.JobView, wait: Waiting | None, stats: TypeStats | None,
+               links: tuple[list[Blocker], list[Blocker], int]) -> str:
     from store.jobtypes import load_types
 
     try:
@@ -173,5 +191,5 @@ def _show_text(spool: Spool, v: store.JobView, wait: Waiting | None, stats: Type
     except SpoolError:
         jt = None  # a broken types.toml (doctor says so) does not hide the job
     cancel = v.state == "running" and spool.cancel_requested(v.queue, v.job.id)
-    d = present.JobDetail(v, wait, jt, stats, spool.audit(v.job.id), cancel, time.time())
+    d = present.JobDetail(v, wait, jt, stats, spool.audit(v.job.id), cancel, time.time(), *links)
     return present.text(present.facts(d, dash=_dash()))

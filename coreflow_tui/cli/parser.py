@@ -31,6 +31,7 @@ HANDLERS = {
     "release": "coreflow_tui.cli.commands:cmd_change",
     "retry": "coreflow_tui.cli.commands:cmd_change",
     "set": "coreflow_tui.cli.edit_command:cmd_set",
+    "wait": "coreflow_tui.cli.wait:cmd_wait",
     "prune": "coreflow_tui.cli.commands:cmd_prune",
     "doctor": "coreflow_tui.cli.commands:cmd_doctor",
     "runner": "coreflow_tui.runner.main:cmd_runner",
@@ -215,6 +216,17 @@ def add_job_commands(cmd: Command) -> None:
     s.add_argument("--env", action="append", type=ck.env, default=[], metavar="K=V",
                    help="an environment variable for the job (repeatable)")
     s.add_argument("--shell", action="store_true", help="run the command as one /bin/sh -c string")
+    s.add_argument("--after", type=ck.job_refs, default=[], metavar="ID[,ID...]",
+                   help="start only once these jobs (any queue) have succeeded; it is cancelled if one fails "
+                        "or is cancelled")
+    s.add_argument("--after-finished", type=ck.job_refs, default=[], metavar="ID[,ID...]",
+                   help="start only once these jobs have ended, whatever their outcome")
+    when = s.add_mutually_exclusive_group()
+    when.add_argument("--at", type=ck.moment, metavar="TIME",
+                      help='not before TIME: "2026-12-01 14:00" (local time) or ISO 8601 with a zone; '
+                           "a time already past means no delay")
+    when.add_argument("--in", dest="start_in", type=ck.span, metavar="DURATION",
+                      help="not before this long from now: 90s, 10m, 1h30m, 2d")
     s.add_argument("--json", action="store_true", help="print the new job as JSON")
     s.add_argument("--jsonl", metavar="FILE", help="bulk: one JSON job a line from FILE or - (stdin)")
     s.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD [ARG...]", help="the program and its arguments")
@@ -252,11 +264,21 @@ def add_change_commands(cmd: Command) -> None:
     g.add_argument("--after", metavar="ID", help="just after that job")
     g.add_argument("--queue", type=ck.queue, metavar="Q", help="to another queue, placed as a submit would")
 
-    for name, help in (("cancel", "cancel jobs (a running job is stopped by its runner)"),
+    for name, help in (("cancel", "cancel jobs (a running job is stopped by its runner; jobs waiting "
+                                  "--after it are cancelled with it)"),
                        ("hold", "hold waiting jobs: they keep their place and are skipped"),
                        ("release", "release held jobs"),
                        ("retry", "queue finished jobs again as a new attempt")):
-        cmd(name, help).add_argument("ids", nargs="+", metavar="ID", help=ID_HELP)
+        c = cmd(name, help)
+        c.add_argument("ids", nargs="+", metavar="ID", help=ID_HELP)
+        if name == "retry":
+            c.add_argument("--with-dependents", action="store_true",
+                           help="also put back the jobs that were cancelled because this one failed, in their "
+                                "old places, waiting on the new attempt")
+    w = cmd("wait", "wait until jobs have ended; exit 0 if all succeeded, 1 if one did not or on --timeout")
+    w.add_argument("ids", nargs="+", metavar="ID", help=ID_HELP)
+    w.add_argument("--timeout", type=ck.positive_seconds, metavar="D", help="give up after this long (30s, 5m, 2h): exit 1")
+    w.add_argument("--json", action="store_true", help="print the jobs as JSON once they have ended (or at --timeout)")
 
     # -- set (issue 10 item 12; handler in edit_command.py) --
     st = cmd("set", "change waiting jobs: priority, name, labels, required runner labels, timeout")

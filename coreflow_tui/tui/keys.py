@@ -76,6 +76,7 @@ KEYS: list[Key] = [
     Key("Filter", "enter / escape", "keep the filter / clear it"),
     Key("Cancel dialog", "y / enter", "cancel the jobs named"),
     Key("Cancel dialog", "n / escape", "keep them"),
+    Key("Retry dialog", "y / enter, n", "retry with the jobs its failure cancelled / alone"),
 ]
 
 

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 from store import CorruptJob, Job, JobNotFound, JobRef, JobView, QueueInfo, Spool, SpoolError
+from store.chain import chain
 from store.history import History, type_stats
 from store.jobtypes import load_types
 from store.layout import FINAL_STATES, PendingName
@@ -247,7 +248,7 @@ def load_detail(spool: Spool, ref: JobRef, position: int | None, rows: QueueRows
         jobtype = None
     stats = rows.stats.of(job) if rows is not None else None
     cancel = view.state == "running" and spool.cancel_requested(view.queue, job.id)
-    return JobDetail(view, waiting, jobtype, stats, spool.audit(job.id), cancel, now)
+    return JobDetail(view, waiting, jobtype, stats, spool.audit(job.id), cancel, now, *chain(spool, job))
 
 
 def matches(job: Job, needle: str) -> bool:

@@ -59,8 +59,13 @@ def _screen(root: Path, env: dict[str, str]) -> str:
 
 
 def _spool(spool: Spool) -> Path:
-    submit(spool, [JobSpec(command=["make"], name="café build — nightly")])
+    (first,) = submit(spool, [JobSpec(command=["make"], name="café build — nightly")])
+    submit(spool, [JobSpec(command=["make", "test"], name="tests", after=[first])])  # its row has the ↳ marker
     return spool.root
+
+
+def _first(spool: Spool) -> str:
+    return next(v.job.id for v in spool.jobs()[0] if v.job.name.startswith("café"))
 
 
 def test_ascii_output_gets_ascii_borders(spool: Spool) -> None:
@@ -68,6 +73,7 @@ def test_ascii_output_gets_ascii_borders(spool: Spool) -> None:
     assert "\\u256d" not in out and "\\u2500" not in out and "\\u" not in out, out[-3000:]
     assert all(ord(c) < 0x80 for c in out), sorted({c for c in out if ord(c) >= 0x80})
     assert "+---" in out and "caf" in out
+    assert f"> {_first(spool)[-8:]}" in out  # the ↳ marker of a job waiting on another
 
 
 def test_linux_console_gets_glyphs_its_font_has(spool: Spool) -> None:
@@ -76,3 +82,4 @@ def test_linux_console_gets_glyphs_its_font_has(spool: Spool) -> None:
     assert "╭" not in drawn and "─" in drawn, sorted(drawn)
     assert drawn <= CP437 | {chr(c) for c in range(0xA0, 0x180)}, sorted(drawn - CP437)
     assert "café" in out
+    assert f"> {_first(spool)[-8:]}" in out or f"► {_first(spool)[-8:]}" in out

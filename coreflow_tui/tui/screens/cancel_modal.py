@@ -1,4 +1,5 @@
-"""Cancel, confirmed: names every job it would cancel. y/enter cancels, n/escape keeps."""
+"""Cancel, confirmed: names every job it would cancel, and counts the waiting jobs that
+depend on them and go with them. y/enter cancels, n/escape keeps."""
 
 from __future__ import annotations
 
@@ -22,10 +23,12 @@ class CancelModal(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "Keep them"),
     ]
 
-    def __init__(self, jobs: list[tuple[str, str, str, str]]) -> None:
-        """`jobs`: (short id, name, state now, state when marked) of each job to cancel."""
+    def __init__(self, jobs: list[tuple[str, str, str, str]], with_them: int = 0) -> None:
+        """`jobs`: (short id, name, state now, state when marked) of each job to cancel;
+        `with_them`: how many waiting jobs (waiting --after them) are cancelled with them."""
         super().__init__()
         self.jobs = jobs
+        self.with_them = with_them
 
     def compose(self) -> ComposeResult:
         n = len(self.jobs)
@@ -47,6 +50,11 @@ class CancelModal(ModalScreen[bool]):
             text.append("\n")
         if n > SHOWN:
             text.append(f"  … and {n - SHOWN} more\n", "dim")
+        if self.with_them:
+            k = self.with_them
+            text.append(f"\n{k} waiting job{'' if k == 1 else 's'} depend{'s' if k == 1 else ''} on "
+                        f"{'it' if n == 1 else 'them'} and will be cancelled with {'it' if n == 1 else 'them'}.\n",
+                        "bold")
         text.append("\n")
         text.append(" y ", "bold reverse")
         text.append("/")

@@ -7,6 +7,7 @@ Refusals ("job already started") come back as notifications, never as tracebacks
 from __future__ import annotations
 
 from store import Edit
+from store.chain import cancelled_with, put_back_with
 
 from ...fmt import short_id
 from ...safetext import inert
@@ -17,6 +18,7 @@ from ..widgets.spool_changes import MOVES
 from .cancel_modal import CancelModal
 from .edit_modal import EditModal
 from .queue_modal import QueueModal
+from .retry_modal import RetryModal
 from .submit_modal import SubmitModal
 from .main_base import Part
 
@@ -33,7 +35,15 @@ class ChangesMixin(Part):
         if action == "cancel":
             was = self.jobs.marked
             named = [(short_id(k), self._job_name(k), s, was.get(k) or s) for k, s in zip(ids, states)]
-            self.app.push_screen(CancelModal(named), lambda yes: yes and self.changes.change("cancel", ids))
+            # Read here, not in a worker: the dialog must open before the keys typed after `c`
+            # are replayed to it, and the reverse index costs one stat a job without dependents.
+            with_them = len(cancelled_with(self.spool, ids))
+            self.app.push_screen(CancelModal(named, with_them),
+                                 lambda yes: yes and self.changes.change("cancel", ids))
+        elif action == "retry" and (back := put_back_with(self.spool, ids)):
+            named = [(short_id(k), self._job_name(k)) for k in ids]
+            self.app.push_screen(RetryModal(named, back),
+                                 lambda answer: answer is not None and self.changes.change("retry", ids, answer))
         elif action == "edit":
             self.open_edit(ids[0])
         elif action == "hold":

@@ -22,13 +22,15 @@ from textual.strip import Strip
 from store import Job
 from store.runners import RunnerState
 
+from ... import wording
 from ...fmt import age, duration, short_id
 from ..keys import bindings
 from ..readmodel import FilteredRows, FinishedRows, QueueRows, Rows, decode_jobs, job_key, silent
 from .job_rows import Columns, job_cells, progress, reason
 
+WAITS_ON = "↳"  # a job that waits on other jobs (glyphs.py: '>' where the terminal lacks it)
 LEAD = Style(meta={"lead": True})  # keeps a row's leading blanks a segment of their own
-DIALOGS = frozenset({"cancel", "edit"})
+DIALOGS = frozenset({"cancel", "edit", "retry"})  # retry may ask about dependents
 REFUSED = {"move": "moved", "cancel": "cancelled", "hold": "held", "edit": "edited", "mark": "marked"}
 CACHE = 4096
 EMPTY = "No jobs waiting. s submits one (so does `coreflow submit -- CMD`)."  # decoded jobs kept; a screenful is ~40
@@ -302,7 +304,11 @@ class JobList(ScrollView, can_focus=True):
                              "stopping (cancel requested)" if cancelling else info), cls
         info = "…"
         if job is not None and isinstance(rows.base if hasattr(rows, "base") else rows, QueueRows):
-            info = reason(rows.why(job, state == "held").reason, cols.info)  # type: ignore[union-attr]
+            w = rows.why(job, state == "held")  # type: ignore[union-attr]
+            if w.deps is not None and w.deps.waits_for:
+                info = f"{WAITS_ON} {reason(wording.reason(w, now), cols.info - 2)}"
+            else:
+                info = reason(wording.reason(w, now), cols.info)
         if state == "held":
             info = "‖ held"
         return cols.line(mark, str(rows.position(i)), sid, jtype, name, pri,

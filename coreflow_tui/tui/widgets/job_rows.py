@@ -75,7 +75,11 @@ SHORT_REASONS = [
     (re.compile(r"all \d+ slots busy"), "slots busy"),
     (re.compile(r"its runners? (is|are all) busy"), "runner busy"),
     (re.compile(r"queue paused"), "paused"),
+    (re.compile(r"waits for (\w+) \(.*, (\w+)\)$"), r"waits for \1 (\2)"),  # the detail names it
 ]
+
+
+TIGHTEST = re.compile(r"^waits for (\w+) \((\w+)\)$")
 
 
 def reason(text: str, width: int) -> str:
@@ -84,6 +88,8 @@ def reason(text: str, width: int) -> str:
         return text
     for pattern, short in SHORT_REASONS:
         text = pattern.sub(short, text)
+    if cell_len(text) > width:  # the row's ↳ marker already says it waits for
+        text = TIGHTEST.sub(r"\1 (\2)", text)
     return text
 
 

@@ -29,8 +29,9 @@ class SpoolChanges(Widget):
         self.spool = spool
 
     @work(thread=True, group="change", exit_on_error=False)
-    def change(self, action: str, ids: list[str]) -> None:
-        """One store call a job; refusals become notifications."""
+    def change(self, action: str, ids: list[str], with_dependents: bool = False) -> None:
+        """One store call a job; refusals become notifications. `with_dependents`: a retry
+        puts back the jobs cancelled because of these."""
         done = []
         position = None
         for k in ids:
@@ -44,7 +45,7 @@ class SpoolChanges(Widget):
                 elif action == "release":
                     store.release(self.spool, k)
                 elif action == "retry":
-                    position = store.retry(self.spool, k)
+                    position = store.retry(self.spool, k, with_dependents=with_dependents)
                 done.append(k)
             except SpoolError as exc:
                 self.post_message(ChangeRefused(str(exc)))
