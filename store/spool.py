@@ -17,19 +17,9 @@ from pathlib import Path
 import msgspec
 
 from . import atomic, auditlog, lookup, permissions, quarantine, queue_admin, safeio
-from .errors import (
-    ConfigError,
-    CorruptJob,
-    FileUnreadable,
-    FormatError,
-    JobNotFound,
-    QueueExists,
-    QueueNotFound,
-    SpoolError,
-    SpoolNotFound,
-    StorageError,
-    UnsafeFile,
-)
+from .results import ResultIndex, with_journaled_result
+from .errors import (ConfigError, CorruptJob, FileUnreadable, FormatError, JobNotFound, QueueExists,
+                     QueueNotFound, SpoolError, SpoolNotFound, StorageError, UnsafeFile)
 from .layout import (
     DEFAULT_QUEUE,
     CANCEL_RE,
@@ -44,7 +34,7 @@ from .layout import (
 from .limits import MAX_META_BYTES, check_queue_config
 from .listing import list_names, scan_dir
 from .locks import DEFAULT_TIMEOUT, locked
-from .model import Audit, Job, QueueConfig, SpoolMeta, actor, decode, decode_job, encode
+from .model import Audit, Job, QueueConfig, Result, SpoolMeta, actor, decode, decode_job, encode
 from .names import check_name
 from .refs import JobRef, JobView, QueueInfo
 from .states import FINAL, LIVE, WAITING, State
@@ -59,6 +49,7 @@ class Spool:
         self._cache: dict[str, tuple[int, int, Job]] = {}
         self.lock_timeout = DEFAULT_TIMEOUT
         self._tmp_cleaned_at = -TMP_CLEAN_EVERY
+        self._results: ResultIndex | None = None
 
     # -- opening -------------------------------------------------------------------
 
@@ -280,9 +271,16 @@ class Spool:
                 # The directory is the truth: a crash between a move's rename and its
                 # rewrite leaves the old queue in the file.
                 job = msgspec.structs.replace(job, queue=queue)
+            if job.result is None and state in FINAL:
+                job = with_journaled_result(self.journaled_result(job.id, job.attempt), path, job, what)
             return job, data
         self.quarantine(Path(path), problem)
         raise CorruptJob(f"{problem}; moved to corrupt/")
+
+    def journaled_result(self, job_id: str, attempt: int) -> Result | None:
+        """A finished job's result still in its runner's results journal (store/results.py)."""
+        self._results = self._results or ResultIndex(self.layout.runners)
+        return self._results.lookup(job_id, attempt)
 
     def view(self, r: JobRef, position: int | None = None) -> JobView:
         return JobView(self.read(r), r.queue, r.state, position, r)

@@ -79,6 +79,7 @@ class ClaimBase:
         # lets finish() know the file is still ours without reading it back.
         self._mine: dict[str, tuple[tuple[int, int, int] | None, bytes | None]] = {}
         self._dirty_dirs: set[str] = set()
+        self._ended: set[str] = set()  # our running files whose process ended: their slots are free
         self._synced = 0.0
         self._dirs: dict[str, tuple[str, str, str]] = {}  # queue -> pending, running, done (str)
         self._meta_paths: dict[str, str] = {}
@@ -184,7 +185,11 @@ class ClaimBase:
         return cfg
 
     def _running_count(self, run_dir: str) -> int:
-        return sum(1 for n in list_names(run_dir) if n[-4:] == ".job" and RUNNING_RE.fullmatch(n))
+        """Jobs running in a queue, on any host: its running files, but not ours whose
+        process has ended (their results are on their way to done/: see batches.py)."""
+        ended = self._ended
+        return sum(1 for n in list_names(run_dir)
+                   if n[-4:] == ".job" and RUNNING_RE.fullmatch(n) and (not ended or f"{run_dir}/{n}" not in ended))
 
     def _own(self, job: Job, src: str) -> bytes | None:
         """The on-disk bytes of our running job, checked to be still ours (lock held).
