@@ -155,10 +155,20 @@ class QueueWatch:
     def read(self, now: float) -> Change:
         """What changed since the last read: the queues touched; `full` when a queue was
         added or removed, or inotify lost events."""
-        dirs, lost = self.dirs.changed(now)
+        dirs, paths, lost = self.dirs.changed(now)
         queues = {self._queue_of.get(d, "") for d in dirs}
         full = lost or "" in queues
-        return Change(frozenset(q for q in queues if q), full=full)
+        return Change(frozenset(q for q in queues if q), full=full,
+                      paths=frozenset(dirs if paths is None else paths))
+
+    def cancel_asked(self, change: Change) -> set[str]:
+        """The queues of `change` where a cancel may have been asked (a running/ID.cancel
+        appeared); polling cannot tell, so every queue it names."""
+        if change.full:
+            return set(self._queue_of.values()) - {""}
+        if self.mode != "inotify":
+            return set(change.queues)
+        return {self._queue_of.get(os.path.dirname(p), "") for p in change.paths if p.endswith(".cancel")} - {""}
 
     def close(self) -> None:
         self.dirs.close()

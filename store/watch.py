@@ -260,29 +260,32 @@ class DirWatch:
         """When (time.monotonic) the next poll is due; None with inotify."""
         return None if self.inotify is not None else self._next_poll
 
-    def changed(self, now: float) -> tuple[set[str], bool]:
-        """The watched directories whose entries changed since the last call, and whether
-        events may have been lost (an inotify overflow: look at everything)."""
+    def changed(self, now: float) -> tuple[set[str], set[str] | None, bool]:
+        """The watched directories whose entries changed since the last call, the paths
+        of those entries (None when polling: unknown), and whether events may have been
+        lost (an inotify overflow: look at everything)."""
         out: set[str] = set()
         lost = False
         if self.inotify is not None:
-            for wd, mask, _name in self.inotify.read():
+            names: set[str] = set()
+            for wd, mask, name in self.inotify.read():
                 if mask & IN_Q_OVERFLOW:
                     lost = True
                 path = self._wds.get(wd)
                 if path is not None:
                     out.add(path)
+                    names.add(f"{path}/{name}")
                     if mask & IN_IGNORED:  # gone: watched again by whoever makes it anew
                         self._wds.pop(wd, None)
                         self._stamps.pop(path, None)
-            return out, lost
+            return out, names, lost
         self._next_poll = now + self.interval
         for path, old in list(self._stamps.items()):
             new = _dir_stamp(path)
             if new != old:
                 self._stamps[path] = new
                 out.add(path)
-        return out, lost
+        return out, None, lost
 
     def close(self) -> None:
         if self.inotify is not None:

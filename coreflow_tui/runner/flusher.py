@@ -1,8 +1,9 @@
 """The flusher: a thread that makes the runner's journaled results durable, one flush
 for whatever a batch holds (group commit), while the loop goes on starting jobs.
 
-It only flushes (an fdatasync releases the interpreter); the loop publishes what a
-flush covered (Runner._publish_results), so every state change stays on one thread.
+It only flushes (fdatasync and directory fsyncs release the interpreter); the loop
+publishes what a flush covered (Runner._publish_results), so every state change stays
+on one thread.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from store import SpoolError
 
 
 class Flusher:
-    def __init__(self, flush: Callable[[], int], wake: Callable[[], None]) -> None:
+    def __init__(self, flush: Callable[[], int], fsync_dirs: Callable[[set[str]], None],
+                 wake: Callable[[], None]) -> None:
         self._flush = flush
+        self._fsync_dirs = fsync_dirs
+        self._dirs: set[str] = set()
         self._wake = wake
         self._cond = threading.Condition()
         self._wanted = False
@@ -31,6 +35,14 @@ class Flusher:
             self._wanted = True
             self._cond.notify()
 
+    def sync_dirs(self, dirs: set[str]) -> None:
+        """Make these directories' renames durable (fsync), soon, on this thread."""
+        if dirs:
+            with self._cond:
+                self._dirs |= dirs
+                self._wanted = True
+                self._cond.notify()
+
     def _run(self) -> None:
         while True:
             with self._cond:
@@ -39,12 +51,18 @@ class Flusher:
                 if self._stopping and not self._wanted:
                     return
                 self._wanted = False
+                dirs, self._dirs = self._dirs, set()
             try:
-                self.durable = self._flush()
-                self.error = None
+                durable = self._flush()
             except SpoolError as exc:
                 self.error = exc
-            self._wake()
+                self._wake()
+            else:
+                self.error = None
+                if durable != self.durable:
+                    self.durable = durable
+                    self._wake()  # the loop publishes them
+            self._fsync_dirs(dirs)
 
     def stop(self) -> None:
         with self._cond:

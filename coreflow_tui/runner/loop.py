@@ -170,7 +170,7 @@ class Runner(Claiming, Finishing, Fencing):
         signal.set_wakeup_fd(self.wake_w, warn_on_full_buffer=False)
         self._start_reaper()
         self._tell_reaper("b")
-        self.flusher = Flusher(self.claims.flush_results, self._wake)
+        self.flusher = Flusher(self.claims.flush_results, self.claims.fsync_dirs, self._wake)
         self.watch = QueueWatch(self.spool, interval=o.poll_interval)
         self.watch.serve(o.queues)
         fd = self.watch.fileno()
@@ -243,7 +243,10 @@ class Runner(Claiming, Finishing, Fencing):
 
     def _sync(self) -> None:
         try:
-            self.claims.sync()
+            if self.flusher is not None:
+                self.flusher.sync_dirs(self.claims.dirs_to_sync())
+            else:
+                self.claims.sync()
         except SpoolError as exc:
             self.log(f"cannot make the last changes durable: {exc}")
 
@@ -332,8 +335,9 @@ class Runner(Claiming, Finishing, Fencing):
         touched = served if change.full else (change.queues & served)
         self.dirty |= touched
         mine = {a.job.queue for a in self.jobs.values()}
-        if change.full or touched & mine:
-            self._check_cancels(mine if change.full else touched & mine)
+        asked = self.watch.cancel_asked(change) & mine
+        if asked:
+            self._check_cancels(asked)
         if change.full:
             self.watch.serve(self.opts.queues)  # queues added, or made anew
 

@@ -122,11 +122,20 @@ class ClaimBase:
         all of them, at most every SYNC_EVERY seconds unless forced. (Each new content
         file is fsynced before it is renamed into place, and on ext4 that fsync commits
         the journal with the renames before it too; this is the portable guarantee.)"""
+        self.fsync_dirs(self.dirs_to_sync(force))
+
+    def dirs_to_sync(self, force: bool = False) -> set[str]:
+        """What sync() would fsync now, taken: for a caller that fsyncs them on another
+        thread (fsync_dirs), so the loop does not wait for the disk."""
         now = time.monotonic()
-        if not force and now - self._synced < SYNC_EVERY:
-            return
+        if not self._dirty_dirs or not force and now - self._synced < SYNC_EVERY:
+            return set()
         self._synced = now
         dirs, self._dirty_dirs = self._dirty_dirs, set()
+        return dirs
+
+    @staticmethod
+    def fsync_dirs(dirs: set[str]) -> None:
         for d in dirs:
             try:
                 atomic.fsync_dir(Path(d))
