@@ -69,6 +69,7 @@ class ResultsJournal:
         self.fd = -1
         self.added = 0  # lines added so far (a sequence number)
         self.durable = 0  # lines known to be on disk
+        self.replaced = False  # the file was removed or replaced under us (folded by another runner)
         self._lock = threading.Lock()  # appends and the descriptor
         self._flushing = threading.Lock()  # a flush against a rewrite (never held by add)
 
@@ -94,6 +95,7 @@ class ResultsJournal:
             if upto > self.durable and fd >= 0:
                 try:
                     os.fdatasync(fd)
+                    self.replaced = self.replaced or os.fstat(fd).st_ino != _inode(self.path)
                 except OSError as exc:
                     raise StorageError.wrap(exc, f"cannot flush the runner's results journal {self.path}") from exc
             self.durable = max(self.durable, upto)
@@ -111,12 +113,20 @@ class ResultsJournal:
             else:
                 atomic.unlink_quietly(self.path)
             self.durable = self.added  # what it holds now was fsynced by publish
+            self.replaced = False
 
     def close(self) -> None:
         with self._flushing, self._lock:
             if self.fd >= 0:
                 os.close(self.fd)
                 self.fd = -1
+
+
+def _inode(path: Path) -> int:
+    try:
+        return os.stat(path).st_ino
+    except FileNotFoundError:
+        return -1
 
 
 def read_journal(path: Path) -> list[Entry]:

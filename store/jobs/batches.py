@@ -75,6 +75,8 @@ class ResultBatches(ClaimBase):
         batch = [u for u in self._unpublished if u[0] <= durable]
         if not batch:
             return []
+        if self._results.replaced:  # another runner took us for gone (frozen?) and folded our journal
+            self._results.rewrite([e for e, *_ in self._unfolded] + [e for _, e, _ in self._unpublished])
         self._unpublished = [u for u in self._unpublished if u[0] > durable]
         out: list[Published] = []
         for queue in dict.fromkeys(e.queue for _, e, _ in batch):
