@@ -71,7 +71,9 @@ Protocol:
   * Results (group commit). When a job's process ends its slot is free at once; its
     result is appended to the runner's runners/RUNNERID.results (one write, no flush).
     A flusher thread makes every line appended so far durable with one fdatasync
-    (a batch: whatever ended while the previous flush ran), and only after that flush
+    (a batch: whatever ended while the previous flush ran; a flush starts as soon as
+    the previous one returned, so a result is published within two flushes, a few
+    milliseconds on a local disk), and only after that flush
     returned does the runner rename the batch's running/ID.RUNNER.job files to
     done/STAMP.ID.STATE, unchanged (mtime set to the finish), under each queue's lock
     (store/jobs/batches.py). Later, off the hot path (when the runner is idle, when
