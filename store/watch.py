@@ -249,8 +249,9 @@ class DirWatch:
         """Watch `path` too (again, if it was removed and made anew)."""
         if self.inotify is not None:
             wd = self.inotify.add_watch(path)
-            if wd >= 0:
-                self._wds[wd] = path
+            if wd < 0:
+                return  # not there (yet): watched once a change of its parent makes us look again
+            self._wds[wd] = path
         self._stamps[path] = _dir_stamp(path)
 
     def watched(self) -> set[str]:

@@ -63,3 +63,14 @@ def test_a_queue_added_is_a_full_change(spool: Spool) -> None:
     submit(spool, [JobSpec(command=["true"], queue="extra")])
     assert w.read(0.0).queues == {"extra"}
     w.close()
+
+
+def test_a_queue_made_after_the_watch_began_is_watched_once_it_exists(spool: Spool) -> None:
+    w = QueueWatch(spool, mode="inotify")
+    w.serve(["default", "later"])  # a runner serving every queue names it before it exists
+    spool.add_queue("later")
+    assert w.read(0.0).full
+    w.serve(["default", "later"])
+    submit(spool, [JobSpec(command=["true"], queue="later")])
+    assert w.read(0.0).queues == {"later"}
+    w.close()
