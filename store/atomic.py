@@ -49,8 +49,9 @@ def tmp_name(tmp_dir: str | Path, hint: str) -> str:
     return f"{tmp_dir}/{os.getpid()}.{os.urandom(6).hex()}.{_HOST}.{hint}"
 
 
-def stage(tmp_dir: str | Path, data: bytes, hint: str = "w") -> Path:
-    """Write `data` to a new file in tmp/ (O_EXCL), flushed and fsynced; return its path."""
+def stage(tmp_dir: str | Path, data: bytes, hint: str = "w", sync: bool = True) -> Path:
+    """Write `data` to a new file in tmp/ (O_EXCL), flushed and fsynced; return its path.
+    `sync=False`: the caller flushes a batch of them at once (flush_staged)."""
     path = tmp_name(tmp_dir, hint)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
@@ -60,13 +61,45 @@ def stage(tmp_dir: str | Path, data: bytes, hint: str = "w") -> Path:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
-        os.fsync(fd)
+        if sync:
+            os.fsync(fd)
     except OSError as exc:
         unlink_quietly(path)
         raise StorageError.wrap(exc, "cannot write to the spool") from exc
     finally:
         os.close(fd)
     return Path(path)
+
+
+def flush_staged(paths: list[Path]) -> None:
+    """Make a batch of files staged with sync=False durable: one syncfs(2) of their
+    filesystem (group commit), or one fsync each where the call is missing."""
+    if not paths:
+        return
+    try:
+        fd = os.open(paths[0], os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        raise StorageError.wrap(exc, "cannot flush files staged in the spool's tmp/") from exc
+    try:
+        if _libc_syncfs(fd) == 0:
+            return
+        for p in paths:
+            with open(p, "rb") as f:
+                os.fsync(f.fileno())
+    except OSError as exc:
+        raise StorageError.wrap(exc, "cannot flush files staged in the spool's tmp/") from exc
+    finally:
+        os.close(fd)
+
+
+def _libc_syncfs(fd: int) -> int:
+    """syncfs(2) through libc; -1 where it is missing or fails (the caller fsyncs instead)."""
+    import ctypes
+
+    try:
+        return int(ctypes.CDLL(None, use_errno=True).syncfs(fd))
+    except (OSError, AttributeError):
+        return -1
 
 
 def publish(tmp_dir: Path, dest: Path, data: bytes, *, sync_dir: bool = True) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from .layout import is_machinery_name
 from .spool import Spool
 from .mounts import choose_mode
-from .watch import DirPoller, notify
+from .watch import DirPoller, DirWatch, notify
 
 
 
@@ -113,3 +113,63 @@ class Feed:
         poller.prime()
         while not stop.wait(self.interval):
             yield self.classify({p for p in poller.scan() if not self._ignored(p)})
+
+
+class QueueWatch:
+    """The change feed as a runner needs it, with no thread and no added delay: the
+    directories of the queues it serves (pending/, running/, the queue's own for
+    queue.json) and queues/ itself, through store.watch.DirWatch. inotify wakes the
+    runner's loop at once (`fileno()`); polling, the loop calls `read()` when due."""
+
+    def __init__(self, spool: Spool, mode: str | None = None, interval: float = 0.5) -> None:
+        self.spool = spool
+        self.interval = interval
+        self.dirs = DirWatch(choose_mode(spool.root, mode), interval)
+        self._queue_of: dict[str, str] = {}  # directory -> its queue ('' for queues/)
+
+    @property
+    def mode(self) -> str:
+        return self.dirs.mode
+
+    def describe(self) -> str:
+        return "live" if self.mode == "inotify" else f"polling {self.interval:g} s"
+
+    def fileno(self) -> int | None:
+        return self.dirs.fileno()
+
+    def poll_due(self, now: float) -> float | None:
+        return self.dirs.poll_due(now)
+
+    def serve(self, queues: list[str]) -> None:
+        """Watch these queues (and any of their directories made anew since)."""
+        lay = self.spool.layout
+        wanted = {str(lay.queues): ""}
+        for q in queues:
+            for d in (lay.queue(q), lay.pending(q), lay.running(q)):
+                wanted[str(d)] = q
+        watched = self.dirs.watched()
+        for d, q in wanted.items():
+            if d not in watched:
+                self.dirs.watch(d)
+            self._queue_of[d] = q
+
+    def read(self, now: float) -> Change:
+        """What changed since the last read: the queues touched; `full` when a queue was
+        added or removed, or inotify lost events."""
+        dirs, paths, lost = self.dirs.changed(now)
+        queues = {self._queue_of.get(d, "") for d in dirs}
+        full = lost or "" in queues
+        return Change(frozenset(q for q in queues if q), full=full,
+                      paths=frozenset(dirs if paths is None else paths))
+
+    def cancel_asked(self, change: Change) -> set[str]:
+        """The queues of `change` where a cancel may have been asked (a running/ID.cancel
+        appeared); polling cannot tell, so every queue it names."""
+        if change.full:
+            return set(self._queue_of.values()) - {""}
+        if self.mode != "inotify":
+            return set(change.queues)
+        return {self._queue_of.get(os.path.dirname(p), "") for p in change.paths if p.endswith(".cancel")} - {""}
+
+    def close(self) -> None:
+        self.dirs.close()

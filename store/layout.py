@@ -34,6 +34,8 @@
       runners/RUNNERID.json         heartbeat of a runner; its mtime is the beat
       runners/RUNNERID.claims       the runner's claims, one JSON line each ([id, attempt,
                                     claim]), appended before each claim's rename
+      runners/RUNNERID.results      the runner's results journal, one JSON line each ([id, queue,
+                                    attempt, result]): see "Results" below
       runners/RUNNERID.lock         flock-ed by the runner for its whole life: on the same
                                     kernel (any PID namespace) a lock nobody holds is proof
                                     that the runner is dead
@@ -62,11 +64,11 @@ Protocol:
     point. When two parties race, exactly one rename succeeds; the other gets ENOENT
     and (because NFS may report ENOENT for a retransmitted rename that succeeded)
     looks for the target before reporting that it lost.
-  * A change that also needs new content (a claim records its runner, a finish its
-    result) replaces the file's content atomically (write in tmp/, fsync, rename
+  * A change that also needs new content (a claim records its runner, a requeue its
+    history) replaces the file's content atomically (write in tmp/, fsync, rename
     over) under the queue's lock, so nobody else can move the file meanwhile. A
-    crash in between leaves the job in exactly one state with the older content;
-    readers cope (a done file without a result was cancelled).
+    crash in between leaves the job in exactly one state with the older content.
+    A runner's results arrive late on purpose (see "Results").
   * A claim is a rename to a name nobody else uses: pending/X -> running/ID.RUNNER.job
     (RUNNER: the claimer's own id). So the NFS recipe above is unambiguous even where
     locks do not exclude other hosts (NFS `nolock`, `local_lock=`): if two runners
@@ -82,11 +84,41 @@ Protocol:
     fsync); it writes the claim into the job's file only if the job is still running
     a moment (50 ms) later. For a running file without a claim, that journal says
     where it came from (its place in the queue) and since when; without it (a power
-    cut ate the line) a job taken back goes to the top of its queue. A finish writes
-    the result into the running file, then renames it to done/: killed in between,
-    the job is found in running/ with its result, and is finished with it.
-    A job put back (a retry of its own failure, a give-back) likewise gets its next
-    attempt's content written over its running file first, and one rename then moves
+    cut ate the line) a job taken back goes to the top of its queue.
+  * Results (group commit). When a job's process ends its slot is free at once; its
+    result is appended to the runner's runners/RUNNERID.results (one write, no flush).
+    A flusher thread makes every line appended so far durable with one fdatasync
+    (a batch: whatever ended while the previous flush ran; a flush starts as soon as
+    the previous one returned, so a result is published within two flushes, a few
+    milliseconds on a local disk), and only after that flush
+    returned does the runner rename the batch's running/ID.RUNNER.job files to
+    done/STAMP.ID.STATE, unchanged (mtime set to the finish), under each queue's lock
+    (store/jobs/batches.py). Later, off the hot path (when the runner is idle, when
+    2,000 wait, or when it exits with at most 500), the results are folded into their
+    done files (staged, one syncfs for the batch, renamed over under the lock if the
+    job is still there without its result), done/ is fsynced, and only then is the journal emptied. Until
+    then every reader gets the result from the journal (Spool.load: a done file of a
+    finished state without a result takes its journal's line for (id, attempt)).
+    A failure queued again, a give-back and a file turned corrupt still rewrite the
+    job's file at once (write the result into the running file, then rename).
+    What a crash can lose, and how it is recovered:
+      - a result appended but not yet flushed: after a power cut (or a crash of the
+        kernel) the line may be gone. The job is still in running/ under the dead
+        runner's name, so it is taken over like any lost runner's job: requeued at its
+        place as attempt + 1, its history saying "runner-lost" and why. After a crash
+        of the runner process alone, the kernel still has the line: see next.
+      - a result whose line is in the journal (flushed or not) but whose job is still
+        in running/: the taker finishes it with that result (nothing is run again).
+      - a published job whose result is not folded: nothing; readers use the
+        journal, and a runner folds the journal of a runner that is gone (lost, or
+        without a heartbeat for a lease) once none of its jobs is left in running/.
+      - a fold cut short: some done files have their result, all are still in the
+        journal; folding again is idempotent. The journal is emptied only after done/
+        is flushed.
+    Never lost: a job in done/ without its result somewhere durable (the rename
+    follows the flush), or a job in two states (each step is one rename).
+    A job put back (a retry of its own failure, a give-back) gets its next attempt's
+    content written over its running file first, and one rename then moves
     it to pending/: a pending file never holds the attempt that already ran, which
     another host whose locks do not exclude could claim and run again. Killed in
     between, the next attempt lies in running/ without a claim and is recovered like
@@ -98,7 +130,8 @@ Protocol:
     the hook ran for). A runner about to rewrite its running file finds it is not the
     file it placed: it reads it, keeps its labels (and, before the claim is written,
     still counts a claim-less file under its own running name as its own), and stages
-    its result again from that.
+    its result again from that. A fold (see Results) never replaces a done file
+    that already has its result: a hook's outcome written meanwhile stays.
   * Leases and the fence. A runner beats (rewrites runners/RUNNERID.json) every
     lease/4. Its watchdog (a separate process, so a frozen or SIGSTOPped runner does
     not stop it) SIGKILLs the runner's jobs when the runner has not beaten for
@@ -377,6 +410,9 @@ class Layout:
 
     def runner_claims(self, runner_id: str) -> Path:
         return self.runners / f"{runner_id}.claims"
+
+    def runner_results(self, runner_id: str) -> Path:
+        return self.runners / f"{runner_id}.results"
 
     def runner_lock(self, runner_id: str) -> Path:
         return self.runners / f"{runner_id}.lock"

@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from operator import attrgetter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
-# auditlog, lookup, permissions, quarantine, queue_admin: imported where used (a submit needs none).
+# auditlog, lookup, permissions, quarantine, queue_admin, results: imported where used (a submit needs none).
 from . import atomic, safeio
 from .errors import (
     ConfigError,
@@ -45,9 +46,12 @@ from .layout import (
 from .limits import MAX_META_BYTES, check_queue_config
 from .listing import list_names, scan_dir
 from .locks import DEFAULT_TIMEOUT, locked
-from .model import Audit, Job, QueueConfig, SpoolMeta, actor, decode, decode_job, encode
+from .model import Audit, Job, QueueConfig, Result, SpoolMeta, actor, decode, decode_job, encode
 from .names import NAME_RE, check_name
 from .refs import JobRef, JobView, QueueInfo
+
+if TYPE_CHECKING:
+    from . import results
 from .states import FINAL, LIVE, WAITING, State
 
 TMP_CLEAN_EVERY = 3600.0  # seconds between a runner's sweeps of tmp/ (files go after 36 h)
@@ -60,6 +64,7 @@ class Spool:
         self._cache: dict[str, tuple[int, int, Job]] = {}
         self.lock_timeout = DEFAULT_TIMEOUT
         self._tmp_cleaned_at = -TMP_CLEAN_EVERY
+        self._results: results.ResultIndex | None = None
 
     # -- opening -------------------------------------------------------------------
 
@@ -285,9 +290,20 @@ class Spool:
                 # The directory is the truth: a crash between a move's rename and its
                 # rewrite leaves the old queue in the file.
                 job = msgspec.structs.replace(job, queue=queue)
+            if job.result is None and state in FINAL:  # group commit: the result may not be folded in yet
+                from .results import with_journaled_result
+
+                job = with_journaled_result(self.journaled_result(job.id, job.attempt), path, job, what)
             return job, data
         self.quarantine(Path(path), problem)
         raise CorruptJob(f"{problem}; moved to corrupt/")
+
+    def journaled_result(self, job_id: str, attempt: int) -> Result | None:
+        """A finished job's result still in its runner's results journal (store/results.py)."""
+        from .results import ResultIndex  # here: a submit reads no results
+
+        self._results = self._results or ResultIndex(self.layout.runners)
+        return self._results.lookup(job_id, attempt)
 
     def view(self, r: JobRef, position: int | None = None) -> JobView:
         return JobView(self.read(r), r.queue, r.state, position, r)

@@ -218,3 +218,80 @@ class DirPoller:
             for name, entry in self._dirs.pop(sub)[1].items():
                 if not entry[1]:
                     changed.add(os.path.join(sub, name))
+
+
+# -- a set of directories, without a thread ------------------------------------------
+
+class DirWatch:
+    """Some directories (not their subdirectories), watched without a thread or any
+    added delay: with inotify, `fileno()` becomes readable as soon as an entry of one
+    is added, removed or renamed; polling, `poll_due()` says when to call `changed()`,
+    which stats the directories (never their files)."""
+
+    def __init__(self, mode: str, interval: float = 0.5) -> None:
+        self.mode = mode
+        self.interval = interval
+        self.inotify = Inotify() if mode == "inotify" else None
+        if self.inotify is not None and not self.inotify.ok:
+            self.inotify, self.mode = None, "poll"
+        self._wds: dict[int, str] = {}
+        self._stamps: dict[str, tuple[int, int, int] | None] = {}
+        self._next_poll = 0.0
+
+    def fileno(self) -> int | None:
+        return self.inotify.fd if self.inotify is not None else None
+
+    def watch(self, path: str) -> None:
+        """Watch `path` too (again, if it was removed and made anew)."""
+        if self.inotify is not None:
+            wd = self.inotify.add_watch(path)
+            if wd < 0:
+                return  # not there (yet): watched once a change of its parent makes us look again
+            self._wds[wd] = path
+        self._stamps[path] = _dir_stamp(path)
+
+    def watched(self) -> set[str]:
+        return set(self._stamps)
+
+    def poll_due(self, now: float) -> float | None:
+        """When (time.monotonic) the next poll is due; None with inotify."""
+        return None if self.inotify is not None else self._next_poll
+
+    def changed(self, now: float) -> tuple[set[str], set[str] | None, bool]:
+        """The watched directories whose entries changed since the last call, the paths
+        of those entries (None when polling: unknown), and whether events may have been
+        lost (an inotify overflow: look at everything)."""
+        out: set[str] = set()
+        lost = False
+        if self.inotify is not None:
+            names: set[str] = set()
+            for wd, mask, name in self.inotify.read():
+                if mask & IN_Q_OVERFLOW:
+                    lost = True
+                path = self._wds.get(wd)
+                if path is not None:
+                    out.add(path)
+                    names.add(f"{path}/{name}")
+                    if mask & IN_IGNORED:  # gone: watched again by whoever makes it anew
+                        self._wds.pop(wd, None)
+                        self._stamps.pop(path, None)
+            return out, names, lost
+        self._next_poll = now + self.interval
+        for path, old in list(self._stamps.items()):
+            new = _dir_stamp(path)
+            if new != old:
+                self._stamps[path] = new
+                out.add(path)
+        return out, None, lost
+
+    def close(self) -> None:
+        if self.inotify is not None:
+            self.inotify.close()
+
+
+def _dir_stamp(path: str) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_ino, st.st_size

@@ -58,7 +58,7 @@ class Claiming:
                 if q not in self.dirty:
                     continue
                 try:
-                    got = self.claims.claim_next(q)
+                    got = self.claims.claim_next(q, limit=self.opts.slots - len(self.jobs))
                 except QueueNotFound as exc:
                     self._queue_problem(q, "gone", exc)
                     continue
@@ -73,7 +73,8 @@ class Claiming:
                 if got.job is None:
                     self.dirty.discard(q)
                     continue
-                self._start_job(got.job)
+                for job in got.jobs:
+                    self._start_job(job)
                 claimed = True
                 break
             if not claimed:
@@ -116,7 +117,7 @@ class Claiming:
         self.sel.register(proc.out_fd, selectors.EVENT_READ, lambda: self._on_output(a))
         if proc.pidfd is not None:
             self.sel.register(proc.pidfd, selectors.EVENT_READ, lambda: self._reap(a))
-        self._tell_reaper(f"+{proc.pid}")
+        self._tell_reaper(f"+{proc.pid}", later=True)
 
     def _record_claim(self, a: Active) -> None:
         a.claim_due = None

@@ -16,6 +16,7 @@ CANCEL_CHECK = 1.0  # safety net for a cancel request the feed did not report
 CLAIM_SAFETY = 5.0  # re-look at every queue this often even without a change event
 RETRY_RECORD = 1.0  # a result that could not be recorded (disk full) is retried this often
 GIVE_UP_RECORD = 30.0  # when stopping, give up recording results after this long
+FOLD_BACKLOG = 2000  # published results past which a busy runner folds some into their files
 BUSY_BEAT_DELAY = 1.0  # a change of how busy we are reaches the heartbeat within this
 # A claim is a rename (and a line in our claims journal); a job still running this
 # long after it gets its claim written into its file (who runs it, since when, where
@@ -68,6 +69,7 @@ class Timers:
     cancel: float = 0.0
     claim: float = 0.0
     record: float = 0.0
+    flush_error: float = 0.0
 
 
 def boottime() -> float:

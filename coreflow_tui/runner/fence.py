@@ -111,6 +111,11 @@ class Fencing:
                 rn.bury(self.spool, runner_id)  # only if nobody holds its lock: proven dead
             except SpoolError as exc:
                 self.log(f"cannot remove the heartbeat of dead runner {runner_id}: {exc}")
+        if not self.jobs and not self.in_flight and not self.dirty:  # idle: fold what runners gone left
+            try:
+                self.claims.fold_gone_journals(grace=self.opts.lease)
+            except (SpoolError, OSError) as exc:
+                self.log(f"cannot fold the results journals of runners that are gone: {exc}")
         try:
             self.spool.clean_tmp()  # at most hourly: what dead writers left in tmp/
         except SpoolError as exc:
@@ -142,11 +147,19 @@ class Fencing:
         except OSError as exc:
             self.log(f"cannot start the watchdog ({exc.strerror}): jobs would outlive a killed runner")
 
-    def _tell_reaper(self, line: str) -> None:
-        if self.reaper is None or self.reaper.stdin is None:
+    def _tell_reaper(self, line: str, later: bool = False) -> None:
+        """A line for the watchdog; `later`: with the others of this turn (a job's start
+        or end), written before the loop next waits."""
+        self.reaper_lines.append(line)
+        if not later:
+            self._flush_reaper()
+
+    def _flush_reaper(self) -> None:
+        lines, self.reaper_lines = self.reaper_lines, []
+        if not lines or self.reaper is None or self.reaper.stdin is None:
             return
         try:
-            os.write(self.reaper.stdin.fileno(), f"{line}\n".encode())
+            os.write(self.reaper.stdin.fileno(), ("\n".join(lines) + "\n").encode())
         except OSError:
             self.log("the watchdog is gone: jobs would outlive a killed runner")
             self.reaper = None

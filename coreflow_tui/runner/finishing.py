@@ -12,9 +12,10 @@ import msgspec
 
 from store import Result, SpoolError
 from store.jobs import claims as cl
+from store.jobs.batches import FOLD_CHUNK
 from store.states import State
 
-from .common import Active, CANCEL_CHECK, CANCEL_GRACE_MAX, RETRY_RECORD
+from .common import Active, CANCEL_CHECK, CANCEL_GRACE_MAX, FOLD_BACKLOG, RETRY_RECORD
 
 
 class Finishing:
@@ -40,7 +41,7 @@ class Finishing:
             self.sel.unregister(a.proc.pidfd)
         a.proc.close_output()
         a.proc.close()
-        self._tell_reaper(f"-{a.proc.pid}")
+        self._tell_reaper(f"-{a.proc.pid}", later=True)
         reason = a.stop_reason
         if reason == "fenced":
             self._ended(a, Result(state=State.FAILED, reason="runner-lost", exit_code=ex.exit_code, signal=ex.signal,
@@ -76,7 +77,63 @@ class Finishing:
         self._busy_changed()
         self.dirty |= set(self.opts.queues)  # a slot is free: look again at once
         self.short_of = None
+        if a.stop_reason not in ("requeue", "fenced"):
+            try:
+                journaled = self.claims.journal_result(a.job, a.result)
+            except SpoolError:
+                journaled = False  # full disk, say: finish() retries and says why
+            if journaled:  # group commit: published by _publish_results once flushed
+                self.in_flight[a.job.id] = a
+                assert self.flusher is not None
+                self.flusher.kick()
+                return
         self._record(a)
+
+    def _publish_results(self) -> None:
+        """THE place where a batch of results becomes durable and published: the flusher
+        has made their journal lines durable, so their jobs move to done/ now (never
+        before). Whatever must follow a job's final state being durable goes here."""
+        f = self.flusher
+        assert f is not None
+        if f.error is not None:
+            if self.t.flush_error <= time.monotonic():
+                self.log(f"cannot make results durable yet (will retry): {f.error}")
+                self.t.flush_error = time.monotonic() + RETRY_RECORD
+                f.kick()
+            return
+        if not self.in_flight:
+            return
+        for job, r, state in self.claims.publish_results(f.durable):
+            a = self.in_flight.pop(job.id)
+            if isinstance(state, cl.ClaimLost):
+                self.log(f"result of {job.id} not recorded: {state}")
+            elif not isinstance(state, str):
+                self._record(a)  # the rename failed: write the whole file instead (retried if need be)
+            else:
+                self._finished(a, state)
+
+    def _fold(self) -> None:
+        """Write published results into their done files: when idle, or when many wait."""
+        idle = not self.jobs and not self.in_flight and not self.dirty
+        if not self.claims.fold_due(FOLD_BACKLOG if not idle else 1):
+            return
+        try:
+            self.claims.fold_results()
+        except SpoolError as exc:
+            self.log(f"cannot write results into their done files yet (they stay in the journal): {exc}")
+
+    def _fold_at_exit(self) -> None:
+        """Fold what takes a moment; a bigger backlog stays in our results journal (every
+        reader finds it there) until the next runner, on any host, folds it."""
+        left = self.claims.unfolded()
+        try:
+            if 0 < left <= FOLD_CHUNK:
+                self.claims.fold_results()
+                left = 0
+        except SpoolError as exc:
+            self.log(f"cannot write results into their done files: {exc}")
+        if left:
+            self.log(f"{left} result(s) stay in this runner's results journal; the next runner folds them")
 
     def _record(self, a: Active) -> None:
         assert a.result is not None
@@ -99,8 +156,13 @@ class Finishing:
             return
         if a in self.unrecorded:
             self.unrecorded.remove(a)
-        if not state:
-            return
+        if state:
+            self._finished(a, state)
+
+    def _finished(self, a: Active, state: str) -> None:
+        """A job's result is recorded (durable): say so, and start its finish hook."""
+        assert a.result is not None
+        r = a.result
         self.hooks.after_finish(a.job, r, state)
         took = (r.finished_at or 0) - (r.started_at or 0)
         code = f"exit {r.exit_code}" if r.exit_code is not None else (f"signal {r.signal}" if r.signal else "")

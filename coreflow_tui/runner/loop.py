@@ -1,7 +1,8 @@
 """The runner: one thread, one event loop.
 
-It waits (epoll) on its jobs' output pipes and exit notifications (pidfd), on a wake
-pipe that the change-feed thread and the signal handlers write to, and on timers
+It waits (epoll) on its jobs' output pipes and exit notifications (pidfd), on the
+spool's own change events (store.feed.QueueWatch: inotify, or a polling timer), on a
+wake pipe that the flusher thread and the signal handlers write to, and on timers
 (heartbeat, timeouts, kill deadlines, the lost-runner check). It claims when it has a
 free slot and a queue it serves has changed, or at once when one of its jobs ends.
 
@@ -20,14 +21,13 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from typing import TextIO
 
 from store import Spool, SpoolError
 from store.jobs import claims as cl
 from store import runners as rn
-from store.feed import Change, Feed
+from store.feed import QueueWatch
 from store.mounts import lock_warning
 
 from ..ops.journal import log_line
@@ -35,6 +35,7 @@ from .claiming import Claiming
 from .common import Active, CLAIM_SAFETY, FDS_PER_JOB, FDS_RESERVED, GIVE_UP_RECORD, Options, RETRY_RECORD, Timers
 from .fence import Fencing
 from .finishing import Finishing
+from .flusher import Flusher
 from .hooks import Hooks
 from .workdir import WorkDirs, default_work_root
 
@@ -50,6 +51,7 @@ class Runner(Claiming, Finishing, Fencing):
         self.claims = cl.Claims(spool, self.me)
         self.jobs: dict[str, Active] = {}
         self.unrecorded: list[Active] = []
+        self.in_flight: dict[str, Active] = {}  # ended, result journaled, not yet published
         self.dirty: set[str] = set(opts.queues)
         self.status: dict[str, str] = {}
         self.stop_level = 0
@@ -71,12 +73,10 @@ class Runner(Claiming, Finishing, Fencing):
         self.env = dict(os.environ)
         self.workdirs = WorkDirs(opts.work_root or default_work_root(), opts.keep_workdir, spool)
         self.hooks = Hooks(spool, self.claims.lock, self.log, self.env)
-        self.changes: Change | None = None
-        self.changes_lock = threading.Lock()
-        self.feed_stop = threading.Event()
-        self.feed: Feed | None = None
-        self.feed_thread: threading.Thread | None = None
+        self.watch: QueueWatch | None = None
         self.reaper: subprocess.Popen[bytes] | None = None
+        self.flusher: Flusher | None = None
+        self.reaper_lines: list[str] = []  # for the watchdog, written once per turn
         self.old_handlers: dict[int, object] = {}
 
     # -- public --------------------------------------------------------------------
@@ -96,7 +96,7 @@ class Runner(Claiming, Finishing, Fencing):
         failed = [q for q in self.opts.queues if self.status.get(q) == "error"] if self.opts.drain else []
         if failed:
             self.log(f"could not drain queue(s) {', '.join(failed)}: see the error above")
-        return 0 if not self.unrecorded and not failed else 1
+        return 0 if not self.unrecorded and not self.in_flight and not failed else 1
 
     def _turn(self) -> bool:
         """One turn of the loop; True when it is time to exit."""
@@ -104,9 +104,11 @@ class Runner(Claiming, Finishing, Fencing):
         self._sync()
         if self._should_exit():
             return True
+        self._fold()
+        self._flush_reaper()  # before waiting: the jobs started this turn are the watchdog's
         self._wait(self._timeout())
+        self._publish_results()
         self._on_signals()
-        self._on_changes()
         self._on_timers()
         return False
 
@@ -172,32 +174,37 @@ class Runner(Claiming, Finishing, Fencing):
         signal.set_wakeup_fd(self.wake_w, warn_on_full_buffer=False)
         self._start_reaper()
         self._tell_reaper("b")
-        self.feed = Feed(self.spool, interval=o.poll_interval)
+        self.flusher = Flusher(self.claims.flush_results, self.claims.fsync_dirs, self._wake)
+        self.watch = QueueWatch(self.spool, interval=o.poll_interval)
+        self.watch.serve(o.queues)
+        fd = self.watch.fileno()
+        if fd is not None:  # inotify: the loop wakes as soon as a queue changes
+            self.sel.register(fd, selectors.EVENT_READ, self._on_watch)
         self.log(f"{self.id} on {self.host} serving {','.join(o.queues)} with {o.slots} slot(s)"
                  f"{', labels ' + ','.join(sorted(o.labels)) if o.labels else ''}, lease {o.lease:g}s, "
-                 f"change feed {self.feed.describe()}{', draining' if o.drain else ''}")
+                 f"change feed {self.watch.describe()}{', draining' if o.drain else ''}")
         locks = lock_warning(self.spool.layout.meta)
         if locks:
             self.log(f"{locks}; with runners on other hosts a queue may run more jobs than its slots for a "
                      "moment; a job still never runs twice at once")
         self._recover()
         self._bury_dead()
-        self.feed_thread = threading.Thread(target=self._follow, name="coreflow-feed", daemon=True)
-        self.feed_thread.start()
         now = time.monotonic()
         self.t.beat = now + self.beat_every
         self.t.lost = now + self.beat_every
         self.t.claim = now + CLAIM_SAFETY
 
     def _shutdown(self) -> None:
-        self.feed_stop.set()
+        if self.flusher is not None:
+            self.flusher.stop()
         for a in list(self.jobs.values()):  # only after an error in the loop itself
             a.proc.signal_group(signal.SIGKILL)
             a.proc.close()
         self.hooks.close(self.opts.stop_grace if self.stop_level else None)  # before the locks: outcomes need them
         self.workdirs.close()
+        self._fold_at_exit()
         self.claims.close()
-        left_behind = len(self.jobs) + len(self.unrecorded)
+        left_behind = len(self.jobs) + len(self.unrecorded) + len(self.in_flight)
         if left_behind:  # keep the heartbeat: it says whose they are, and others take them over
             self.log(f"leaving {left_behind} job(s) claimed; another runner takes them over")
         else:
@@ -216,8 +223,8 @@ class Runner(Claiming, Finishing, Fencing):
         signal.set_wakeup_fd(-1)
         for sig, handler in self.old_handlers.items():
             signal.signal(sig, handler)  # type: ignore[arg-type]
-        if self.feed_thread is not None:
-            self.feed_thread.join(2)
+        if self.watch is not None:
+            self.watch.close()
         self.sel.close()
         for fd in (self.wake_r, self.wake_w, self.devnull):
             os.close(fd)
@@ -225,8 +232,8 @@ class Runner(Claiming, Finishing, Fencing):
         self.log(f"{self.id} stopped{left}")
 
     def _should_exit(self) -> bool:
-        if self.jobs or self.unrecorded:
-            if self.stop_level and self.unrecorded and not self.jobs and self.stop_since is not None \
+        if self.jobs or self.unrecorded or self.in_flight:
+            if self.stop_level and not self.jobs and self.stop_since is not None \
                     and time.monotonic() - self.stop_since > GIVE_UP_RECORD:
                 return True  # the jobs stay claimed by us; a runner started later takes them back
             return False
@@ -242,7 +249,10 @@ class Runner(Claiming, Finishing, Fencing):
 
     def _sync(self) -> None:
         try:
-            self.claims.sync()
+            if self.flusher is not None:
+                self.flusher.sync_dirs(self.claims.dirs_to_sync())
+            else:
+                self.claims.sync()
         except SpoolError as exc:
             self.log(f"cannot make the last changes durable: {exc}")
 
@@ -257,6 +267,11 @@ class Runner(Claiming, Finishing, Fencing):
             due.append(self.t.cancel)
         if self.unrecorded:
             due.append(self.t.record)
+        if self.in_flight and self.flusher is not None and self.flusher.error is not None:
+            due.append(self.t.flush_error)
+        poll = self.watch.poll_due(now) if self.watch is not None else None
+        if poll is not None:
+            due.append(poll)
         sync = self.claims.sync_due()
         if sync is not None:
             due.append(sync)  # the last renames of a burst are made durable soon, not at the next beat
@@ -310,27 +325,17 @@ class Runner(Claiming, Finishing, Fencing):
                 for a in self.jobs.values():
                     a.proc.signal_group(signal.SIGKILL)
 
-    def _follow(self) -> None:
-        """The change-feed thread: merge what changed and wake the loop."""
-        assert self.feed is not None
-        try:
-            for change in self.feed.iterate(self.feed_stop):
-                with self.changes_lock:
-                    self.changes = change if self.changes is None else self.changes.merge(change)
-                self._wake()
-        except Exception as exc:  # noqa: BLE001 - reported; the loop's timers keep it serving
-            self.log(f"change feed stopped ({type(exc).__name__}: {exc}); looking every {CLAIM_SAFETY:g}s instead")
-
     def _wake(self) -> None:
         try:
             os.write(self.wake_w, b"!")
         except (BlockingIOError, OSError):
             pass  # already full of wake-ups, or closing
 
-    def _on_changes(self) -> None:
-        with self.changes_lock:
-            change, self.changes = self.changes, None
-        if change is None:
+    def _on_watch(self) -> None:
+        """A queue we serve changed (inotify, at once; polling, when due): claim, cancel."""
+        assert self.watch is not None
+        change = self.watch.read(time.monotonic())
+        if not change:
             return
         if self.opts.every_queue and (change.full or change.queues - set(self.opts.queues)):
             self._discover_queues()
@@ -338,11 +343,17 @@ class Runner(Claiming, Finishing, Fencing):
         touched = served if change.full else (change.queues & served)
         self.dirty |= touched
         mine = {a.job.queue for a in self.jobs.values()}
-        if change.full or touched & mine:
-            self._check_cancels(mine if change.full else touched & mine)
+        asked = self.watch.cancel_asked(change) & mine
+        if asked:
+            self._check_cancels(asked)
+        if change.full:
+            self.watch.serve(self.opts.queues)  # queues added, or made anew
 
     def _on_timers(self) -> None:
         now = time.monotonic()
+        poll = self.watch.poll_due(now) if self.watch is not None else None
+        if poll is not None and now >= poll:
+            self._on_watch()
         for a in list(self.jobs.values()):
             if a.deadline is not None and a.stop_reason is None and now >= a.deadline:
                 self.log(f"timeout {a.job.id} after {a.job.timeout:g}s: stopping it")

@@ -55,6 +55,9 @@ def _request_cancel(spool: Spool, r: JobRef) -> str:
     atomic.publish(lay.tmp, req, encode(CancelRequest(by=actor(), at=time.time())))
     if not r.path.exists():  # it finished meanwhile (or another runner took it over)
         now = spool.find(r.id)
+        if now.state == State.CANCELLED:  # its runner acted on our request at once
+            spool.record(r.id, "cancel-request", "stop the running job")
+            return State.CANCELLED
         if now.state != State.RUNNING:
             atomic.unlink_quietly(req)
             raise JobStateError(f"job {r.id} already finished ({now.state}); nothing to cancel")

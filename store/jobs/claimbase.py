@@ -83,6 +83,7 @@ class ClaimBase:
         # lets finish() know the file is still ours without reading it back.
         self._mine: dict[str, tuple[tuple[int, int, int] | None, bytes | None]] = {}
         self._dirty_dirs: set[str] = set()
+        self._ended: set[str] = set()  # our running files whose process ended: their slots are free
         self._synced = 0.0
         self._dirs: dict[str, tuple[str, str, str]] = {}  # queue -> pending, running, done (str)
         self._meta_paths: dict[str, str] = {}
@@ -168,11 +169,20 @@ class ClaimBase:
         all of them, at most every SYNC_EVERY seconds unless forced. (Each new content
         file is fsynced before it is renamed into place, and on ext4 that fsync commits
         the journal with the renames before it too; this is the portable guarantee.)"""
+        self.fsync_dirs(self.dirs_to_sync(force))
+
+    def dirs_to_sync(self, force: bool = False) -> set[str]:
+        """What sync() would fsync now, taken: for a caller that fsyncs them on another
+        thread (fsync_dirs), so the loop does not wait for the disk."""
         now = time.monotonic()
-        if not force and now - self._synced < SYNC_EVERY:
-            return
+        if not self._dirty_dirs or not force and now - self._synced < SYNC_EVERY:
+            return set()
         self._synced = now
         dirs, self._dirty_dirs = self._dirty_dirs, set()
+        return dirs
+
+    @staticmethod
+    def fsync_dirs(dirs: set[str]) -> None:
         for d in dirs:
             try:
                 atomic.fsync_dir(Path(d))
@@ -231,7 +241,11 @@ class ClaimBase:
         return cfg
 
     def _running_count(self, run_dir: str) -> int:
-        return sum(1 for n in list_names(run_dir) if n[-4:] == ".job" and RUNNING_RE.fullmatch(n))
+        """Jobs running in a queue, on any host: its running files, but not ours whose
+        process has ended (their results are on their way to done/: see batches.py)."""
+        ended = self._ended
+        return sum(1 for n in list_names(run_dir)
+                   if n[-4:] == ".job" and RUNNING_RE.fullmatch(n) and (not ended or f"{run_dir}/{n}" not in ended))
 
     def _own(self, job: Job, src: str) -> bytes | None:
         """The on-disk bytes of our running job, checked to be still ours (lock held).

@@ -36,32 +36,35 @@ import msgspec
 from .. import atomic, deps
 from ..atomic import commit_rename
 from ..errors import CorruptJob, JobNotFound, SpoolError
-from ..layout import RUNNING_RE, parse_pending, running_name
+from ..layout import RUNNING_RE, PendingName, parse_pending, running_name
 from ..listing import list_names
 from ..model import CancelRequest, Claim, Job, Result, encode_job
 from ..names import format_rank
 from ..preflight import UnsafeSpool, check_labels, check_safe
 from ..runners import RunnerState, fs_now, runners
-from .journal import journaled_claims
+from .journal import journaled_claims, journaled_result
 from ..refs import JobRef
 from ..states import State
 
 from .cancel import cancel_request
-from .claimbase import ClaimBase, ClaimLost, Claimant, boottime, identity
+from .batches import ResultBatches
+from .claimbase import ClaimLost, Claimant, boottime, identity
 
 MAX_LOST = 3  # times a job is given back after lost runners before it fails `runner-lost`
 INFRA_REASONS = frozenset({"runner-lost", "runner-stopped"})
+NEEDS_LABELS = "needs-labels"  # claim_next: a waiting job this runner lacks the labels for
 
 
 @dataclass(slots=True)
 class ClaimOutcome:
     """What a claim attempt found. `status`: claimed, empty (nothing waiting), full (the
     queue's slots are all busy), paused, or ineligible (waiting jobs are held or need
-    labels this runner lacks)."""
+    labels this runner lacks). `jobs`: what was claimed, in run order; `job` the first."""
 
     status: str
     job: Job | None = None
     warnings: list[str] = field(default_factory=list)
+    jobs: list[Job] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -72,19 +75,21 @@ class Recovered:
     runner: str  # the lost runner
     host: str
     note: str
+    state: str = ""  # the job's state now: pending, or its final state (for "finished": its result's)
 
 
-class Claims(ClaimBase):
+class Claims(ResultBatches):
     """One runner's access to the spool's state: claims, results, give-backs, recovery."""
-
 
     # -- claim -----------------------------------------------------------------------
 
-    def claim_next(self, queue: str, now: float | None = None) -> ClaimOutcome:
-        """Claim the first eligible pending job of `queue`, if the queue has a free slot."""
+    def claim_next(self, queue: str, now: float | None = None, limit: int = 1) -> ClaimOutcome:
+        """Claim the first eligible pending jobs of `queue`, up to `limit` and the queue's
+        free slots, under one hold of its lock."""
         pend_dir, run_dir, _ = self._qdirs(queue)
         warnings: list[str] = []
         self._release_due(queue)
+        got: list[Job] = []
         with self.lock(queue):
             config = self._config(queue)
             if config.paused:
@@ -92,50 +97,66 @@ class Claims(ClaimBase):
             names = self._pending.listing(queue, pend_dir) if self._pending else sorted(list_names(pend_dir))
             if not any(n[-4:] == ".job" for n in names):
                 return ClaimOutcome(_idle(names))
-            if self._running_count(run_dir) >= config.slots:
+            free = config.slots - self._running_count(run_dir)
+            if free <= 0:
                 return ClaimOutcome("full")
             ineligible = False
-            for name in names:  # name order is run order (removed() is followed by a return)
+            for name in list(names):  # name order is run order (a copy: a claim removes its name)
                 if name[-4:] != ".job":
                     continue
                 p = parse_pending(name)
                 if p is None:
                     continue
-                src = f"{pend_dir}/{name}"
-                try:
-                    job, original = self.spool.load(src, p.id, queue, State.PENDING, refuse_world_writable=True)
-                except JobNotFound:
-                    self._forget_listing(queue)
-                    continue  # moved aside by a reader that found it corrupt
-                except CorruptJob as exc:
-                    self._forget_listing(queue)
-                    warnings.append(str(exc))
-                    continue
-                if job.requires and not set(job.requires) <= self.me.labels:
+                job = self._claim_one(queue, name, p, now, warnings)
+                if job is NEEDS_LABELS:
                     ineligible = True
                     continue
-                me = self.me
-                claim = Claim(runner=me.runner, host=me.host, pid=me.pid, rank=format_rank(p.rank),
-                              priority=p.priority, claimed_at=time.time() if now is None else now)
-                self._journal.add(job.id, job.attempt, claim)  # before the rename: see layout.py
-                dest = f"{run_dir}/{running_name(p.id, me.runner)}"  # ours alone: see layout.py
-                try:
-                    claimed = commit_rename(src, dest)
-                except SpoolError:
-                    self._journal.drop(job.id)
-                    raise
-                if not claimed:
-                    self._journal.drop(job.id)
-                    self._forget_listing(queue)
+                if not isinstance(job, Job):
                     continue
-                if self._pending:
-                    self._pending.removed(queue, name)
-                self._dirty_dirs.update((run_dir, pend_dir))
-                job = msgspec.structs.replace(job, claim=claim, result=None)
-                self._mine[job.id] = (identity(os.lstat(dest)), original)
-                return ClaimOutcome("claimed", job, warnings)
+                got.append(job)
+                if len(got) >= min(limit, free):
+                    break
+        if got:
+            return ClaimOutcome("claimed", got[0], warnings, got)
         return ClaimOutcome("ineligible" if ineligible or _idle(names) == "ineligible" else "empty",
                             warnings=warnings)
+
+    def _claim_one(self, queue: str, name: str, p: PendingName, now: float | None,
+                   warnings: list[str]) -> Job | str | None:
+        """Claim one pending job (the queue's lock is held): None if it is gone or corrupt
+        (then a warning says so), NEEDS_LABELS if this runner lacks its labels."""
+        pend_dir, run_dir, _ = self._qdirs(queue)
+        src = f"{pend_dir}/{name}"
+        try:
+            job, original = self.spool.load(src, p.id, queue, State.PENDING, refuse_world_writable=True)
+        except JobNotFound:
+            self._forget_listing(queue)
+            return None  # moved aside by a reader that found it corrupt
+        except CorruptJob as exc:
+            self._forget_listing(queue)
+            warnings.append(str(exc))
+            return None
+        if job.requires and not set(job.requires) <= self.me.labels:
+            return NEEDS_LABELS
+        me = self.me
+        claim = Claim(runner=me.runner, host=me.host, pid=me.pid, rank=format_rank(p.rank),
+                      priority=p.priority, claimed_at=time.time() if now is None else now)
+        self._journal.add(job.id, job.attempt, claim)  # before the rename: see layout.py
+        dest = f"{run_dir}/{running_name(p.id, me.runner)}"  # ours alone: see layout.py
+        try:
+            claimed = commit_rename(src, dest)
+        except SpoolError:
+            self._journal.drop(job.id)
+            raise
+        if not claimed:
+            self._journal.drop(job.id)
+            self._forget_listing(queue)
+            return None
+        if self._pending:
+            self._pending.removed(queue, name)
+        self._dirty_dirs.update((run_dir, pend_dir))
+        self._mine[job.id] = (identity(os.lstat(dest)), original)
+        return msgspec.structs.replace(job, claim=claim, result=None)
 
     def record_claim(self, job: Job) -> None:
         """Write the claim of a job we run into its running file: who runs it, where,
@@ -166,8 +187,7 @@ class Claims(ClaimBase):
         """
         queue = job.queue
         src = self._mine_path(job)
-        retried = result.state == State.FAILED and result.reason not in INFRA_REASONS \
-            and own_attempts(job) < job.max_attempts
+        retried = self.queued_again(job, result)
         staged = None
         mine = self._mine.get(job.id)
         if not retried:  # write and fsync the done/ file before taking the lock
@@ -192,6 +212,11 @@ class Claims(ClaimBase):
         finally:
             if staged:  # not placed: ClaimLost, or an error before the rename
                 atomic.unlink_quietly(staged)
+
+    def queued_again(self, job: Job, result: Result) -> bool:
+        """Does this result queue the job again (a failure of its own, attempts left)?"""
+        return result.state == State.FAILED and result.reason not in INFRA_REASONS \
+            and own_attempts(job) < job.max_attempts
 
     def give_back(self, job: Job, result: Result) -> str:
         """Put a job this runner stopped back where it was claimed from, as its next
@@ -288,9 +313,8 @@ class Claims(ClaimBase):
                 continue
             if got is not None:
                 out.append(got)
-                if got.outcome != State.PENDING:
-                    deps.on_final(spool, got.job_id, job.result.state if got.outcome == "finished" and job.result
-                                  else got.outcome)
+                if got.state != State.PENDING:
+                    deps.on_final(spool, got.job_id, got.state)
         return out
 
     def _recover_one(self, r: JobRef, owner: str | None, state: RunnerState | None,
@@ -307,6 +331,8 @@ class Claims(ClaimBase):
                 job, original = self.spool.load(path, r.id, queue, State.RUNNING)
             except (JobNotFound, CorruptJob):
                 return None
+            if job.result is None and owner:  # ended, its result flushed, but not yet in done/
+                job = msgspec.structs.replace(job, result=journaled_result(self.spool, owner, job))
             if job.claim is None and claim is not None:
                 job = msgspec.structs.replace(job, claim=claim)  # as its runner's journal has it
             claim = job.claim
@@ -322,9 +348,10 @@ class Claims(ClaimBase):
                           finished_at=time.time(), host=None if host == "?" else host,
                           runner=None if runner == "?" else runner, attempt=job.attempt, message=why)
             req = self.cancel_request(queue, job.id)
+            final = None
             if job.result is not None:  # it had ended; its runner died before moving it on
                 self._to_done(job, original, path, job.result)
-                outcome, why = "finished", f"{why}, after the job ended ({job.result.state})"
+                outcome, why, final = "finished", f"{why}, after the job ended ({job.result.state})", job.result.state
             elif req is not None:
                 self._to_done(job, original, path, msgspec.structs.replace(
                     lost, state=State.CANCELLED, reason="cancelled", by=req.by))
@@ -336,7 +363,7 @@ class Claims(ClaimBase):
             else:
                 self._to_pending(job, original, path, lost, at_old_place=True)
                 outcome = State.PENDING
-        return Recovered(job.id, queue, outcome, runner, host, why)
+        return Recovered(job.id, queue, outcome, runner, host, why, final or outcome)
 
     # -- cancel requests ---------------------------------------------------------------
 

@@ -12,7 +12,8 @@ from .. import atomic, safeio
 from ..errors import StorageError, UnsafeFile
 from ..layout import RUNNER_ID
 from ..listing import scan_dir
-from ..model import Claim, encode
+from ..model import Claim, Job, Result, encode
+from ..results import read_journal
 from ..spool import Spool
 
 CLAIMS_FILE_RE = re.compile(r"(?P<id>%s)\.claims" % RUNNER_ID)
@@ -85,3 +86,11 @@ def journaled_claims(spool: Spool) -> dict[tuple[str, int], Claim]:
                 continue
             out[(job_id, attempt)] = claim
     return out
+
+
+def journaled_result(spool: Spool, runner_id: str, job: Job) -> Result | None:
+    """The result of this attempt of `job` in runner `runner_id`'s results journal, if any."""
+    for e in read_journal(spool.layout.runner_results(runner_id)):
+        if e.job_id == job.id and e.attempt == job.attempt:
+            return e.result
+    return None
