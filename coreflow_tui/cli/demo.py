@@ -131,6 +131,10 @@ FINISHED = [("compile", "main@9d0e4aa", 41, 0), ("unit-test", "core (main@9d0e4a
             ("lint", "pr #809", 8, 0), ("compile", "feature/cache@51ab3e2", 55, 2),
             ("deploy", "2.3.8 to production", 312, 0), ("package", "2.3.9", 66, 0),
             ("unit-test", "net (pr #810)", 48, 1), ("docs", "site for 2.3", 95, 0)]
+# A pipeline (each step waits for the one before) and a job held back until later.
+PIPELINE = [("compile", "release/2.5@5e1f0a2", 7, 0, "build"), ("unit-test", "all (release/2.5)", 6, 0, "test"),
+            ("package", "2.5 tarballs", 4, 0, "package")]
+LATER = ("docs", "nightly site rebuild", 5, 0, 1800)  # starts in 30 minutes
 
 
 def _command(name: str, seconds: int, code: int) -> list[str]:
@@ -164,6 +168,12 @@ def make_demo(root: Path) -> tuple[Spool, bool]:
         store.hold(spool, job_id)
     for job_id in (ids[9], ids[18]):
         store.cancel(spool, job_id, detail="no longer needed (demo)")
+    steps = [JobSpec(command=_command(n, s, c), type=t, name=n, step=step, labels={"demo": "yes"},
+                     after=[f"@{PIPELINE[i - 1][4]}"] if i else [])
+             for i, (t, n, s, c, step) in enumerate(PIPELINE)]
+    t, n, s, c, delay = LATER
+    store.submit(spool, [*steps, JobSpec(command=_command(n, s, c), type=t, name=n, labels={"demo": "yes"},
+                                         not_before=time.time() + delay)])
     spool.update_queue("deploy", "pause", paused=True)
     save_trigger(spool, "smoke", SMOKE_TRIGGER)
     save_trigger(spool, "inbox", INBOX_TRIGGER)

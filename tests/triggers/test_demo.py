@@ -33,6 +33,7 @@ def test_demo_spool_has_everything_to_look_at(tmp_path: Path) -> None:
     states = [v.state for v in views]
     assert len(views) >= 30
     assert {"pending", "held", "succeeded", "failed", "cancelled"} <= set(states)
+    assert [v for v in views if v.job.after] and [v for v in views if v.job.not_before]  # a pipeline, a later job
     assert len({v.job.type for v in views}) >= 5 and len({v.job.priority for v in views}) >= 3
     types = load_types(spool.layout.types)
     assert len(types) >= 5 and all(t.description for t in types.values())
