@@ -87,8 +87,8 @@ def chain(d: JobDetail) -> list[Fact]:
                                                             if j.not_before > d.now else "")))
     finished = set(j.after_finished) - set(j.after)
     for b in d.waits_on:
-        need = "ended" if b.id in finished else "succeeded"
-        out.append(Fact("after", f"{wording.dependency(b)}: needs it {need}"))
+        need = "must end (any outcome)" if b.id in finished else "must succeed"
+        out.append(Fact("after", f"{wording.dependency(b)}: {need}"))
     for b in d.dependents:
         out.append(Fact("blocks", wording.dependency(b)))
     if d.waiting_for_it > len(d.dependents):

@@ -74,7 +74,7 @@ def test_ls_and_show_say_what_a_job_waits_for(cf, spool: Spool) -> None:
     text = cf("ls", env={"COLUMNS": "200"}).stdout
     assert f"waits for {build[-8:]} (build, pending)" in text, text
     show = cf("show", test).stdout
-    assert re.search(rf"\nafter +{build[-8:]} \(build, pending\): needs it succeeded\n", show), show
+    assert re.search(rf"\nafter +{build[-8:]} \(build, pending\): must succeed\n", show), show
     assert re.search(rf"\nblocks +{deploy[-8:]} \(deploy, pending\)\n", show), show
     shown = json.loads(cf("show", build, "--json").stdout)
     assert sorted(shown["blocks"]) == sorted([test, deploy])

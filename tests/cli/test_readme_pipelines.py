@@ -33,4 +33,4 @@ def test_the_pipelines_section_works_as_printed(tmp_path: Path) -> None:
     assert "tests passed" in out.stdout
     assert re.search(r"waits for \w{8} \(build, (pending|running)\)", out.stdout), out.stdout
     assert "starts at " in out.stdout and "(in 1h30m)" in out.stdout
-    assert re.search(r"\nafter +\w{8} \(build, (pending|running)\): needs it succeeded", out.stdout), out.stdout
+    assert re.search(r"\nafter +\w{8} \(build, (pending|running)\): must succeed", out.stdout), out.stdout

@@ -99,7 +99,7 @@ async def test_detail_names_dependencies_and_dependents_with_their_states(chain:
                                                    f"{i[NAMES[3]][-8:]} (notify, pending)"])
         await press(pilot, "down")
         facts_ = detail(app)
-        assert facts_["after"] == [f"{i[NAMES[0]][-8:]} (build, pending): needs it succeeded"]
+        assert facts_["after"] == [f"{i[NAMES[0]][-8:]} (build, pending): must succeed"]
         assert facts_["waiting"] == [f"waits for {i[NAMES[0]][-8:]} (build, pending)"]
         assert facts_["blocks"] == [f"{i[NAMES[2]][-8:]} (deploy, pending)"]
         # its expected start: after build's start plus build's typical run (240s in the sample)
@@ -180,7 +180,7 @@ def test_chain_detail_picture(snap_compare, chain: Spool) -> None:
     """docs queue: tests, deploy and notify marked ↳ with the job each waits for and its state
     (the short form: the detail names it), nightly docs "starts at 20:35 (in 9m)"; enter on
     tests: "waits for 5ww66msp (build, pending)", expected in ~4m00s (build's turn plus its
-    typical run), after: build, needs it succeeded; blocks: deploy."""
+    typical run), after: build, must succeed; blocks: deploy."""
     assert shoot(snap_compare, chain, ("down", "enter"), size=(120, 46))
 
 
