@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 
 from .listing import list_names
-from .watch import IN_IGNORED, IN_MOVED_FROM, IN_Q_OVERFLOW, Inotify
+from .watch import IN_CREATE, IN_DELETE, IN_IGNORED, IN_MOVED_FROM, IN_MOVED_TO, IN_Q_OVERFLOW, Inotify
 
 
 class PendingCache:
@@ -13,8 +13,10 @@ class PendingCache:
 
     inotify queues an event when the rename happens, so events read while holding a
     queue's lock include every change made by whoever held it before. Events for
-    names we removed ourselves are expected; any other event means re-list. Where
-    inotify cannot see other hosts (NFS and the like), no cache: list every time.
+    names we removed ourselves are expected; a name added or removed by someone else is
+    put in or taken out (a submit into a 10,000-job queue costs no re-listing); any
+    other event means re-list. Where inotify cannot see other hosts (NFS and the like),
+    no cache: list every time.
     """
 
     def __init__(self) -> None:
@@ -74,7 +76,19 @@ class PendingCache:
             if exp is not None and mask & IN_MOVED_FROM and name in exp:
                 exp.discard(name)
                 continue
-            self.names.pop(queue, None)
+            names = self.names.get(queue)
+            if names is None:
+                continue  # listed afresh at the next look anyway
+            i = bisect.bisect_left(names, name)
+            there = i < len(names) and names[i] == name
+            if name and mask & (IN_MOVED_TO | IN_CREATE):
+                if not there:
+                    names.insert(i, name)
+            elif name and mask & (IN_MOVED_FROM | IN_DELETE):
+                if there:
+                    del names[i]
+            else:  # the directory itself moved or went: list it again
+                self.names.pop(queue, None)
 
     def close(self) -> None:
         self.inotify.close()

@@ -59,9 +59,11 @@ class HookRun:
 
 class Hooks:
     def __init__(self, spool: Spool, lock: Callable[[str], AbstractContextManager[None]],
-                 log: Callable[[str], None], env: dict[str, str]) -> None:
+                 log: Callable[[str], None], env: dict[str, str],
+                 queue_config: Callable[[str], QueueConfig]) -> None:
         self.spool = spool
         self.lock = lock  # the runner's kept queue locks (a second open of a lock file drops NFS locks)
+        self.queue_config = queue_config  # the runner's cached queue.json (read again only when replaced)
         self.log = log
         self.env = env
         self._todo: queue.SimpleQueue[HookRun | None] = queue.SimpleQueue()
@@ -69,7 +71,6 @@ class Hooks:
         self._idle = 0
         self._guard = threading.Lock()
         self._stop_by: float | None = None  # time.monotonic() when a stopping runner kills them
-        self._configs: dict[str, tuple[tuple[int, int, int], QueueConfig]] = {}
 
     def after_finish(self, job: Job, result: Result, state: str) -> None:
         """Start the job's hook, if it has one, now that its final result is recorded."""
@@ -114,7 +115,7 @@ class Hooks:
             if jt is not None and jt.on_finish:
                 return jt.on_finish, jt.on_finish_timeout or HOOK_TIMEOUT
         try:
-            cfg = self._queue_config(job.queue)
+            cfg = self.queue_config(job.queue)
         except SpoolError as exc:
             self.log(f"job {job.id}: cannot read queue {job.queue}'s settings for its finish hook: {exc}")
             return None
@@ -219,19 +220,6 @@ class Hooks:
                 self.log(f"finish hook of {job.id}: {how} (not recorded: the job was retried or removed meanwhile)")
         except SpoolError as exc:
             self.log(f"finish hook of {job.id}: {how}; cannot record it with the job: {exc}")
-
-    def _queue_config(self, name: str) -> QueueConfig:
-        """queue.json, read again only when it was replaced (every change is a new file)."""
-        path = self.spool.layout.queue_meta(name)
-        try:
-            st = os.stat(path)
-            key = (st.st_ino, st.st_mtime_ns, st.st_size)
-        except FileNotFoundError:
-            key = (0, 0, 0)
-        hit = self._configs.get(name)
-        if hit is None or hit[0] != key:
-            hit = self._configs[name] = (key, self.spool.queue_config(name))
-        return hit[1]
 
 
 def _exited(pid: int) -> bool:

@@ -72,7 +72,7 @@ class Runner(Claiming, Finishing, Fencing):
         self.devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
         self.env = dict(os.environ)
         self.workdirs = WorkDirs(opts.work_root or default_work_root(), opts.keep_workdir, spool)
-        self.hooks = Hooks(spool, self.claims.lock, self.log, self.env)
+        self.hooks = Hooks(spool, self.claims.lock, self.log, self.env, self.claims.queue_config)
         self.watch: QueueWatch | None = None
         self.reaper: subprocess.Popen[bytes] | None = None
         self.flusher: Flusher | None = None

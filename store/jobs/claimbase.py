@@ -223,7 +223,7 @@ class ClaimBase:
         """The queue's lock (see store.queuelock.QueueLocks)."""
         return self._qlocks.lock(queue)
 
-    def _config(self, queue: str) -> QueueConfig:
+    def queue_config(self, queue: str) -> QueueConfig:
         """queue.json, re-read only when it was replaced (every change is a new inode)."""
         path = self._meta_paths.get(queue)
         if path is None:

@@ -91,7 +91,7 @@ class Claims(ResultBatches):
         self._release_due(queue)
         got: list[Job] = []
         with self.lock(queue):
-            config = self._config(queue)
+            config = self.queue_config(queue)
             if config.paused:
                 return ClaimOutcome("paused")
             names = self._pending.listing(queue, pend_dir) if self._pending else sorted(list_names(pend_dir))
