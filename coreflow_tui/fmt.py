@@ -72,6 +72,18 @@ def fancy_ok() -> bool:
     return unicode_ok() and os.environ.get("TERM") != "linux"
 
 
+def columns() -> int:
+    """The terminal's width as shutil.get_terminal_size() says it ($COLUMNS, else stdout's
+    terminal, else 80), without importing shutil: a short command's start-up."""
+    env = os.environ.get("COLUMNS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], flex: Sequence[int] = (),
           right: Sequence[int] = (), width: int | None = None) -> str:
     """Aligned columns that fit `width` (the terminal, 80 when not one): the columns
@@ -80,9 +92,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], flex: Sequence[
     from rich.cells import cell_len, set_cell_size  # columns count cells: 名 takes two
 
     if not width:
-        import shutil  # here: a command that prints no table does not import it
-
-        width = shutil.get_terminal_size((80, 24)).columns
+        width = columns()
     cut = "…" if fancy_ok() else "~"
     rows = [[_encodable(inert(c)) for c in r] for r in rows]
     cols = len(headers)

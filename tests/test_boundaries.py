@@ -199,3 +199,15 @@ def test_store_imports_no_ui() -> None:
                 [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
             offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in ("coreflow_tui", "textual", "rich")]
     assert not offenders
+
+
+def test_ls_loads_no_textual_and_no_shutil(tmp_path: Path) -> None:
+    """`ls` prints a table sized to the terminal without shutil (its import pulls in
+    zlib, bz2 and lzma: 2.4 ms of a short command), and never loads the TUI."""
+    spool = tmp_path / "spool"
+    for argv in (["init"], ["submit", "--", "true"]):
+        subprocess.run([sys.executable, "-m", "coreflow_tui", "--spool", str(spool), *argv], check=True,
+                       capture_output=True, cwd=ROOT)
+    mods = _modules_after(f"from coreflow_tui.cli import main\nmain(['--spool', {str(spool)!r}, 'ls'])")
+    assert "store.views" in mods
+    assert not {m for m in mods if m.split(".")[0] == "textual" or m in ("shutil", "zlib", "lzma", "bz2")}

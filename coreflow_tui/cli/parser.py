@@ -11,6 +11,7 @@ from pathlib import Path
 
 from coreflow_tui import __version__
 from coreflow_tui.exits import EXIT_USAGE
+from coreflow_tui.fmt import columns
 
 from . import checks as ck
 
@@ -62,18 +63,7 @@ class _Formatter(argparse.HelpFormatter):
 
     def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
                  width: int | None = None) -> None:
-        super().__init__(prog, indent_increment, max_help_position, _columns() - 2 if width is None else width)
-
-
-def _columns() -> int:
-    """shutil.get_terminal_size().columns: $COLUMNS, else stdout's terminal, else 80."""
-    columns = os.environ.get("COLUMNS", "")
-    if columns.isdigit() and int(columns) > 0:
-        return int(columns)
-    try:
-        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
-    except (AttributeError, ValueError, OSError):
-        return 80
+        super().__init__(prog, indent_increment, max_help_position, columns() - 2 if width is None else width)
 
 
 class _Parser(argparse.ArgumentParser):
