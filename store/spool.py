@@ -20,39 +20,20 @@ import msgspec
 
 # auditlog, lookup, permissions, quarantine, queue_admin, results: imported where used (a submit needs none).
 from . import atomic, safeio
-from .errors import (
-    ConfigError,
-    CorruptJob,
-    FileUnreadable,
-    FormatError,
-    JobNotFound,
-    QueueExists,
-    QueueNotFound,
-    SpoolNotFound,
-    StorageError,
-    UnsafeFile,
-)
-from .layout import (
-    DEFAULT_QUEUE,
-    CANCEL_RE,
-    DONE_RE,
-    FORMAT,
-    RUNNING_RE,
-    Layout,
-    PendingName,
-    cancel_name,
-    sorted_pending,
-)
+from .errors import (ConfigError, CorruptJob, FileUnreadable, FormatError, JobNotFound, QueueExists, QueueNotFound,
+                     SpoolNotFound, StorageError, UnsafeFile)
+from .layout import (DEFAULT_QUEUE, CANCEL_RE, DONE_RE, FORMAT, RUNNING_RE, Layout, PendingName, cancel_name,
+                     sorted_pending)
 from .limits import MAX_META_BYTES, check_queue_config
 from .listing import list_names, scan_dir
 from .locks import DEFAULT_TIMEOUT, locked
 from .model import Audit, Job, QueueConfig, Result, SpoolMeta, actor, decode, decode_job, encode
 from .names import NAME_RE, check_name
 from .refs import JobRef, JobView, QueueInfo
+from .states import FINAL, LIVE, WAITING, State
 
 if TYPE_CHECKING:
     from . import results
-from .states import FINAL, LIVE, WAITING, State
 
 TMP_CLEAN_EVERY = 3600.0  # seconds between a runner's sweeps of tmp/ (files go after 36 h)
 

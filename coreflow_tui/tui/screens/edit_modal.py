@@ -3,40 +3,37 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.containers import Vertical
-from textual.widgets import Input, Label
+from textual.widgets import Input
 
 from store import Edit, Job, SpoolError
 from store.names import parse_duration, parse_priority
 
 from ...fmt import short_id
 from ...safetext import inert
-from .form_modal import FormModal
+from .form_modal import PRIORITY_LABEL, FormModal
 
 
 class EditModal(FormModal[Edit | None]):
     FIRST = "priority"
+    VERB = "save"
 
     def __init__(self, job: Job) -> None:
         super().__init__()
         self.job = job
 
-    def compose(self) -> ComposeResult:
+    def heading(self) -> str | Text:
+        return Text(f"Edit {short_id(self.job.id)} {inert(self.job.name)}")
+
+    def fields(self) -> list[tuple[str, Input]]:
         j = self.job
-        with Vertical(id="form-box") as box:
-            box.border_title = Text(f"Edit {short_id(j.id)} {inert(j.name)}")
-            box.border_subtitle = "enter: next / save · escape: cancel"
-            yield Label("Name")
-            yield Input(j.name, id="name")
-            yield Label("Priority (a number, or low normal high urgent; higher runs sooner)")
-            yield Input(str(j.priority), id="priority")
-            yield Label("Labels (KEY=VALUE, space-separated; KEY= removes one)")
-            yield Input(" ".join(f"{k}={v}" for k, v in sorted(j.labels.items())), id="labels")
-            yield Label("Requires (runner labels, comma-separated)")
-            yield Input(",".join(j.requires), id="requires")
-            yield Label("Timeout (e.g. 30m, 2h; empty: none)")
-            yield Input(f"{j.timeout:g}s" if j.timeout else "", id="timeout")
+        return [
+            ("Name", Input(j.name, id="name")),
+            (PRIORITY_LABEL, Input(str(j.priority), id="priority")),
+            ("Labels (KEY=VALUE, space-separated; KEY= removes one)",
+             Input(" ".join(f"{k}={v}" for k, v in sorted(j.labels.items())), id="labels")),
+            ("Requires (runner labels, comma-separated)", Input(",".join(j.requires), id="requires")),
+            ("Timeout (e.g. 30m, 2h; empty: none)", Input(f"{j.timeout:g}s" if j.timeout else "", id="timeout")),
+        ]
 
     def action_submit(self) -> None:
         value = {i.id: i.value.strip() for i in self.query(Input)}

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.containers import Vertical
-from textual.widgets import Input, Label
+from textual.widgets import Input
 
 from store import SpoolError
 from store.names import check_name
@@ -14,19 +12,20 @@ from .form_modal import FormModal
 
 class QueueModal(FormModal[tuple[str, int] | None]):
     FIRST = "name"
+    VERB = "add"
 
     def __init__(self, existing: list[str]) -> None:
         super().__init__()
         self.existing = existing
 
-    def compose(self) -> ComposeResult:
-        with Vertical(id="form-box") as box:
-            box.border_title = "Add a queue"
-            box.border_subtitle = "enter: next / add · escape: cancel"
-            yield Label("Name (a-z 0-9 . _ -)")
-            yield Input(id="name")
-            yield Label("Slots (jobs at once, across all hosts)")
-            yield Input("4", id="slots", type="integer")
+    def heading(self) -> str:
+        return "Add a queue"
+
+    def fields(self) -> list[tuple[str, Input]]:
+        return [
+            ("Name (a-z 0-9 . _ -)", Input(id="name")),
+            ("Slots (jobs at once, across all hosts)", Input("4", id="slots", type="integer")),
+        ]
 
     def action_submit(self) -> None:
         name = self.query_one("#name", Input).value.strip()

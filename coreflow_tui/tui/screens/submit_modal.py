@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import shlex
 
-from textual.app import ComposeResult
-from textual.containers import Vertical
-from textual.widgets import Input, Label
+from textual.widgets import Input
 
 from store import JobSpec, SpoolError
 from store.names import parse_priority
 
-from .form_modal import FormModal
+from .form_modal import PRIORITY_LABEL, FormModal
 
 
 class SubmitModal(FormModal[JobSpec | None]):
@@ -21,20 +19,17 @@ class SubmitModal(FormModal[JobSpec | None]):
         super().__init__()
         self.queue = queue
 
-    def compose(self) -> ComposeResult:
-        with Vertical(id="form-box") as box:
-            box.border_title = "Submit a job"
-            box.border_subtitle = "enter: next / submit · escape: cancel"
-            yield Label("Queue")
-            yield Input(self.queue, id="queue")
-            yield Label("Type (optional, from types.toml)")
-            yield Input(id="type")
-            yield Label("Name (optional)")
-            yield Input(id="name")
-            yield Label("Priority (a number, or low normal high urgent; higher runs sooner)")
-            yield Input("normal", id="priority")
-            yield Label("Command (as you would type it in a shell)")
-            yield Input(placeholder="make -j8 test", id="command")
+    def heading(self) -> str:
+        return "Submit a job"
+
+    def fields(self) -> list[tuple[str, Input]]:
+        return [
+            ("Queue", Input(self.queue, id="queue")),
+            ("Type (optional, from types.toml)", Input(id="type")),
+            ("Name (optional)", Input(id="name")),
+            (PRIORITY_LABEL, Input("normal", id="priority")),
+            ("Command (as you would type it in a shell)", Input(placeholder="make -j8 test", id="command")),
+        ]
 
     def action_submit(self) -> None:
         value = {i.id: i.value.strip() for i in self.query(Input)}
