@@ -55,8 +55,8 @@ def state_of(spool: Spool, job_id: str, known: Known | None = None) -> State | N
         try:
             st = State(spool.find(job_id).state)
             break
-        except (JobNotFound, SpoolError):
-            continue
+        except JobNotFound:
+            continue  # any other error (EIO, EACCES) is no proof it is gone: the caller gives up, the sweep retries
     if known is not None:
         known[job_id] = st
     return st
@@ -290,7 +290,8 @@ def release_due(spool: Spool, queue: str, now: float | None = None) -> float | N
         elif ahead is None or at < ahead:
             ahead = at
     if due:
-        settle(spool, queue, [i for _, i in due], now=now)
+        for did in settle(spool, queue, [i for _, i in due], now=now):
+            on_final(spool, did, State.CANCELLED)  # its own dependents, now rather than at the next sweep
         for name, _ in due:
             atomic.unlink_quietly(d / name)
     return ahead
@@ -337,7 +338,8 @@ def _drop_stale(spool: Spool, job_id: str, known: Known, now: float | None) -> N
     if age < STALE_INDEX:
         return  # a submit may be placing job_id right now
     for queue, did in entries(spool, job_id):  # the dependency vanished: its dependents cannot go on
-        settle(spool, queue, [did], known, now)
+        for cancelled in settle(spool, queue, [did], known, now):
+            on_final(spool, cancelled, State.CANCELLED)
     for name in list_names(d):
         atomic.unlink_quietly(d / name)
     drop_dir(d)

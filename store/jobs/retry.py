@@ -23,19 +23,21 @@ def retry(spool: Spool, ref: str, with_dependents: bool = False) -> int:
     if r.state not in FINAL:
         raise JobStateError(f"job {r.id} is {r.state}; only a finished job can be retried")
     job = _requeue(spool, r.id, None)
+    placed = [job] if job is not None else []
     if with_dependents:
         work = [r.id]
         while work:
             dep = work.pop()
             for queue, did, old in depindex.cancelled_dependents(spool, dep):
                 try:
-                    if _requeue(spool, did, old, because=dep) is not None:
+                    if (back := _requeue(spool, did, old, because=dep)) is not None:
+                        placed.append(back)
                         work.append(did)
                 except JobNotFound:
                     pass  # pruned since: nothing to put back
                 depindex.forget_cancelled(spool, dep, queue, did, old)
-    if job is not None and deps.is_blocking(job):
-        deps.recheck(spool, [job])
+    # A job that ended while we put the others back did not see them: look ourselves, as a submit does.
+    deps.recheck(spool, [j for j in placed if deps.is_blocking(j)])
     return (index_of(spool.pending(r.queue), r.id) or 0) + 1
 
 

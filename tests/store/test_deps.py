@@ -202,6 +202,30 @@ def test_retry_with_dependents_puts_them_back_at_their_places(spool: Spool) -> N
     assert [run(spool, cl) for _ in range(4)] == [x, a, b, c]
 
 
+def test_a_retried_job_that_succeeds_before_its_dependents_are_back_still_releases_them(
+        spool: Spool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A runner may run the retried job to its end while its dependents are still being
+    put back: they must not wait for ever on a job that already succeeded."""
+    from store import depindex
+
+    (a,) = submit(spool, [JobSpec(command=["true"])])
+    (b,) = submit(spool, [JobSpec(command=["true"], after=[a])])
+    cl = claims(spool)
+    run(spool, cl, State.FAILED)
+    assert spool.show(b).state == State.CANCELLED
+    real = depindex.cancelled_dependents
+
+    def runner_finishes_a_meanwhile(spool_: Spool, job_id: str):  # the window between the two renames
+        found = real(spool_, job_id)
+        if job_id == a:
+            assert run(spool, cl) == a
+        return found
+
+    monkeypatch.setattr(depindex, "cancelled_dependents", runner_finishes_a_meanwhile)
+    retry(spool, a, with_dependents=True)
+    assert kind(spool, b) == "job"
+
+
 def test_retry_alone_leaves_dependents_cancelled(spool: Spool) -> None:
     (a,) = submit(spool, [JobSpec(command=["true"])])
     (b,) = submit(spool, [JobSpec(command=["true"], after=[a])])
