@@ -80,11 +80,17 @@ class ResultBatches(ClaimBase):
         self._unpublished = [u for u in self._unpublished if u[0] > durable]
         out: list[Published] = []
         for queue in dict.fromkeys(e.queue for _, e, _ in batch):
-            since = boottime()
-            with self.lock(queue):
-                for _, entry, job in batch:
-                    if entry.queue == queue:
-                        out.append((job, entry.result, self._publish_one(entry, job, since)))
+            mine = [(entry, job) for _, entry, job in batch if entry.queue == queue]
+            try:
+                with self.lock(queue):
+                    for entry, job in mine:
+                        out.append((job, entry.result, self._publish_one(entry, job, boottime())))
+            except SpoolError as exc:  # the lock timed out, the queue went: each is recorded the slow way
+                done = {j.id for j, _, _ in out}
+                for entry, job in mine:
+                    if job.id not in done:
+                        self._ended.discard(self._mine_path(job))  # running again until finish() moves it
+                        out.append((job, entry.result, exc))
         for job, _, state in out:  # outside the locks: dependents may wait in these queues
             if isinstance(state, str):
                 deps.on_final(self.spool, job.id, state)

@@ -131,3 +131,24 @@ def test_a_dependent_is_released_when_its_dependencys_result_is_published(spool:
     c.publish_results(c.flush_results())
     got = c.claim_next("default").job
     assert got is not None and got.id == dep
+
+
+def test_a_lock_that_times_out_while_publishing_leaves_the_result_to_finish(spool: Spool, monkeypatch) -> None:
+    """A queue lock held too long when a batch is published is not the runner's end: the
+    jobs come back to be recorded the slow way (finish), nothing lost."""
+    from store.errors import LockTimeout
+
+    (jid,) = submit(spool, [JobSpec(command=["x"])])
+    c = _claims(spool)
+    job = c.claim_next("default").job
+    assert job is not None and c.journal_result(job, _result(0))
+    durable = c.flush_results()
+
+    def held_elsewhere(queue: str):
+        raise LockTimeout(f"queue {queue} is locked by someone else")
+
+    monkeypatch.setattr(c, "lock", held_elsewhere)
+    ((_, _, state),) = c.publish_results(durable)
+    assert isinstance(state, LockTimeout) and spool.find(jid).state == "running"
+    monkeypatch.undo()
+    assert c.finish(job, _result(0)) == "succeeded" and spool.find(jid).state == "succeeded"
