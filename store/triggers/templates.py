@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -60,8 +61,13 @@ def job_spec(d: TriggerDef, values: Mapping[str, Any], overrides: Mapping[str, s
     value ({changed}) joins with spaces. A pipeline's `after` names earlier steps."""
     flat = flat_values(values)
     t = t or d.templates[0]
-    if isinstance(t.command, str):
-        command: list[str] | str = fill(t.command, flat)
+    if isinstance(t.command, str) or t.shell:
+        # A shell reads the command: every value is quoted as one word each (a branch may be
+        # named "x;rm -rf ~", a path "$(...)"), so whoever pushes or writes a file runs nothing.
+        quoted = {k: " ".join(map(shlex.quote, v)) if isinstance(v, list) else shlex.quote(str(v))
+                  for k, v in values.items()}
+        command: list[str] | str = (fill(t.command, quoted) if isinstance(t.command, str)
+                                    else [fill(a, quoted) for a in t.command])
     else:
         command = []
         for a in t.command:

@@ -65,3 +65,26 @@ def test_ls_shows_schedule_paths_last_and_next_and_errors(spool: Spool) -> None:
     text = run_cf(spool, "triggers", "ls", env={"COLUMNS": "160"})
     assert "every 5m" in text.stdout and "src: *.c" in text.stdout and "never" in text.stdout
     assert "broken.toml:2: cron:" in text.stderr
+
+
+SHELL_TEMPLATE = '''kind = "manual"
+[params]
+version = "0.0.0"
+[job]
+command = "echo building {version}"
+shell = true
+'''
+
+
+def test_a_value_in_a_shell_command_is_one_quoted_word(spool: Spool, tmp_path) -> None:
+    """Placeholders come from whoever pushes a branch or writes a file: in a command a
+    shell reads, a value is data, never shell syntax (it was pasted in raw)."""
+    import subprocess
+
+    save_trigger(spool, "release", SHELL_TEMPLATE)
+    mark = tmp_path / "pwned"
+    out = run_cf(spool, "triggers", "fire", "release", "--set", f"version=1.0;touch {mark}", check=True)
+    job = spool.show(out.stdout.strip()).job
+    assert job.shell
+    ran = subprocess.run(["/bin/sh", "-c", job.command[0]], capture_output=True, text=True, check=True)
+    assert ran.stdout == f"building 1.0;touch {mark}\n" and not mark.exists()
