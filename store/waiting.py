@@ -21,13 +21,14 @@ import time
 from dataclasses import dataclass, field
 
 from .chain import Blocker
-from .errors import SpoolError
+from .errors import JobNotFound, SpoolError
 from .history import History, kind_of
 from .layout import PendingName
 from .model import Job, QueueConfig
 from .runners import RunnerState
 from .spool import Spool
-from .states import FINAL, State
+from .refs import JobRef
+from .states import ALL, FINAL, State
 
 MAX_AHEAD = 1000  # deeper than this the model reads too many jobs, and would not be true anyway
 
@@ -189,6 +190,7 @@ class DepBook:
         self.contexts = contexts
         self.known: dict[str, Blocker] = {}
         self.ends: dict[str, float | None] = {}
+        self._refs: dict[str, JobRef] | None = None  # every job by id, listed once (not a find per dependency)
 
     @staticmethod
     def satisfied(b: Blocker, success: bool) -> bool:
@@ -200,9 +202,15 @@ class DepBook:
         b = self.known.get(job_id)
         if b is None:
             self.known[job_id] = b = Blocker(job_id, "", "", None)  # a placeholder stops a loop
+            if self._refs is None:
+                self._refs = {r.id: r for q in self.spool.queue_names() for r in self.spool.refs(q, ALL)}
             try:
-                ref = self.spool.find(job_id)
-                job = self.spool.read(ref)
+                ref = self._refs.get(job_id) or self.spool.find(job_id)
+                try:
+                    job = self.spool.read(ref)
+                except JobNotFound:  # it moved on since the listing
+                    ref = self.spool.find(job_id)
+                    job = self.spool.read(ref)
             except SpoolError:
                 return b
             b.name, b.queue, b.state, b.job = job.name, ref.queue, ref.state, job
