@@ -108,26 +108,6 @@ def blockers(spool: Spool, job: Job, known: Known | None = None) -> list[tuple[s
     return out
 
 
-def dependents(spool: Spool, job_id: str) -> list[JobRef]:
-    """The jobs that wait on `job_id` now (from deps/ID/; entries whose job moved on are
-    skipped), in their queues' run order: one listing per queue, however many they are."""
-    by_queue: dict[str, set[str]] = {}
-    for queue, dep_id in entries(spool, job_id):
-        by_queue.setdefault(queue, set()).add(dep_id)
-    out: dict[str, JobRef] = {}
-    for queue, ids in sorted(by_queue.items()):
-        try:
-            here = [spool.pending_ref(queue, p) for p in spool.pending(queue) if p.id in ids]
-        except SpoolError:
-            here = []
-        out.update((r.id, r) for r in here)
-        for did in ids - {r.id for r in here} - out.keys():  # moved to another queue since
-            r = _find_waiting(spool, None, did)
-            if r is not None:
-                out[r.id] = r
-    return list(out.values())
-
-
 # -- submitting ------------------------------------------------------------------------
 
 
@@ -225,7 +205,7 @@ def settle(spool: Spool, queue: str, ids: Sequence[str], known: Known | None = N
         if changed:
             atomic.fsync_dir(lay.pending(queue))
     for did in elsewhere:  # moved to another queue since it was indexed (or no longer waiting)
-        r = _find_waiting(spool, None, did)
+        r = _find_waiting(spool, did)
         if r is not None and r.queue != queue:
             cancelled += settle(spool, r.queue, [did], known, now)
         if cause is not None:
@@ -357,14 +337,8 @@ def _all_states(spool: Spool) -> Known:
     return out
 
 
-def _find_waiting(spool: Spool, queue: str | None, job_id: str) -> JobRef | None:
-    if queue is not None:
-        try:
-            for p in spool.pending(queue):
-                if p.id == job_id:
-                    return spool.pending_ref(queue, p)
-        except SpoolError:
-            pass
+def _find_waiting(spool: Spool, job_id: str) -> JobRef | None:
+    """The job, if it is waiting (in any queue)."""
     try:
         r = spool.find(job_id)
     except SpoolError:

@@ -167,9 +167,6 @@ def cmd_show(args: argparse.Namespace) -> int:
     wait = None
     if v.position is not None:
         wait = _contexts(spool, {v.queue}, history)[v.queue].why(v.job, v.state == "held")
-    from store.chain import chain
-
-    links = chain(spool, v.job)
     if args.json:
         from store.chain import Waiters
 
@@ -178,7 +175,9 @@ def cmd_show(args: argparse.Namespace) -> int:
         out["history"] = [msgspec.to_builtins(h) for h in v.job.history]
         print_json(out)
         return EXIT_OK
-    print(_show_text(spool, v, wait, history.of(v.job), links))
+    from store.chain import chain
+
+    print(_show_text(spool, v, wait, history.of(v.job), chain(spool, v.job)))
     return EXIT_OK
 
 

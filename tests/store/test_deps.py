@@ -11,6 +11,7 @@ import time
 import pytest
 
 from store import Spool, deps
+from store.chain import Waiters
 from store.errors import JobNotFound, JobStateError, SpoolError
 from store.jobs import hold as holding
 from store.jobs.cancel import cancel
@@ -180,7 +181,7 @@ def test_move_keeps_a_blocked_job_blocked_even_to_another_queue(spool: Spool) ->
     assert kind(spool, b) == "wait"
     move(spool, b, Where("queue", other="other"))
     assert kind(spool, b) == "wait"
-    assert [r.id for r in deps.dependents(spool, a)] == [b]
+    assert [r.id for r in Waiters(spool).of(a)] == [b]
     run(spool, claims(spool))
     assert kind(spool, b) == "job" and spool.find(b).queue == "other"
 
@@ -239,7 +240,7 @@ def test_blockers_and_dependents(spool: Spool) -> None:
     (b,) = submit(spool, [JobSpec(command=["true"])])
     (c,) = submit(spool, [JobSpec(command=["true"], after=[a], after_finished=[b])])
     assert deps.blockers(spool, spool.show(c).job) == [(a, State.PENDING), (b, State.PENDING)]
-    assert [r.id for r in deps.dependents(spool, a)] == [c]
+    assert [r.id for r in Waiters(spool).of(a)] == [c]
     run(spool, claims(spool))
     assert deps.blockers(spool, spool.show(c).job) == [(b, State.PENDING)]
 
@@ -332,4 +333,4 @@ def test_cancel_and_edit_of_a_blocked_job(spool: Spool) -> None:
     assert cancel(spool, b) == State.CANCELLED
     assert spool.show(c).state == State.CANCELLED  # its own dependent goes with it
     assert spool.show(c).job.result.message == f"dependency {b} failed (cancelled)"
-    assert [r.id for r in deps.dependents(spool, a)] == []
+    assert [r.id for r in Waiters(spool).of(a)] == []
