@@ -110,8 +110,10 @@ Protocol:
       - a result whose line is in the journal (flushed or not) but whose job is still
         in running/: the taker finishes it with that result (nothing is run again).
       - a published job whose result is not folded: nothing; readers use the
-        journal, and a runner folds the journal of a runner that is gone (lost, or
-        without a heartbeat for a lease) once none of its jobs is left in running/.
+        journal, and a runner folds the journal of a runner that is gone for certain
+        (its lock free on this kernel; elsewhere no beat for an hour; or no heartbeat
+        and a journal a lease old) once none of its jobs is left in running/. Never
+        of one that only looks lost: a frozen runner wakes and appends again.
       - a fold cut short: some done files have their result, all are still in the
         journal; folding again is idempotent. The journal is emptied only after done/
         is flushed.

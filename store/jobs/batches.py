@@ -26,7 +26,7 @@ from ..model import Job, Result, decode_job, encode_job
 from ..results import Entry, ResultsJournal, journals, read_journal
 from ..layout import RUNNING_RE
 from ..listing import list_names
-from ..runners import fs_now, runners
+from ..runners import RunnerState, fs_now, runners
 from ..spool import Spool
 from .claimbase import ClaimBase, ClaimLost, Claimant, boottime
 
@@ -163,10 +163,9 @@ class ResultBatches(ClaimBase):
                 atomic.unlink_quietly(path)
 
     def fold_gone_journals(self, grace: float) -> int:
-        """Fold the results journals of runners that are gone (lost, or without a
-        heartbeat for `grace` seconds) and have no job left in running/ (recover_lost
-        takes those back first, with their journaled results), then remove them.
-        Returns how many results were folded."""
+        """Fold the results journals of runners that are gone for certain (see _gone) and
+        have no job left in running/ (recover_lost takes those back first, with their
+        journaled results), then remove them. Returns how many results were folded."""
         spool = self.spool
         found = journals(spool.layout.runners)
         found.pop(self.me.runner, None)
@@ -179,7 +178,7 @@ class ResultBatches(ClaimBase):
         folded = 0
         for runner, path in found.items():
             state = states.get(runner)
-            if runner in busy or (state.lost is False if state is not None else _younger(path, now, grace)):
+            if runner in busy or not _gone(state, path, now, grace):
                 continue
             items = []
             for e in read_journal(path):
@@ -199,6 +198,22 @@ class ResultBatches(ClaimBase):
     def close(self) -> None:
         super().close()
         self._results.close()
+
+
+GONE_AFTER = 3600.0  # seconds without a beat after which a runner that may be elsewhere is gone
+
+
+def _gone(state: RunnerState | None, path: Path, now: float, grace: float) -> bool:
+    """May its journal be folded and removed? Only once the runner cannot append to it
+    again: its lock is free (same kernel), or no beat for GONE_AFTER (another host), or
+    no heartbeat at all and a journal `grace` old. A lost-looking runner may only be
+    frozen (SIGSTOP): once woken it publishes and appends, and a line appended after our
+    read would go with the file. Until the fold, readers take results from the journal."""
+    if state is None:
+        return not _younger(path, now, grace)
+    if state.locked is not None:
+        return state.locked is False
+    return state.age > GONE_AFTER
 
 
 def _without_result(dest: str) -> bool:
