@@ -51,12 +51,10 @@ def state_of(spool: Spool, job_id: str, known: Known | None = None) -> State | N
     if known is not None and job_id in known:
         return known[job_id]
     st: State | None = None
-    for _ in range(2):  # a job that moves between our listings of two directories: look again
-        try:
-            st = State(spool.find(job_id).state)
-            break
-        except JobNotFound:
-            continue  # any other error (EIO, EACCES) is no proof it is gone: the caller gives up, the sweep retries
+    try:  # find looks twice, for a job that moves between its listings
+        st = State(spool.find(job_id).state)
+    except JobNotFound:
+        pass  # any other error (EIO, EACCES) is no proof it is gone: the caller gives up, the sweep retries
     if known is not None:
         known[job_id] = st
     return st

@@ -21,11 +21,14 @@ def find(spool: Spool, ref: str) -> JobRef:
     if len(ref) < 4 or not ref.isalnum():
         raise JobNotFound(f"no job {ref!r}: give a job id (or at least 4 of its characters)")
     hits: dict[str, JobRef] = {}
-    for r in refs_containing(spool, ref):
-        if r.id == ref:
-            return r
-        if r.id.startswith(ref) or r.id.endswith(ref):
-            hits[r.id] = r
+    for _ in range(2):  # a job claimed or retried between our listings of two directories: look again
+        for r in refs_containing(spool, ref):
+            if r.id == ref:
+                return r
+            if r.id.startswith(ref) or r.id.endswith(ref):
+                hits[r.id] = r
+        if hits:
+            break
     if len(hits) == 1:
         return next(iter(hits.values()))
     if not hits:
