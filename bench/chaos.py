@@ -314,13 +314,16 @@ def wind_down(run: Run, drain_seconds: float) -> None:
             except subprocess.TimeoutExpired:
                 os.killpg(p.proc.pid, signal.SIGKILL)
     sys.path.insert(0, str(ROOT))
-    from store import Spool, release
+    from store import Spool, SpoolError, release
 
     spool = Spool.open(run.backing / "spool")
     for q in QUEUES:
         for p in spool.pending(q):
             if p.held:
-                release(spool, p.id)
+                try:
+                    release(spool, p.id)
+                except SpoolError:
+                    pass  # a planted corrupt file that was held: moved to corrupt/ now
     deadline = time.monotonic() + drain_seconds
     while time.monotonic() < deadline:
         if not any(spool.pending(q) or spool.running_ids(q) for q in QUEUES):

@@ -29,10 +29,11 @@ import msgspec
 from . import atomic
 from .errors import JobNotFound, JobStateError, SpoolError
 from .jobs.commit import commit
-from .depindex import create_entry, drop_dir, entries, register  # noqa: F401 (public here)
+from .depindex import create_entry, drop_dir, entries, forget_notes, register  # noqa: F401 (public here)
 from .layout import DUE_RE, PendingName, done_name, pending_name
 from .listing import list_names
 from .model import Job, Result, actor, encode_job
+from .quarantine import quarantined_ids
 from .refs import JobRef
 from .spool import Spool
 from .states import FINAL, State
@@ -146,11 +147,12 @@ def prepare(spool: Spool, jobs: Sequence[Job]) -> set[str]:
 # -- letting blocked jobs go -------------------------------------------------------------
 
 
-def on_final(spool: Spool, job_id: str, state: str) -> None:
-    """Call after job `job_id`'s final `state` is durable: releases its dependents whose
-    conditions now hold, cancels (transitively) those its failure dooms. One failed
-    listing when nobody waits on it."""
-    work = [(job_id, State(state))]
+def on_final(spool: Spool, job_id: str, state: str | None) -> None:
+    """Call after job `job_id`'s final `state` is durable (None: it is gone for good,
+    its file moved to corrupt/): releases its dependents whose conditions now hold,
+    cancels (transitively) those its failure dooms. One failed listing when nobody
+    waits on it."""
+    work: list[tuple[str, State | None]] = [(job_id, None if state is None else State(state))]
     while work:
         jid, st = work.pop()
         waiting = entries(spool, jid)
@@ -289,17 +291,22 @@ def recheck(spool: Spool, jobs: Iterable[Job]) -> None:
 
 def sweep(spool: Spool, now: float | None = None) -> int:
     """Repair after crashes: for each deps/ID/ whose job ended, do what its on_final
-    did not finish; remove the index of a job that is nowhere after STALE_INDEX. Also
-    releases start times that have come in every queue. Returns how many jobs it looked at."""
+    did not finish; settle the dependents of a job moved to corrupt/ (it can never end:
+    nobody else calls on_final for it); remove the index of a job that is nowhere after
+    STALE_INDEX. Also releases start times that have come in every queue. Returns how
+    many jobs it looked at."""
     root = spool.layout.deps_root
     n = 0
     ids = list_names(root)
     known: Known = _all_states(spool) if ids else {}
+    aside = quarantined_ids(spool) if ids else set()
     for job_id in ids:
         st = state_of(spool, job_id, known)
-        if st in FINAL:
+        if st in FINAL or st is None and job_id in aside:
             n += len(entries(spool, job_id))
-            on_final(spool, job_id, st)  # type: ignore[arg-type]
+            on_final(spool, job_id, st)
+            if st is None:  # nor can it be retried: no notes to keep for that (a .dep left: next time)
+                forget_notes(spool, job_id)
         elif st is None:
             _drop_stale(spool, job_id, known, now)
     for queue in spool.queue_names():

@@ -193,7 +193,10 @@ blocked jobs cost a claim 9,999 string comparisons. The rules that move it:
   * Crashes: an index entry whose job is gone is harmless (the dependent is looked for
     by id). A crash between a final rename and its deps/ work is repaired by every
     runner at start and every minute (deps.sweep: each deps/ID/ whose job is final is
-    processed again; one whose job is nowhere for an hour is removed). A finish's
+    processed again; one whose job is nowhere for an hour is removed). A job moved to
+    corrupt/ never ends, so nobody calls on_final for it: runners sweep also when
+    corrupt/ changes, and its dependents are settled as if it had ended and is gone
+    (`after`: cancelled; `after_finished`: released). A finish's
     directory fsync may be group-committed (SYNC_EVERY): a power cut within that
     window can lose a dependency's done/ rename after its dependent was released; the
     dependency then comes back from running/ and is finished with the result written

@@ -12,6 +12,7 @@ from . import atomic
 from .errors import SpoolError, StorageError
 from .listing import scan_dir
 from .model import actor
+from .names import ID_RE
 
 if TYPE_CHECKING:
     from .spool import Spool
@@ -38,6 +39,11 @@ def quarantine(spool: Spool, path: Path, reason: str) -> Path | None:
     except SpoolError:
         pass  # the file is aside; the note is a courtesy
     return dest
+
+
+def quarantined_ids(spool: Spool) -> set[str]:
+    """The ids of jobs whose files were moved to corrupt/ (their old path names them)."""
+    return {part for f in corrupt_files(spool) for part in f.name.split(".") if ID_RE.fullmatch(part)}
 
 
 def corrupt_files(spool: Spool) -> list[Path]:

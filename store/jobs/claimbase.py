@@ -93,6 +93,7 @@ class ClaimBase:
         self._pending = None if needs_polling(filesystem_type(spool.root)) else PendingCache()
         self._due: dict[str, tuple[int, float | None]] = {}  # queue -> (due/QUEUE mtime, next start time)
         self._swept = -DEPS_SWEEP_EVERY
+        self._aside = self._corrupt_stamp()  # corrupt/'s mtime: a job moved there dooms its dependents
 
     # -- blocked jobs (store/deps.py) ------------------------------------------------------
 
@@ -125,15 +126,23 @@ class ClaimBase:
 
     def sweep_deps(self) -> None:
         """Repair what a crash between a job's end and releasing its dependents left
-        (deps.sweep), at the first call and then every DEPS_SWEEP_EVERY seconds."""
+        (deps.sweep), at the first call, then every DEPS_SWEEP_EVERY seconds and whenever
+        a file was moved to corrupt/ (by anyone: a job there never ends by itself)."""
         now = time.monotonic()
-        if now - self._swept < DEPS_SWEEP_EVERY:
+        aside = self._corrupt_stamp()
+        if now - self._swept < DEPS_SWEEP_EVERY and aside == self._aside:
             return
-        self._swept = now
+        self._swept, self._aside = now, aside
         try:
             deps.sweep(self.spool)
         except SpoolError:
             pass  # must not stop the recovery of lost runners' jobs it runs before; again next time
+
+    def _corrupt_stamp(self) -> int:
+        try:
+            return os.stat(self.spool.layout.corrupt).st_mtime_ns
+        except OSError:
+            return 0
 
     # -- content after a commit ----------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from store import Spool
@@ -56,3 +57,21 @@ def test_the_sweep_cancels_dependents_of_a_failure_after_a_kill(spool: Spool, tm
     finally:
         r.stop()
     assert spool.show(b).job.result.message == f"dependency {a} failed"
+
+
+def test_a_runner_settles_the_dependents_of_a_job_it_finds_corrupt(spool: Spool, tmp_path: Path) -> None:
+    """The runner quarantines the undecodable head of the queue; a job waiting on it is
+    cancelled at the runner's next heartbeat, not after the hourly stale-index sweep."""
+    from tests.store.test_deps import plant_corrupt
+
+    r = RunnerProc(spool.root, ["--lease", "2"], {}, tmp_path / "runner.err", [])
+    try:
+        time.sleep(0.5)  # past its first sweep: only a new file in corrupt/ makes it sweep again
+        spool.update_queue("default", "pause", paused=True)
+        x = plant_corrupt(spool)
+        (b,) = submit(spool, [JobSpec(command=["true"], after=[x])])
+        spool.update_queue("default", "resume", paused=False)
+        wait_for("the dependent to be cancelled", lambda: spool.find(b).state == State.CANCELLED, timeout=10)
+    finally:
+        r.stop()
+    assert spool.show(b).job.result.message == f"dependency {x} failed (it is gone)"

@@ -261,6 +261,32 @@ def test_sweep_releases_what_a_crash_left(spool: Spool) -> None:
     assert kind(spool, b) == "job"
 
 
+def plant_corrupt(spool: Spool, queue: str = "default") -> str:
+    """A job file nobody can decode, at the head of `queue` (what a full disk or a
+    stray writer leaves): its id, as listings show it."""
+    from store.layout import pending_name
+    from store.names import RANK_START, new_job_id
+
+    job_id = new_job_id()
+    (spool.layout.pending(queue) / pending_name(RANK_START, 0, job_id)).write_bytes(b'{"id": "trunc')
+    return job_id
+
+
+def test_dependents_of_a_job_moved_to_corrupt_are_settled_by_the_sweep(spool: Spool) -> None:
+    """Nobody calls on_final for a job moved aside: before, its dependents waited an hour
+    (STALE_INDEX) for a job that could never end (seen in bench.chaos)."""
+    x = plant_corrupt(spool)
+    (a, f) = submit(spool, [JobSpec(command=["true"], after=[x]), JobSpec(command=["true"], after_finished=[x])])
+    with pytest.raises(SpoolError, match="moved to corrupt/"):
+        spool.show(x)
+    assert kind(spool, a) == kind(spool, f) == "wait"
+    deps.sweep(spool)
+    assert spool.find(a).state == State.CANCELLED
+    assert spool.show(a).job.result.message == f"dependency {x} failed (it is gone)"
+    assert kind(spool, f) == "job"  # gone counts as ended for --after-finished
+    assert not spool.layout.deps(x).exists()
+
+
 def test_a_job_with_no_dependents_costs_one_failed_listing(spool: Spool) -> None:
     (a,) = submit(spool, [JobSpec(command=["true"])])
     deps.on_final(spool, a, State.SUCCEEDED)
