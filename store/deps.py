@@ -23,6 +23,7 @@ import contextlib
 import os
 import time
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import msgspec
 
@@ -204,12 +205,20 @@ def settle(spool: Spool, queue: str, ids: Sequence[str], known: Known | None = N
             changed |= _settle_one(spool, queue, p, looked.get(did), known, now, cause, cancelled)
         if changed:
             atomic.fsync_dir(lay.pending(queue))
-    for did in elsewhere:  # moved to another queue since it was indexed (or no longer waiting)
-        r = _find_waiting(spool, did)
-        if r is not None and r.queue != queue:
-            cancelled += settle(spool, r.queue, [did], known, now)
-        if cause is not None:
-            atomic.unlink_quietly(lay.deps(cause) / f"{queue}.{did}.dep")
+    for did in elsewhere:  # moved to another queue since it was indexed, placed meanwhile, or no longer waiting
+        entry = lay.deps(cause) / f"{queue}.{did}.dep" if cause is not None else None
+        try:
+            r: JobRef | None = spool.find(did)
+        except JobNotFound:
+            if entry is not None and lay.pending(queue).is_dir() and _younger(spool, entry, STALE_INDEX):
+                continue  # its submit may be placing it, and die before its own recheck: the sweep looks again
+            r = None
+        except SpoolError:
+            continue  # no proof of anything: the entry stays for the sweep
+        if r is not None and r.pending is not None and (r.queue != queue or not ids):
+            cancelled += settle(spool, r.queue, [did], known, now)  # (not ids: listed without the lock)
+        if entry is not None:
+            atomic.unlink_quietly(entry)
     return cancelled
 
 
@@ -316,11 +325,7 @@ def sweep(spool: Spool, now: float | None = None) -> int:
 
 def _drop_stale(spool: Spool, job_id: str, known: Known, now: float | None) -> None:
     d = spool.layout.deps(job_id)
-    try:
-        age = atomic.fs_now(spool.layout.tmp) - os.lstat(d).st_mtime
-    except OSError:
-        return
-    if age < STALE_INDEX:
+    if _younger(spool, d, STALE_INDEX):
         return  # a submit may be placing job_id right now
     for queue, did in entries(spool, job_id):  # the dependency vanished: its dependents cannot go on
         for cancelled in settle(spool, queue, [did], known, now):
@@ -342,10 +347,12 @@ def _all_states(spool: Spool) -> Known:
     return out
 
 
-def _find_waiting(spool: Spool, job_id: str) -> JobRef | None:
-    """The job, if it is waiting (in any queue)."""
+def _younger(spool: Spool, path: Path, seconds: float) -> bool:
+    """Was `path` written in the last `seconds` (by the filesystem's clock)? False if it
+    is gone; True if that cannot be told (no proof it is old)."""
     try:
-        r = spool.find(job_id)
-    except SpoolError:
-        return None
-    return r if r.pending is not None else None
+        return atomic.fs_now(spool.layout.tmp) - os.lstat(path).st_mtime < seconds
+    except FileNotFoundError:
+        return False
+    except (OSError, SpoolError):
+        return True

@@ -191,7 +191,8 @@ blocked jobs cost a claim 9,999 string comparisons. The rules that move it:
     wakes at the earliest start time ahead. Start times are compared with the runner
     host's clock (they are wall-clock times a person gave).
   * Crashes: an index entry whose job is gone is harmless (the dependent is looked for
-    by id). A crash between a final rename and its deps/ work is repaired by every
+    by id). An entry whose job is nowhere yet is kept for an hour while its queue
+    exists: its submit may be placing it, and die before its own re-check. A crash between a final rename and its deps/ work is repaired by every
     runner at start and every minute (deps.sweep: each deps/ID/ whose job is final is
     processed again; one whose job is nowhere for an hour is removed). A job moved to
     corrupt/ never ends, so nobody calls on_final for it: runners sweep also when

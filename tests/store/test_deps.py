@@ -145,6 +145,28 @@ def test_a_dependency_that_ends_during_the_submit_is_seen(spool: Spool, monkeypa
     assert spool.show(job.id).job.result.message == f"dependency {a} failed"
 
 
+def test_a_submit_that_dies_before_its_recheck_leaves_the_sweep_something_to_find(
+        spool: Spool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dependency ends after the submit indexed its job and before it placed it (its
+    on_final finds the job nowhere), and the submit dies before its own re-check. Before,
+    on_final dropped the index entry and the job waited for ever; now a young entry stays
+    for the sweep."""
+    (a,) = submit(spool, [JobSpec(command=["true"])])
+    cl = claims(spool)
+    got = cl.claim_next("default").job
+    job = build_job(spool, JobSpec(command=["true"], after=[a]))
+    assert deps.prepare(spool, [job]) == {job.id}
+    cl.finish(got, Result(state=State.SUCCEEDED, reason="exit", exit_code=0))  # finds job nowhere yet
+    monkeypatch.setattr(deps, "prepare", lambda s, j: {job.id})
+    monkeypatch.setattr(deps, "recheck", lambda s, j: None)  # the submit died before it
+    place(spool, [job])
+    assert kind(spool, job.id) == "wait"
+    monkeypatch.undo()
+    deps.sweep(spool)
+    assert kind(spool, job.id) == "job"
+    assert not spool.layout.deps(a).exists()
+
+
 def test_delayed_start_waits_at_its_place_and_later_jobs_pass(spool: Spool) -> None:
     now = time.time()
     (a,) = submit(spool, [JobSpec(command=["true"], not_before=now + 3600)])
