@@ -66,6 +66,7 @@ class Hooks:
         self.queue_config = queue_config  # the runner's cached queue.json (read again only when replaced)
         self.log = log
         self.env = env
+        self.cwd = _runner_cwd()  # named at each start: the loop steps into jobs' directories to spawn them
         self._todo: queue.SimpleQueue[HookRun | None] = queue.SimpleQueue()
         self._workers: list[threading.Thread] = []
         self._idle = 0
@@ -161,7 +162,7 @@ class Hooks:
         started = time.time()
         try:
             proc = subprocess.Popen(["/bin/sh", "-c", run.command], stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=self.cwd,
                                     start_new_session=True, close_fds=True)
         except (OSError, ValueError) as exc:
             why = getattr(exc, "strerror", None) or str(exc)
@@ -254,3 +255,10 @@ def _kill(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def _runner_cwd() -> str:
+    try:
+        return os.getcwd()
+    except OSError:  # removed under us
+        return "/"

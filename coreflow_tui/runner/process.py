@@ -164,11 +164,11 @@ class JobProcess:
         except OSError as exc:
             raise SpawnError(f"cannot start the job: no pipe for its output: {exc.strerror}", exc.errno) from None
         try:
-            if cwd is None and "PATH" not in job.env:
+            if "PATH" not in job.env:
                 # posix_spawn: no Python-side fork machinery, a good deal faster than Popen for
-                # short jobs. It cannot chdir, and searches the runner's PATH: other jobs use Popen.
+                # short jobs. It searches the runner's PATH: a job with its own uses Popen.
                 self.pid = _spawn(argv, env, [(os.POSIX_SPAWN_DUP2, stdin, 0), (os.POSIX_SPAWN_DUP2, w, 1),
-                                              (os.POSIX_SPAWN_DUP2, w, 2)])
+                                              (os.POSIX_SPAWN_DUP2, w, 2)], cwd)
             else:
                 self.proc = subprocess.Popen(argv, stdin=stdin, stdout=w, stderr=w, cwd=cwd or None, env=env,
                                              start_new_session=True, close_fds=True)
@@ -344,7 +344,31 @@ def note_line(text: str) -> bytes:
 _resolved: dict[str, str] = {}
 
 
-def _spawn(argv: list[str], env: dict[str, str], actions: list[tuple[int, int, int]]) -> int:
+def _spawn(argv: list[str], env: dict[str, str], actions: list[tuple[int, int, int]], cwd: str | None) -> int:
+    """posix_spawn in `cwd`: Python's has no chdir action, so the runner steps into the
+    directory for the call and back (every other path the runner and its threads use is
+    absolute; finish hooks name their own cwd)."""
+    if cwd is None:
+        return _spawn_here(argv, env, actions)
+    os.chdir(cwd)
+    try:
+        return _spawn_here(argv, env, actions)
+    finally:
+        os.fchdir(_home())
+
+
+_home_fd: int | None = None
+
+
+def _home() -> int:
+    """The runner's own working directory (kept open: it may be renamed or removed)."""
+    global _home_fd
+    if _home_fd is None:
+        _home_fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    return _home_fd
+
+
+def _spawn_here(argv: list[str], env: dict[str, str], actions: list[tuple[int, int, int]]) -> int:
     """posix_spawn with the program looked up in PATH once (not at every job: a failed
     exec per PATH entry before the right one adds up), looked up again if it moved."""
     prog = argv[0]

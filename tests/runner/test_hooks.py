@@ -55,6 +55,21 @@ def _cf() -> str:
     return f"{shlex.quote(sys.executable)} -m coreflow_tui"
 
 
+def test_a_hook_runs_in_the_runners_directory_never_in_a_jobs(spool: Spool, start_runner, tmp_path: Path) -> None:
+    """The loop steps into each job's directory to spawn it; a hook started by its thread
+    meanwhile must not start there."""
+    from tests.runner.conftest import ROOT
+
+    run_cf(spool, "queue", "set", "default", "--on-finish", "pwd", check=True)
+    ids = submit(spool, [JobSpec(command=["true"]) for _ in range(60)])
+    r = start_runner(spool, "--slots", "2", "--work-root", str(tmp_path / "work"))
+    try:
+        outs = {_hook_of(spool, jid).output for jid in ids}
+    finally:
+        r.stop()
+    assert outs == {f"{ROOT}\n"}
+
+
 def test_a_hook_holds_no_slot(spool: Spool, start_runner, tmp_path: Path) -> None:
     run_cf(spool, "queue", "set", "default", "--on-finish", "sleep 2", check=True)
     first, second = submit(spool, [JobSpec(command=["true"]), JobSpec(command=["true"])])
