@@ -81,7 +81,7 @@ class QueueLocks:
         return fd
 
     def _flock(self, fd: int, queue: str) -> None:
-        flock_wait(fd, f"queue {queue}", self.spool.layout.queue_lock(queue), self.spool.lock_timeout)
+        flock_wait(fd, f"queue {queue}", self._lock_paths[queue], self.spool.lock_timeout)
 
     def close(self) -> None:
         with self._locks_guard:

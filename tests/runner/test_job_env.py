@@ -72,6 +72,24 @@ def test_a_job_runs_in_a_private_directory_of_its_own_removed_after_it(spool: Sp
     assert Path("/").exists() and os.listdir("/")
 
 
+def test_an_empty_directory_is_handed_on_and_a_used_one_never(spool: Spool, start_runner, tmp_path: Path) -> None:
+    """A job's empty directory (as made: ours, 0700) is renamed for the next job, saving a
+    mkdir and an rmdir; one with files in it or another mode is never handed on: every
+    job starts in an empty 0700 directory of its own name."""
+    work = tmp_path / "work"
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    look = f'echo "$(pwd) $(stat -c %a .) [$(ls -A)]" > {probe}/$COREFLOW_JOB_ID'
+    ids = submit(spool, [JobSpec(command=f"{look}; {then}", shell=True)
+                         for then in ("true", "touch left", "chmod 755 .", "true", "true")])
+    r = start_runner(spool, "--drain", "--slots", "1", "--work-root", str(work))
+    assert r.wait() == 0, r.stderr
+    for jid in ids:
+        where, mode, listing = (probe / jid).read_text().split()
+        assert where == f"{work}/{jid}.1" and mode == "700" and listing == "[]", (jid, where, mode, listing)
+    _wait_gone(work)  # the spares too, at the runner's exit
+
+
 def _wait_gone(work: Path) -> None:
     from tests.runner.conftest import wait_for
 
