@@ -6,10 +6,8 @@ a build's scratch files have no business on NFS. A job gets ROOT/ID.ATTEMPT (a r
 suffix if that exists, from a runner that died), made mode 0700 inside a root that must be
 a real directory of ours that nobody else may write (so no one can swap a symlink in). It
 is removed after the job unless kept (`--keep-workdir`, or `keep_workdir` of the job's
-type, which wins). An empty one is kept as a spare and renamed to the next job's name
-(an rmdir and a mkdir cost a `true` job's dispatch 6%); one with files in it is renamed
-aside at once and deleted by a background thread, so a job that left a million files
-does not stall the runner's loop. A runner killed outright
+type, which wins): renamed aside at once and deleted by a background thread, so a
+job that left a million files does not stall the runner's loop. A runner killed outright
 leaves its jobs' directories behind (one work root may serve runners of several spools, so
 no runner can tell whose a left-over is): remove old ones by age if that matters.
 """
@@ -29,8 +27,6 @@ from store import Job, Spool, SpoolError
 from store.jobtypes import load_types
 
 TRASH = ".trash."  # ROOT/.trash.NAME: a job's directory being deleted
-SPARE = ".spare."  # ROOT/.spare.RAND: an empty directory a job left, for the next job
-SPARES = 16  # at most this many kept per runner (one per slot is all a busy runner uses)
 
 
 def default_work_root() -> Path:
@@ -56,18 +52,11 @@ class WorkDirs:
         self._swept = False
         self._fd: int | None = None  # the work root, kept open (see _root_fd)
         self._root_id = (0, 0)
-        self._spares: list[str] = []  # names in the work root
 
     def make(self, job: Job) -> str:
         """Create the job's directory (mode 0700) and return its path."""
         fd = self._root_fd()
         name = f"{job.id}.{job.attempt}"
-        while self._spares and not _exists(name, fd):
-            try:
-                os.rename(self._spares.pop(), name, src_dir_fd=fd, dst_dir_fd=fd)
-                return f"{self.root}/{name}"
-            except OSError:
-                continue  # swept by another runner's start: the next spare, or a new one
         for _ in range(3):
             try:
                 os.mkdir(name, 0o700, dir_fd=fd)
@@ -129,18 +118,9 @@ class WorkDirs:
         return self.keep
 
     def remove(self, path: str) -> None:
-        """Keep an empty directory of ours (mode 0700, as made) as a spare; set any other
-        aside at once (one rename) and delete it in the background."""
-        if len(self._spares) < SPARES and self._fd is not None and _fresh(path):
-            spare = SPARE + secrets.token_hex(4)
-            try:
-                os.rename(path, spare, dst_dir_fd=self._fd)
-                self._spares.append(spare)
-                return
-            except OSError:
-                pass
+        """Set the directory aside at once (one rename) and delete it in the background."""
         try:
-            os.rmdir(path)
+            os.rmdir(path)  # most often empty: no need for the background
             return
         except OSError:
             pass
@@ -156,7 +136,7 @@ class WorkDirs:
         """Once per runner: delete what a runner that died while deleting left set aside."""
         self._swept = True
         for name in os.listdir(fd):
-            if name.startswith((TRASH, SPARE)):  # (another runner's spare may go too: it makes a new one)
+            if name.startswith(TRASH):
                 self._later(self.root / name)
 
     def _later(self, path: Path) -> None:
@@ -166,13 +146,7 @@ class WorkDirs:
         self._doomed.put(path)
 
     def close(self, wait: float = 2.0) -> None:
-        """Remove the spares; let the deleting thread finish what it has (briefly; the
-        rest is left for later)."""
-        while self._spares and self._fd is not None:
-            try:
-                os.rmdir(self._spares.pop(), dir_fd=self._fd)
-            except OSError:
-                pass
+        """Let the deleting thread finish what it has (briefly; the rest is left for later)."""
         if self._thread is not None:
             self._doomed.put(None)
             self._thread.join(wait)
@@ -183,26 +157,6 @@ class WorkDirs:
     def _delete(self) -> None:
         while (path := self._doomed.get()) is not None:
             remove_tree(path)
-
-
-def _exists(name: str, fd: int) -> bool:
-    try:
-        os.lstat(name, dir_fd=fd)
-        return True
-    except FileNotFoundError:
-        return False
-
-
-def _fresh(path: str) -> bool:
-    """Is it a directory of ours, mode 0700 and empty, as make() made it?"""
-    try:
-        st = os.lstat(path)
-        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or stat.S_IMODE(st.st_mode) != 0o700:
-            return False
-        with os.scandir(path) as it:
-            return next(it, None) is None
-    except OSError:
-        return False
 
 
 def remove_tree(path: Path) -> None:
