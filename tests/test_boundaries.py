@@ -67,7 +67,7 @@ SUBMIT_MODULES = {
 # Standard modules a submit does not need, each a millisecond or more of a short command's
 # start-up (issue 15: one submit at most 1.3x `python -c "import msgspec"`).
 NOT_FOR_A_SUBMIT = ("tomllib", "dataclasses", "socket", "shutil", "getpass", "ctypes", "threading", "statistics",
-                    "json", "subprocess", "asyncio", "importlib.metadata", "zlib", "lzma", "bz2")
+                    "json", "subprocess", "asyncio", "importlib.metadata", "zlib", "lzma", "bz2", "locale")
 
 
 def test_a_submit_loads_exactly_its_own_modules(tmp_path: Path) -> None:

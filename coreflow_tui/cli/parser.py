@@ -15,6 +15,12 @@ from coreflow_tui.fmt import columns
 
 from . import checks as ck
 
+# argparse translates its own words ("usage:", "error:") through gettext at every use,
+# and each look-up imports locale and stats a .mo file per language: a tenth of a
+# submit's own time. CoreFlow's messages are English; argparse's stay so too.
+argparse._ = lambda text: text  # type: ignore[attr-defined]
+argparse.ngettext = lambda one, many, n: one if n == 1 else many  # type: ignore[attr-defined]
+
 JSON_HELP = "print JSON (the contract's field names) instead of a table"
 ID_HELP = "a job id, or 4+ characters of its start or end (ls shows the last 8)"
 
