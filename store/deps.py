@@ -150,7 +150,7 @@ def prepare(spool: Spool, jobs: Sequence[Job]) -> set[str]:
 
 def on_final(spool: Spool, job_id: str, state: str | None) -> None:
     """Call after job `job_id`'s final `state` is durable (None: it is gone for good,
-    its file moved to corrupt/): releases its dependents whose conditions now hold,
+    moved to corrupt/ or removed with its queue): releases its dependents whose conditions now hold,
     cancels (transitively) those its failure dooms. One failed listing when nobody
     waits on it."""
     work: list[tuple[str, State | None]] = [(job_id, None if state is None else State(state))]
@@ -168,6 +168,8 @@ def on_final(spool: Spool, job_id: str, state: str | None) -> None:
             except SpoolError:
                 continue  # a lock that timed out, a queue removed: the runners' sweep comes back to it
         drop_dir(spool.layout.deps(jid))
+    if state is None:  # nor can it be retried: no .cancelled notes to keep for that
+        forget_notes(spool, job_id)
 
 
 def settle(spool: Spool, queue: str, ids: Sequence[str], known: Known | None = None,
@@ -314,8 +316,6 @@ def sweep(spool: Spool, now: float | None = None) -> int:
         if st in FINAL or st is None and job_id in aside:
             n += len(entries(spool, job_id))
             on_final(spool, job_id, st)
-            if st is None:  # nor can it be retried: no notes to keep for that (a .dep left: next time)
-                forget_notes(spool, job_id)
         elif st is None:
             _drop_stale(spool, job_id, known, now)
     for queue in spool.queue_names():

@@ -197,7 +197,8 @@ blocked jobs cost a claim 9,999 string comparisons. The rules that move it:
     processed again; one whose job is nowhere for an hour is removed). A job moved to
     corrupt/ never ends, so nobody calls on_final for it: runners sweep also when
     corrupt/ changes, and its dependents are settled as if it had ended and is gone
-    (`after`: cancelled; `after_finished`: released). A finish's
+    (`after`: cancelled; `after_finished`: released). `queue rm --force` settles the
+    dependents of the waiting jobs it removes the same way, at once. A finish's
     directory fsync may be group-committed (SYNC_EVERY): a power cut within that
     window can lose a dependency's done/ rename after its dependent was released; the
     dependency then comes back from running/ and is finished with the result written

@@ -107,13 +107,16 @@ def remove_queue(spool: Spool, name: str, force: bool = False) -> int:
         except OSError as exc:
             raise StorageError.wrap(exc, f"cannot remove queue {name}") from exc
     # Every entry goes, dot files too (.lock, NFS's .nfsXXXX): else rmdir fails.
+    waiting: list[str] = []  # jobs that never ended: jobs elsewhere may wait on them
     try:
         grammar = {PENDING_DIR: PENDING_RE, RUNNING_DIR: RUNNING_RE, DONE_DIR: DONE_RE}
         for sub in STATE_DIRS:
             d = grave / sub
             for entry in list_names(d):
-                if grammar[sub].fullmatch(entry):
+                if m := grammar[sub].fullmatch(entry):
                     removed += 1
+                    if sub == PENDING_DIR:
+                        waiting.append(m["id"])
                 os.unlink(d / entry)
             if d.exists():
                 d.rmdir()
@@ -123,6 +126,11 @@ def remove_queue(spool: Spool, name: str, force: bool = False) -> int:
     except OSError as exc:
         raise StorageError.wrap(exc, f"removed queue {name} but not all of its files (left in tmp/)") from exc
     atomic.fsync_dir(lay.queues)
+    if waiting and list_names(lay.deps_root):
+        from . import deps
+
+        for job_id in waiting:  # gone for good: what waits on them is settled now, not by the hourly sweep
+            deps.on_final(spool, job_id, None)
     return removed
 
 

@@ -309,6 +309,19 @@ def test_dependents_of_a_job_moved_to_corrupt_are_settled_by_the_sweep(spool: Sp
     assert not spool.layout.deps(x).exists()
 
 
+def test_removing_a_queue_with_force_settles_what_waits_on_its_jobs(spool: Spool) -> None:
+    """Its waiting jobs are gone for good: before, a dependent elsewhere waited an hour
+    for the sweep to notice."""
+    spool.add_queue("doomed")
+    (x,) = submit(spool, [JobSpec(command=["true"], queue="doomed")])
+    a, f = submit(spool, [JobSpec(command=["true"], after=[x]), JobSpec(command=["true"], after_finished=[x])])
+    assert spool.remove_queue("doomed", force=True) == 1
+    assert spool.show(a).state == State.CANCELLED
+    assert spool.show(a).job.result.message == f"dependency {x} failed (it is gone)"
+    assert kind(spool, f) == "job"
+    assert not spool.layout.deps(x).exists()
+
+
 def test_a_job_with_no_dependents_costs_one_failed_listing(spool: Spool) -> None:
     (a,) = submit(spool, [JobSpec(command=["true"])])
     deps.on_final(spool, a, State.SUCCEEDED)
