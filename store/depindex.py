@@ -70,6 +70,16 @@ def entries(spool: Spool, job_id: str) -> list[tuple[str, str]]:
     return [(m["queue"], m["id"]) for n in list_names(spool.layout.deps(job_id)) if (m := DEP_RE.fullmatch(n))]
 
 
+def nobody_waits(spool: Spool) -> bool:
+    """Is deps/ certainly empty? One stat: filesystems that count a directory's
+    subdirectories in its link count (ext4, xfs, tmpfs) say 2; others (btrfs: 1) tell
+    nothing. Only for a local spool: NFS may show an older count from its cache."""
+    try:
+        return os.stat(spool.layout.deps_root).st_nlink == 2
+    except OSError:
+        return False
+
+
 def drop_dir(d: Path) -> None:
     try:
         os.rmdir(d)

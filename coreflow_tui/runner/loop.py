@@ -37,6 +37,7 @@ from .fence import Fencing
 from .finishing import Finishing
 from .flusher import Flusher
 from .hooks import Hooks
+from .process import runner_env
 from .workdir import WorkDirs, default_work_root
 
 
@@ -70,7 +71,7 @@ class Runner(Claiming, Finishing, Fencing):
         self.sel = selectors.DefaultSelector()
         self.wake_r, self.wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self.devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
-        self.env = dict(os.environ)
+        self.env = runner_env(os.environ)
         self.workdirs = WorkDirs(opts.work_root or default_work_root(), opts.keep_workdir, spool)
         self.hooks = Hooks(spool, self.claims.lock, self.log, self.env, self.claims.queue_config)
         self.watch: QueueWatch | None = None

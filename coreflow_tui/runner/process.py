@@ -16,7 +16,7 @@ import shutil
 import signal
 import stat
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -321,10 +321,16 @@ def param_var(key: str) -> str:
     return PARAM_PREFIX + _NOT_ALNUM.sub("_", key).upper()
 
 
+def runner_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """The part of the runner's environment every job gets: not ours (filtered once, not per job)."""
+    return {k: v for k, v in environ.items() if not k.startswith(PARAM_PREFIX) and k not in OURS}
+
+
 def job_env(base: dict[str, str], job: Job, spool_root: str, workdir: str | None,
             own_env: bool = True) -> dict[str, str]:
-    """The job's environment: the runner's, then the job's `env` (unless not `own_env`), then ours on top."""
-    env = {k: v for k, v in base.items() if not k.startswith(PARAM_PREFIX) and k not in OURS}
+    """The job's environment: `base` (from runner_env), then the job's `env` (unless not
+    `own_env`), then ours on top."""
+    env = dict(base)
     if own_env:
         env.update((k, v) for k, v in job.env.items() if not k.startswith(PARAM_PREFIX) and k not in OURS)
     for key, value in sorted(job.params.items()):

@@ -23,6 +23,7 @@ from .. import atomic, deps, safeio
 from ..atomic import commit_rename
 from ..errors import CorruptJob, FileUnreadable, SpoolError
 from ..model import Job, Result, decode_job, encode_job
+from ..depindex import nobody_waits
 from ..results import Entry, ResultsJournal, journals, read_journal
 from ..layout import RUNNING_RE
 from ..listing import list_names
@@ -91,9 +92,10 @@ class ResultBatches(ClaimBase):
                     if job.id not in done:
                         self._ended.discard(self._mine_path(job))  # running again until finish() moves it
                         out.append((job, entry.result, exc))
-        for job, _, state in out:  # outside the locks: dependents may wait in these queues
-            if isinstance(state, str):
-                deps.on_final(self.spool, job.id, state)
+        if not (self._local and nobody_waits(self.spool)):  # else one failed listing per job
+            for job, _, state in out:  # outside the locks: dependents may wait in these queues
+                if isinstance(state, str):
+                    deps.on_final(self.spool, job.id, state)
         return out
 
     def _publish_one(self, entry: Entry, job: Job, since: float) -> str | SpoolError:

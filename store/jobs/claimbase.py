@@ -90,7 +90,8 @@ class ClaimBase:
         self._tmp = str(spool.layout.tmp)
         self._journal = ClaimsJournal(spool, me.runner)
         # Other hosts' changes raise no inotify event: there, list pending/ every time.
-        self._pending = None if needs_polling(filesystem_type(spool.root)) else PendingCache()
+        self._local = not needs_polling(filesystem_type(spool.root))
+        self._pending = PendingCache() if self._local else None
         self._due: dict[str, tuple[int, float | None]] = {}  # queue -> (due/QUEUE mtime, next start time)
         self._swept = -DEPS_SWEEP_EVERY
         self._aside = self._corrupt_stamp()  # corrupt/'s mtime: a job moved there dooms its dependents
