@@ -134,22 +134,22 @@ def respace_window(rank_of: Callable[[int], int], count: int, idx: int) -> tuple
         half *= 2
 
 
-_DURATION_RE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+_DURATION_RE = re.compile(r"\s*(?:\d+(?:\.\d+)?\s*(?:ms|s|m|h|d|w)\s*)+|\s*\d+(?:\.\d+)?\s*")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "": 1}
 
 
 def parse_duration(value: str | int | float, what: str, allow_zero: bool = False) -> float:
-    """'30s', '5m', '2h', '1d', '2w', '250ms', or a number of seconds: seconds, positive
-    (or zero when `allow_zero`). Raises InvalidValue naming `what`."""
+    """'30s', '5m', '2h', '1d', '2w', '250ms', combined ('1h30m'), or a number of
+    seconds: seconds, positive (or zero when `allow_zero`). Raises InvalidValue naming `what`."""
     if isinstance(value, bool):
         raise InvalidValue(f"{what} must be a duration like 30s, 5m, 2h, not {value!r}")
     if isinstance(value, (int, float)):
         seconds = float(value)
     else:
-        m = _DURATION_RE.fullmatch(value.lower())
-        if not m:
-            raise InvalidValue(f"{what} {value!r} is not a duration: use e.g. 30s, 5m, 2h, 1d")
-        seconds = float(m[1]) * _UNITS[m[2]]
+        if not _DURATION_RE.fullmatch(value.lower()):
+            raise InvalidValue(f"{what} {value!r} is not a duration: use e.g. 30s, 5m, 2h, 1d, 1h30m")
+        seconds = sum(float(n) * _UNITS[u] for n, u in _DURATION_PART.findall(value.lower()))
     if not math.isfinite(seconds) or seconds < 0 or (seconds == 0 and not allow_zero):
         raise InvalidValue(f"{what} must be {'0 or more' if allow_zero else 'positive'}, not {value!r}")
     return seconds

@@ -4,7 +4,6 @@ turns a refusal into a usage error (exit 2) naming the option."""
 from __future__ import annotations
 
 import argparse
-import re
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -161,17 +160,9 @@ def job_refs(text: str) -> list[str]:
     return refs
 
 
-_SPAN = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
-_SPAN_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
 def span(text: str) -> float:
-    """--in: '90s', '10m', '1h30m', '2d': seconds from now (units s, m, h, d, combined)."""
-    t = text.strip().lower()
-    parts = _SPAN.findall(t)
-    if not t or "".join(n + u for n, u in parts) != t:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration: use units s, m, h, d, e.g. 10m or 1h30m")
-    seconds = sum(float(n) * _SPAN_UNITS[u] for n, u in parts)
+    """--in: '90s', '10m', '1h30m', '2d' (store.names.parse_duration): seconds from now."""
+    seconds = duration(text)
     if seconds > 366 * 86400:
         raise argparse.ArgumentTypeError(f"{text!r} is more than a year from now")
     return seconds

@@ -35,7 +35,7 @@ def ls_json(cf, *args: str) -> dict[str, dict]:
     (["--after-finished", "ab!cd"], "--after-finished"),
     (["--at", "tomorrow"], "--at"),
     (["--at", "2026-12-01"], "--at"),
-    (["--in", "10"], "--in"),
+    (["--in", "10x"], "--in"),
     (["--in", "1h30"], "--in"),
     (["--at", "2026-12-01 14:00", "--in", "10m"], "--in"),
 ])

@@ -122,3 +122,18 @@ def test_a_template_error_says_its_field_by_type_not_by_its_words(spool) -> None
     with pytest.raises(SpoolError) as err:  # mentions "queue" in no field of its own
         build_job(spool, JobSpec(command=[""]))
     assert err.value.field is None
+
+
+def test_one_duration_grammar_everywhere() -> None:
+    """`--in`, `--timeout`, trigger intervals and the TUI's edit read durations alike:
+    units ms s m h d w, combined, or a bare number of seconds."""
+    import pytest
+
+    from store.errors import InvalidValue
+    from store.names import parse_duration
+
+    assert [parse_duration(v, "x") for v in ("30s", "5m", "1h30m", " 1h 30m ", "250ms", "2w", "10", "1.5h")] == [
+        30, 300, 5400, 5400, 0.25, 1209600, 10, 5400]
+    for bad in ("", "h", "1x", "1h30", "-1s", "1h-30m", "0"):
+        with pytest.raises(InvalidValue):
+            parse_duration(bad, "x")
