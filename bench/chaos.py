@@ -199,7 +199,8 @@ def setup(run: Run) -> None:
     for host in HOSTS:
         for n in range(2):
             run.parties.append(Party("runner", host, run.cf(host, "runner", "--queues", ",".join(QUEUES),
-                                                            "--slots", "2", "--lease", str(LEASE))))
+                                                            "--slots", "2", "--lease", str(LEASE),
+                                                            "--work-root", str(run.base / "work" / host))))
         run.parties.append(Party("submit", host, run.as_host(host, *role_argv(run, host, "submit", seed + len(run.parties)))))
     for role, host in (("move", "hostA"), ("cancel", "hostB"), ("hold", "hostA")):
         run.parties.append(Party(role, host, run.as_host(host, *role_argv(run, host, role, seed + len(run.parties)))))
