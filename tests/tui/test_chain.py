@@ -12,6 +12,7 @@ import pytest
 from coreflow_tui.tui.screens.cancel_modal import CancelModal
 from coreflow_tui.tui.screens.main_screen import MainScreen
 from coreflow_tui.tui.screens.retry_modal import RetryModal
+from textual.widgets import Static
 from coreflow_tui.tui.widgets.detail_pane import DetailPane
 from coreflow_tui.tui.widgets.job_list import JobList
 from coreflow_tui.tui.widgets.job_rows import reason
@@ -146,6 +147,10 @@ async def test_retry_asks_whether_to_put_the_dependents_back(chain: Spool, answe
         await press(pilot, "r")
         assert isinstance(app.screen, RetryModal)
         assert app.screen.back == 2  # tests, and deploy that waited for tests
+        shown = str(app.screen.query_one(Static).content)
+        assert shown.startswith("Retry this job?\n\n") and f"  {NAMES[0]}\n" in shown, shown
+        assert "Its failure cancelled 2 waiting jobs. Put them back too, at their old places" in shown
+        assert shown.endswith(" y / enter  with them     n  alone     escape  retry nothing"), shown
         await press(pilot, answer)
         assert isinstance(app.screen, MainScreen)
     s = states(chain)

@@ -12,9 +12,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from ...safetext import inert
-
-SHOWN = 8
+from .confirm_text import add_jobs, add_keys
 
 
 class CancelModal(ModalScreen[bool]):
@@ -38,35 +36,25 @@ class CancelModal(ModalScreen[bool]):
             text.append(f"{started} of them started since you marked {'it' if n == 1 else 'them'}: "
                         f"{'its runner' if started == 1 else 'their runners'} will stop "
                         f"{'it' if started == 1 else 'them'}.\n\n", "bold")
-        for sid, name, state, was in self.jobs[:SHOWN]:
-            text.append(f"  {sid}  ", "bold")
-            text.append(inert(name))
-            if state == "running" and was != "running":
-                text.append("  (started since marked: its runner will stop it)", "bold italic")
-            elif state == "running":
-                text.append("  (running: its runner will stop it)", "italic")
-            elif state == "held":
-                text.append("  (held)", "dim")
-            text.append("\n")
-        if n > SHOWN:
-            text.append(f"  … and {n - SHOWN} more\n", "dim")
+        add_jobs(text, [(sid, name, *_note(state, was)) for sid, name, state, was in self.jobs])
         if self.with_them:
             k = self.with_them
             text.append(f"\n{k} waiting job{'' if k == 1 else 's'} depend{'s' if k == 1 else ''} on "
                         f"{'it' if n == 1 else 'them'} and will be cancelled with {'it' if n == 1 else 'them'}.\n",
                         "bold")
         text.append("\n")
-        text.append(" y ", "bold reverse")
-        text.append("/")
-        text.append(" enter ", "bold reverse")
-        text.append(" cancel    ")
-        text.append(" n ", "bold reverse")
-        text.append("/")
-        text.append(" escape ", "bold reverse")
-        text.append(" keep")
+        add_keys(text, [(("y", "enter"), "cancel"), (("n", "escape"), "keep")])
         with Vertical(id="cancel-box") as box:
             box.border_title = "Cancel"
             yield Static(text)
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
+
+
+def _note(state: str, was: str) -> tuple[str, str]:
+    if state == "running" and was != "running":
+        return "  (started since marked: its runner will stop it)", "bold italic"
+    if state == "running":
+        return "  (running: its runner will stop it)", "italic"
+    return ("  (held)", "dim") if state == "held" else ("", "")

@@ -12,9 +12,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from ...safetext import inert
-
-SHOWN = 8
+from .confirm_text import add_jobs, add_keys
 
 
 class RetryModal(ModalScreen[bool | None]):
@@ -34,19 +32,12 @@ class RetryModal(ModalScreen[bool | None]):
     def compose(self) -> ComposeResult:
         one = len(self.jobs) == 1
         text = Text(f"Retry {'this job' if one else f'these {len(self.jobs)} jobs'}?\n\n", style="bold")
-        for sid, name in self.jobs[:SHOWN]:
-            text.append(f"  {sid}  ", "bold")
-            text.append(inert(name) + "\n")
-        if len(self.jobs) > SHOWN:
-            text.append(f"  … and {len(self.jobs) - SHOWN} more\n", "dim")
+        add_jobs(text, [(sid, name, "", "") for sid, name in self.jobs])
         k = self.back
         them, where = ("it", "its old place") if k == 1 else ("them", "their old places")
         text.append(f"\n{'Its' if one else 'Their'} failure cancelled {k} waiting job{'' if k == 1 else 's'}. "
                     f"Put {them} back too, at {where}, waiting on the new attempt?\n\n")
-        for key, what in ((" y ", "/"), (" enter ", " with them    "), (" n ", " alone    "),
-                          (" escape ", " retry nothing")):
-            text.append(key, "bold reverse")
-            text.append(what)
+        add_keys(text, [(("y", "enter"), "with them"), (("n",), "alone"), (("escape",), "retry nothing")])
         with Vertical(id="retry-box") as box:
             box.border_title = "Retry"
             yield Static(text)
