@@ -8,11 +8,11 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from textual.widgets import Static
 
 from coreflow_tui.tui.screens.cancel_modal import CancelModal
 from coreflow_tui.tui.screens.main_screen import MainScreen
 from coreflow_tui.tui.screens.retry_modal import RetryModal
-from textual.widgets import Static
 from coreflow_tui.tui.widgets.detail_pane import DetailPane
 from coreflow_tui.tui.widgets.job_list import JobList
 from coreflow_tui.tui.widgets.job_rows import reason
