@@ -150,9 +150,9 @@ def prepare(spool: Spool, jobs: Sequence[Job]) -> set[str]:
 
 def on_final(spool: Spool, job_id: str, state: str | None) -> None:
     """Call after job `job_id`'s final `state` is durable (None: it is gone for good,
-    moved to corrupt/ or removed with its queue): releases its dependents whose conditions now hold,
-    cancels (transitively) those its failure dooms. One failed listing when nobody
-    waits on it."""
+    moved to corrupt/ or removed with its queue): releases its dependents whose
+    conditions now hold, cancels (transitively) those its failure dooms. One failed
+    listing when nobody waits on it."""
     work: list[tuple[str, State | None]] = [(job_id, None if state is None else State(state))]
     while work:
         jid, st = work.pop()

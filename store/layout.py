@@ -192,9 +192,10 @@ blocked jobs cost a claim 9,999 string comparisons. The rules that move it:
     host's clock (they are wall-clock times a person gave).
   * Crashes: an index entry whose job is gone is harmless (the dependent is looked for
     by id). An entry whose job is nowhere yet is kept for an hour while its queue
-    exists: its submit may be placing it, and die before its own re-check. A crash between a final rename and its deps/ work is repaired by every
-    runner at start and every minute (deps.sweep: each deps/ID/ whose job is final is
-    processed again; one whose job is nowhere for an hour is removed). A job moved to
+    exists: its submit may be placing it, and die before its own re-check. A crash
+    between a final rename and its deps/ work is repaired by every runner at start and
+    every minute (deps.sweep: each deps/ID/ whose job is final is processed again; one
+    whose job is nowhere for an hour is removed). A job moved to
     corrupt/ never ends, so nobody calls on_final for it: runners sweep also when
     corrupt/ changes, and its dependents are settled as if it had ended and is gone
     (`after`: cancelled; `after_finished`: released). `queue rm --force` settles the
