@@ -118,7 +118,9 @@ Protocol:
         journal; folding again is idempotent. The journal is emptied only after done/
         is flushed.
     Never lost: a job in done/ without its result somewhere durable (the rename
-    follows the flush), or a job in two states (each step is one rename).
+    follows the flush, and the first flush of a journal made anew flushes runners/
+    too: its name is as durable as its lines), or a job in two states (each step is
+    one rename).
     A job put back (a retry of its own failure, a give-back) gets its next attempt's
     content written over its running file first, and one rename then moves
     it to pending/: a pending file never holds the attempt that already ran, which

@@ -70,6 +70,7 @@ class ResultsJournal:
         self.added = 0  # lines added so far (a sequence number)
         self.durable = 0  # lines known to be on disk
         self.replaced = False  # the file was removed or replaced under us (folded by another runner)
+        self._created = False  # made since the last flush: its directory entry needs flushing too
         self._lock = threading.Lock()  # appends and the descriptor
         self._flushing = threading.Lock()  # a flush against a rewrite (never held by add)
 
@@ -79,6 +80,7 @@ class ResultsJournal:
         with self._lock:
             try:
                 if self.fd < 0:
+                    self._created = self._created or not os.path.lexists(self.path)
                     self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC,
                                       atomic.FILE_MODE)
                 os.write(self.fd, line)
@@ -91,10 +93,14 @@ class ResultsJournal:
         """Make every line added so far durable (one fdatasync); returns the last one covered."""
         with self._flushing:
             with self._lock:
-                upto, fd = self.added, self.fd
+                upto, fd, created = self.added, self.fd, self._created
             if upto > self.durable and fd >= 0:
                 try:
                     os.fdatasync(fd)
+                    if created:  # a new file's lines are durable only once its name is
+                        atomic.fsync_dir(self.path.parent)
+                        with self._lock:
+                            self._created = False  # (no new file meanwhile: that needs a rewrite, which waits for us)
                     self.replaced = self.replaced or os.fstat(fd).st_ino != _inode(self.path)
                 except OSError as exc:
                     raise StorageError.wrap(exc, f"cannot flush the runner's results journal {self.path}") from exc

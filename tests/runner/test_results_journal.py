@@ -158,3 +158,28 @@ def test_a_lock_that_times_out_while_publishing_leaves_the_result_to_finish(spoo
     assert isinstance(state, LockTimeout) and spool.find(jid).state == "running"
     monkeypatch.undo()
     assert c.finish(job, _result(0)) == "succeeded" and spool.find(jid).state == "succeeded"
+
+
+def test_a_new_journals_name_is_flushed_with_its_first_lines(spool: Spool, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """fdatasync makes a new file's lines durable, not its name: the first flush after the
+    journal is made (again, after a fold emptied it) flushes runners/ too, later ones not."""
+    from store import atomic
+    from store.results import Entry, ResultsJournal
+
+    synced: list[str] = []
+    real = atomic.fsync_dir
+    monkeypatch.setattr(atomic, "fsync_dir", lambda p: (synced.append(str(p)), real(p)))
+    journal = ResultsJournal(spool.layout.runner_results("r1"), spool.layout.tmp)
+    entry = Entry("0" * 26, "default", 1, Result(state="succeeded", reason="exit", exit_code=0))
+    runners = str(spool.layout.runners)
+    journal.add(entry)
+    journal.flush()
+    assert synced.count(runners) == 1
+    journal.add(entry)
+    journal.flush()
+    assert synced.count(runners) == 1
+    journal.rewrite([])  # folded: the journal is removed
+    journal.add(entry)
+    journal.flush()
+    assert synced.count(runners) == 2
+    journal.close()
