@@ -127,8 +127,9 @@ Protocol:
     another host whose locks do not exclude could claim and run again. Killed in
     between, the next attempt lies in running/ without a claim and is recovered like
     any lost runner's job.
-  * Added after the start, in place (stage in tmp/, rename over the same name, under
-    the queue's lock, the file read again first): labels a running job gives itself
+  * Added after the start, in place (read, staged and fsynced in tmp/ without the lock;
+    under the queue's lock, renamed over the same name only if the file is still the
+    one read, else read again): labels a running job gives itself
     (`coreflow annotate`, into running/ID.RUNNER.job) and its finish hook's outcome
     (the `hook` field, into done/STAMP.ID.STATE; only if the file is still the attempt
     the hook ran for). A runner about to rewrite its running file finds it is not the

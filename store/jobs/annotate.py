@@ -1,14 +1,16 @@
 """What is added to a job's record after it started: labels a running job gives itself
 (`coreflow annotate`), and the outcome of its finish hook once it has ended.
 
-Both rewrite the job's file where it is (running/ or done/), under the queue's lock,
-after reading it again: staged and fsynced in tmp/, renamed over (layout.py). A runner
+Both rewrite the job's file where it is (running/ or done/): read, staged and fsynced
+in tmp/ outside the queue's lock, renamed over under it if the file is still the one
+read (else read again), so the lock is held for a rename, not a flush (layout.py). A runner
 that rewrites a running file later (its claim, its result) reads it again when it is
 not the file it placed, and keeps the labels found there (claimbase.ClaimBase._own).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -16,7 +18,7 @@ from pathlib import Path
 import msgspec
 
 from .. import atomic
-from ..errors import JobNotFound, JobStateError, SpoolError
+from ..errors import CorruptJob, JobNotFound, JobStateError, LockTimeout, SpoolError, StorageError
 from ..layout import DONE_RE, RUNNING_RE
 from ..limits import check_job_fields
 from ..listing import containing, list_names
@@ -43,39 +45,86 @@ def annotate(spool: Spool, job_id: str, pairs: dict[str, str], queue: str | None
         q, job_id = r.queue, r.id
     else:
         q = spool.check_queue(queue)
-    with spool.lock(q):
-        path = _file(spool.layout.running(q), job_id, RUNNING_RE)
-        if path is None:
-            raise _not_running(spool, job_id)
-        job, original = spool.load(path, job_id, q, State.RUNNING)
+
+    def labelled(job: Job) -> Job | None:
         if attempt is not None and job.attempt != attempt:
             raise JobStateError(f"cannot annotate job {job_id}: it now runs as attempt {job.attempt}, "
                                 f"not attempt {attempt} (this is a left-over of the earlier one)")
         labels = {**job.labels, **pairs}
         if labels == job.labels:
-            return job
+            return None
         check_job_fields(job.command, job.env, job.name, labels, job.requires)
-        new = msgspec.structs.replace(job, labels=labels)
-        atomic.publish(spool.layout.tmp, path, encode_job(new, original))
-    spool.record(job_id, "annotate", " ".join(f"{k}={v}" for k, v in pairs.items()))
-    return new
+        return msgspec.structs.replace(job, labels=labels)
+
+    found = _rewrite(spool, q, spool.lock, spool.layout.running(q), RUNNING_RE, job_id, State.RUNNING, labelled)
+    if found is None:
+        raise _not_running(spool, job_id)
+    job, changed = found
+    if changed:
+        spool.record(job_id, "annotate", " ".join(f"{k}={v}" for k, v in pairs.items()))
+    return job
 
 
 def record_hook(spool: Spool, queue: str, job_id: str, outcome: HookOutcome, lock: Lock | None = None) -> bool:
     """Write a finish hook's outcome into the job's done file. False (nothing written) when
     the job is no longer the finished attempt the hook ran for: retried, pruned, removed."""
-    with (lock or spool.lock)(queue):
-        path = _file(spool.layout.done(queue), job_id, DONE_RE)
-        if path is None:
-            return False
-        try:
-            job, original = spool.load(path, job_id, queue, path.name.rsplit(".", 1)[-1])
-        except SpoolError:
-            return False
+
+    def with_outcome(job: Job) -> Job | None:
         if job.attempt != outcome.attempt or job.result is None:
-            return False
-        atomic.publish(spool.layout.tmp, path, encode_job(msgspec.structs.replace(job, hook=outcome), original))
-    return True
+            return None
+        return msgspec.structs.replace(job, hook=outcome)
+
+    try:
+        found = _rewrite(spool, queue, lock or spool.lock, spool.layout.done(queue), DONE_RE, job_id, None,
+                         with_outcome)
+    except CorruptJob:
+        return False  # moved aside: nothing to write the outcome into
+    return found is not None and found[1]
+
+
+TRIES = 5  # rewrites raced by a runner's own rewrite of the same file before giving up
+
+
+def _rewrite(spool: Spool, queue: str, lock: Lock, directory: Path, grammar: object, job_id: str,
+             state: str | None, change: Callable[[Job], Job | None]) -> tuple[Job, bool] | None:
+    """Rewrite the job's file in `directory` with change(job) (None: leave it): read and
+    staged (fsynced) outside the queue's lock, renamed over under it only if the file is
+    still the one read, else read again. The lock is held for a rename, not a flush.
+    Returns the job as it is now and whether it was rewritten; None if it is not there."""
+    for _ in range(TRIES):
+        path = _file(directory, job_id, grammar)
+        if path is None:
+            return None
+        try:
+            before = os.lstat(path)
+            job, original = spool.load(path, job_id, queue, state or path.name.rsplit(".", 1)[-1])
+        except JobNotFound:
+            continue  # renamed meanwhile: look again
+        new = change(job)
+        if new is None:
+            return job, False
+        staged = atomic.stage(spool.layout.tmp, encode_job(new, original), job_id)
+        try:
+            with lock(queue):
+                try:
+                    now = os.lstat(path)
+                except FileNotFoundError:
+                    continue
+                if _same(now, before):
+                    os.rename(staged, path)
+                    break
+        except OSError as exc:
+            raise StorageError.wrap(exc, f"cannot rewrite the file of job {job_id}") from exc
+        finally:
+            atomic.unlink_quietly(staged)
+    else:
+        raise LockTimeout(f"job {job_id} kept changing while it was being rewritten; try again")
+    atomic.fsync_dir(directory)
+    return new, True
+
+
+def _same(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_ino, a.st_mtime_ns, a.st_size) == (b.st_ino, b.st_mtime_ns, b.st_size)
 
 
 def _file(directory: Path, job_id: str, grammar: object) -> Path | None:

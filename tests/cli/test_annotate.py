@@ -126,3 +126,43 @@ def test_the_runners_rewrites_keep_labels_added_before_and_after_its_claim_write
     assert me.finish(job, Result(state="succeeded", reason="exit", exit_code=0)) == "succeeded"
     me.close()
     assert job_of(spool, jid).labels == {"branch": "main", "commit": "c0ffee", "tests": "12"}
+
+
+def test_annotate_holds_the_queue_lock_for_a_rename_not_a_flush_and_keeps_a_rewrite_made_meanwhile(
+        spool: Spool, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Its fsync happens with the queue unlocked (claims and publishes of busy queues do
+    not wait for it); a rewrite of the file between its read and its rename (the runner
+    writing its claim) is seen, and the file read again, so neither change is lost."""
+    import fcntl
+    import os
+
+    import msgspec
+
+    from store import atomic
+    from store.jobs import claims as cl
+    from store.jobs.annotate import annotate
+
+    (jid,) = submit(spool, [JobSpec(command=["true"])])
+    me = cl.Claims(spool, cl.Claimant("r1", "host", os.getpid()))
+    job = me.claim_next("default").job
+    assert job is not None
+    lock_file = os.open(spool.layout.queue_lock("default"), os.O_RDWR)
+    real_stage, raced = atomic.stage, []
+
+    def stage_then_race(tmp, data, hint="w", sync=True):  # type: ignore[no-untyped-def]
+        fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free while annotate flushes
+        fcntl.flock(lock_file, fcntl.LOCK_UN)
+        path = real_stage(tmp, data, hint, sync)
+        if not raced:  # someone else rewrites the running file meanwhile
+            raced.append(1)
+            r = spool.find(jid)
+            current, original = spool.load(r.path, jid, "default", "running")
+            atomic.publish(spool.layout.tmp, r.path,
+                           msgspec.json.encode(msgspec.structs.replace(current, labels={"by": "runner"})))
+        return path
+
+    monkeypatch.setattr(atomic, "stage", stage_then_race)
+    annotate(spool, jid, {"commit": "c0ffee"}, "default", 1)
+    os.close(lock_file)
+    me.close()
+    assert raced and job_of(spool, jid).labels == {"by": "runner", "commit": "c0ffee"}
