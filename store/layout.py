@@ -198,8 +198,10 @@ blocked jobs cost a claim 9,999 string comparisons. The rules that move it:
     exists: its submit may be placing it, and die before its own re-check. A crash
     between a final rename and its deps/ work is repaired by every runner at start and
     every minute (deps.sweep: each deps/ID/ whose job is final is processed again; one
-    whose job is nowhere for an hour is removed). A job moved to
-    corrupt/ never ends, so nobody calls on_final for it: runners sweep also when
+    whose job is nowhere for an hour is removed). A job whose file went
+    from pending/ or done/ to corrupt/ never ends, so nobody calls on_final for it (a
+    running job's file moved aside is still run, from its runner's copy, and ends in
+    done/ as usual): runners sweep also when
     corrupt/ changes, and its dependents are settled as if it had ended and is gone
     (`after`: cancelled; `after_finished`: released). `queue rm --force` settles the
     dependents of the waiting jobs it removes the same way, at once. A finish's

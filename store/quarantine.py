@@ -12,7 +12,7 @@ from . import atomic
 from .errors import SpoolError, StorageError
 from .listing import scan_dir
 from .model import actor
-from .names import ID_RE
+from .layout import DONE_RE, PENDING_RE
 
 if TYPE_CHECKING:
     from .spool import Spool
@@ -42,8 +42,17 @@ def quarantine(spool: Spool, path: Path, reason: str) -> Path | None:
 
 
 def quarantined_ids(spool: Spool) -> set[str]:
-    """The ids of jobs whose files were moved to corrupt/ (their old path names them)."""
-    return {part for f in corrupt_files(spool) for part in f.name.split(".") if ID_RE.fullmatch(part)}
+    """Jobs whose file went to corrupt/ from pending/ or done/: gone for good. (A running
+    job's file moved aside is still run, from its runner's own copy, and ends in done/.)"""
+    out = set()
+    for f in corrupt_files(spool):
+        parts = f.name.split(".")[:-2]  # without the .STAMP.RAND that quarantine adds
+        for k in range(1, len(parts)):
+            grammar = {"pending": PENDING_RE, "done": DONE_RE}.get(parts[k - 1])
+            if grammar is not None and (m := grammar.fullmatch(".".join(parts[k:]))):
+                out.add(m["id"])
+                break
+    return out
 
 
 def corrupt_files(spool: Spool) -> list[Path]:

@@ -145,6 +145,22 @@ def test_a_dependency_that_ends_during_the_submit_is_seen(spool: Spool, monkeypa
     assert spool.show(job.id).job.result.message == f"dependency {a} failed"
 
 
+def test_a_running_job_whose_file_was_moved_to_corrupt_still_counts_for_its_dependents(spool: Spool) -> None:
+    """Its runner runs it on from its own copy and records it in done/: the sweep (which
+    corrupt/'s change sets off) must not take it for gone (found in review)."""
+    (a,) = submit(spool, [JobSpec(command=["true"])])
+    (b,) = submit(spool, [JobSpec(command=["true"], after=[a])])
+    cl = claims(spool)
+    got = cl.claim_next("default").job
+    next(spool.layout.running("default").iterdir()).write_bytes(b'{"id": "trunc')
+    cl.record_claim(got)  # the runner finds its running file corrupt: moved aside, its copy stands in
+    assert list(spool.layout.corrupt.iterdir())
+    deps.sweep(spool)
+    assert kind(spool, b) == "wait"
+    cl.finish(got, Result(state=State.SUCCEEDED, reason="exit", exit_code=0, finished_at=time.time()))
+    assert spool.find(a).state == State.SUCCEEDED and kind(spool, b) == "job"
+
+
 def test_a_submit_that_dies_before_its_recheck_leaves_the_sweep_something_to_find(
         spool: Spool, monkeypatch: pytest.MonkeyPatch) -> None:
     """The dependency ends after the submit indexed its job and before it placed it (its
