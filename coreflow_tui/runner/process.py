@@ -356,21 +356,26 @@ def _spawn(argv: list[str], env: dict[str, str], actions: list[tuple[int, int, i
     absolute; finish hooks name their own cwd)."""
     if cwd is None:
         return _spawn_here(argv, env, actions)
+    home = _home()  # before the first chdir: else "home" would be the first job's directory
     os.chdir(cwd)
     try:
         return _spawn_here(argv, env, actions)
     finally:
-        os.fchdir(_home())
+        try:
+            os.fchdir(home)
+        except OSError:
+            os.chdir("/")  # never lose the pid of a job already started over where we stand
 
 
 _home_fd: int | None = None
 
 
 def _home() -> int:
-    """The runner's own working directory (kept open: it may be renamed or removed)."""
+    """The runner's own working directory (kept open: it may be renamed or removed;
+    O_PATH: no read permission needed)."""
     global _home_fd
     if _home_fd is None:
-        _home_fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        _home_fd = os.open(".", getattr(os, "O_PATH", os.O_RDONLY) | os.O_DIRECTORY | os.O_CLOEXEC)
     return _home_fd
 
 

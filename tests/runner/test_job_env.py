@@ -179,3 +179,17 @@ def test_a_work_root_inside_the_spool_is_refused_at_start(spool: Spool) -> None:
 
     out = run_cf(spool, "runner", "--drain", "--work-root", str(spool.root / "work"))
     assert out.returncode == 1 and "is inside the spool" in out.stderr and out.stderr.count("\n") == 1
+
+
+def test_spawning_in_a_jobs_directory_leaves_the_runner_where_it_was(tmp_path: Path) -> None:
+    """The loop steps into a job's directory to spawn it (posix_spawn has no chdir) and
+    back; back means the runner's own directory, also at the very first spawn (found in
+    review: it stayed in the first job's directory for good)."""
+    from coreflow_tui.runner import process
+
+    here = os.getcwd()
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+        pid = process._spawn(["/bin/true"], {}, [], str(tmp_path / name))
+        os.waitpid(pid, 0)
+        assert os.getcwd() == here
