@@ -218,7 +218,7 @@ def settle(spool: Spool, queue: str, ids: Sequence[str], known: Known | None = N
         except SpoolError:
             continue  # no proof of anything: the entry stays for the sweep
         if r is not None and r.pending is not None and (r.queue != queue or not ids):
-            cancelled += settle(spool, r.queue, [did], known, now)  # (not ids: listed without the lock)
+            cancelled += settle(spool, r.queue, [did], known, now, cause)  # (not ids: listed without the lock)
         if entry is not None:
             atomic.unlink_quietly(entry)
     return cancelled

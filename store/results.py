@@ -114,8 +114,8 @@ class ResultsJournal:
             if self.fd >= 0:
                 os.close(self.fd)
                 self.fd = -1
-            if keep:
-                atomic.publish(self.tmp, self.path, b"".join(map(encode_line, keep)), sync_dir=False)
+            if keep:  # (its name flushed too: the file may be new, if a runner took us for gone)
+                atomic.publish(self.tmp, self.path, b"".join(map(encode_line, keep)))
             else:
                 atomic.unlink_quietly(self.path)
             self.durable = self.added  # what it holds now was fsynced by publish
