@@ -137,12 +137,21 @@ def span(seconds: float) -> str:
 def reason(w: Waiting, now: float) -> str:
     """Why a waiting job has not started, the one wording of `ls`, `show` and the TUI:
     held first, then what it waits on (jobs, then a time), then its queue's reason."""
+    return reasons(w, now)[0]
+
+
+def reasons(w: Waiting, now: float) -> list[str]:
+    """`reason` and its shorter forms, longest first, for a column that may be narrow:
+    'waits for 9x2kq7ab (build, running)', 'waits for 9x2kq7ab (running)', '9x2kq7ab (running)'."""
     if w.deps is not None and w.reason != "held":
         if w.deps.waits_for:
-            return waits_for(w.deps.waits_for)
+            out = [waits_for(w.deps.waits_for)]
+            if len(w.deps.waits_for) == 1 and (b := w.deps.waits_for[0]).state:
+                out += [f"waits for {short_id(b.id)} ({b.state})", f"{short_id(b.id)} ({b.state})"]
+            return out
         if w.deps.not_before:
-            return starts_at(w.deps.not_before, now)
-    return w.reason
+            return [starts_at(w.deps.not_before, now)]
+    return [w.reason, w.brief] if w.brief else [w.reason]
 
 
 def ended(v: JobView) -> str:

@@ -62,6 +62,7 @@ class Waiting:
     timeline: _Timeline | None = field(default=None, repr=False)
     note: str = ""  # why there is no timeline although it could start
     deps: Deps | None = None  # it waits on other jobs or a time (the CLI and TUI word it)
+    brief: str = ""  # `reason` in fewer words, for a narrow column ("" when it has none)
 
     # The start is worked out when asked: a listing shows every row's reason, few starts.
     @property
@@ -154,30 +155,35 @@ class QueueContext:
         able = [r for r in self.live if set(job.requires) <= set(r.beat.labels)]
         runners_full = bool(able) and all(len(r.beat.busy) >= r.beat.slots for r in able)
         blocked = True
+        brief = ""
         if held:
             reason = "held"
         elif self.config.paused:
-            reason = "queue paused"
+            reason, brief = "queue paused", "paused"
         elif not self.live:
-            reason = f"no live runner serves queue {self.queue}"
+            reason, brief = f"no live runner serves queue {self.queue}", "no runner serves it"
         elif not able:
-            reason = f"no runner has label{'s' if len(job.requires) > 1 else ''} {','.join(job.requires)}"
+            labels = ",".join(job.requires)
+            reason = f"no runner has label{'s' if len(job.requires) > 1 else ''} {labels}"
+            brief = f"needs runner label {labels}"
         else:
             blocked = False
             if busy:
-                reason = f"all {slots} slots busy"
+                reason, brief = f"all {slots} slots busy", "slots busy"
             elif runners_full:
-                reason = "its runner{} busy".format("s are all" if len(able) > 1 else " is")
+                reason, brief = "its runner{} busy".format("s are all" if len(able) > 1 else " is"), "runner busy"
             else:
                 reason = "starting" if not ahead else ""
-            reason = ", ".join(r for r in (reason, f"{ahead} ahead" if ahead else "") if r)
+            behind = f"{ahead} ahead" if ahead else ""
+            reason = ", ".join(r for r in (reason, behind) if r)
+            brief = ", ".join(r for r in (brief, behind) if r) if brief else ""
         if blocked:
-            return Waiting(reason, ahead, blocked=True)
+            return Waiting(reason, ahead, blocked=True, brief=brief)
         if ahead > MAX_AHEAD:
-            return Waiting(reason, ahead, note=f"more than {MAX_AHEAD} jobs ahead")
+            return Waiting(reason, ahead, note=f"more than {MAX_AHEAD} jobs ahead", brief=brief)
         if self._sim is None:
             self._sim = _Timeline(self)
-        return Waiting(reason, ahead, timeline=self._sim)
+        return Waiting(reason, ahead, timeline=self._sim, brief=brief)
 
 
 class DepBook:

@@ -15,7 +15,7 @@ from coreflow_tui.tui.screens.main_screen import MainScreen
 from coreflow_tui.tui.screens.retry_modal import RetryModal
 from coreflow_tui.tui.widgets.detail_pane import DetailPane
 from coreflow_tui.tui.widgets.job_list import JobList
-from coreflow_tui.tui.widgets.job_rows import reason
+from coreflow_tui.tui.widgets.job_rows import first_fitting
 from coreflow_tui.present import facts
 from store import JobSpec, Spool, build_job, place
 
@@ -86,10 +86,20 @@ async def test_marker_and_reasons_in_the_list(chain: Spool) -> None:
 
 
 def test_a_long_name_gives_way_in_the_list() -> None:
-    long = "waits for 5ww66msp (feature/login@77ab0e1 build, pending)"
-    assert reason(long, 30) == "waits for 5ww66msp (pending)"
-    assert reason(long, 20) == "5ww66msp (pending)"
-    assert reason(long, 80) == long
+    """The short forms come from the facts (wording.reasons), not from parsing the long one."""
+    from coreflow_tui import wording
+    from store.chain import Blocker
+    from store.waiting import Deps, Waiting
+
+    dep = Blocker(id="01m8qw0000000000005ww66msp", name="feature/login@77ab0e1 build", queue="build", state="pending")
+    w = Waiting("", 0, deps=Deps([dep], None, NOW, None))
+    forms = wording.reasons(w, NOW)
+    assert forms[0] == "waits for 5ww66msp (feature/login@77ab0e1 build, pending)"
+    assert first_fitting(forms, 30) == "waits for 5ww66msp (pending)"
+    assert first_fitting(forms, 20) == "5ww66msp (pending)"
+    assert first_fitting(forms, 80) == forms[0]
+    queue = Waiting("all 2 slots busy, 3 ahead", 3, brief="slots busy, 3 ahead")
+    assert first_fitting(wording.reasons(queue, NOW), 20) == "slots busy, 3 ahead"
 
 
 async def test_detail_names_dependencies_and_dependents_with_their_states(chain: Spool) -> None:

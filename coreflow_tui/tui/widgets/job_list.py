@@ -26,7 +26,7 @@ from ... import wording
 from ...fmt import age, duration, short_id
 from ..keys import bindings
 from ..readmodel import FilteredRows, FinishedRows, QueueRows, Rows, decode_jobs, job_key, silent
-from .job_rows import Columns, job_cells, progress, reason
+from .job_rows import Columns, first_fitting, job_cells, progress
 
 WAITS_ON = "↳"  # a job that waits on other jobs (glyphs.py: '>' where the terminal lacks it)
 LEAD = Style(meta={"lead": True})  # keeps a row's leading blanks a segment of their own
@@ -306,9 +306,9 @@ class JobList(ScrollView, can_focus=True):
         if job is not None and isinstance(rows.base if hasattr(rows, "base") else rows, QueueRows):
             w = rows.why(job, state == "held")  # type: ignore[union-attr]
             if w.deps is not None and w.deps.waits_for:
-                info = f"{WAITS_ON} {reason(wording.reason(w, now), cols.info - 2)}"
+                info = f"{WAITS_ON} {first_fitting(wording.reasons(w, now), cols.info - 2)}"
             else:
-                info = reason(wording.reason(w, now), cols.info)
+                info = first_fitting(wording.reasons(w, now), cols.info)
         if state == "held":
             info = "‖ held"
         return cols.line(mark, str(rows.position(i)), sid, jtype, name, pri,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from rich.cells import cell_len, set_cell_size
@@ -69,28 +68,13 @@ def progress(elapsed: float, stats: TypeStats | None, width: int) -> str:
     return f"{text:>6} {'█' * full}{'░' * (BAR - full)} {pct}"
 
 
-SHORT_REASONS = [
-    (re.compile(r"no live runner serves queue \S+"), "no runner serves it"),
-    (re.compile(r"no runner has labels? (\S+)"), r"needs runner label \1"),
-    (re.compile(r"all \d+ slots busy"), "slots busy"),
-    (re.compile(r"its runners? (is|are all) busy"), "runner busy"),
-    (re.compile(r"queue paused"), "paused"),
-    (re.compile(r"waits for (\w+) \(.*, (\w+)\)$"), r"waits for \1 (\2)"),  # the detail names it
-]
-
-
-TIGHTEST = re.compile(r"^waits for (\w+) \((\w+)\)$")
-
-
-def reason(text: str, width: int) -> str:
-    """Why a job waits, in its short form where the long one does not fit."""
-    if cell_len(text) <= width:
-        return text
-    for pattern, short in SHORT_REASONS:
-        text = pattern.sub(short, text)
-    if cell_len(text) > width:  # the row's ↳ marker already says it waits for
-        text = TIGHTEST.sub(r"\1 (\2)", text)
-    return text
+def first_fitting(forms: list[str], width: int) -> str:
+    """The first of a text's forms (longest first, wording.reasons) that fits `width`;
+    else the shortest (the row cuts it)."""
+    for text in forms:
+        if cell_len(text) <= width:
+            return text
+    return forms[-1]
 
 
 def job_cells(job: Job | None, job_id: str) -> tuple[str, str, str, str]:
