@@ -157,19 +157,21 @@ class ResultIndex:
     def __init__(self, runners_dir: Path) -> None:
         self.dir = runners_dir
         self._files: dict[str, tuple[tuple[int, int, int], dict[Key, Result]]] = {}
+        # One look-up at a time: a runner's hook threads share it. Without this, a thread
+        # whose refresh found nothing changed (another had just re-read the journal) gave
+        # up, and a job that had just finished looked resultless to its finish hook.
+        self._lock = threading.Lock()
 
     def lookup(self, job_id: str, attempt: int) -> Result | None:
         key = (job_id, attempt)
-        for _ident, entries in self._files.values():
-            hit = entries.get(key)
-            if hit is not None:
-                return hit
-        if not self.refresh():
-            return None
-        for _ident, entries in self._files.values():
-            hit = entries.get(key)
-            if hit is not None:
-                return hit
+        with self._lock:
+            for _pass in range(2):  # what we have, then what the journals hold now
+                for _ident, entries in self._files.values():
+                    hit = entries.get(key)
+                    if hit is not None:
+                        return hit
+                if not _pass and not self.refresh():
+                    return None
         return None
 
     def refresh(self) -> bool:

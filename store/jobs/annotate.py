@@ -101,15 +101,8 @@ def _rewrite(spool: Spool, queue: str, lock: Lock, directory: Path, grammar: obj
         except JobNotFound:
             continue  # renamed meanwhile: look again
         new = change(job)
-        if new is None:  # decided under the lock: read without it, a done file and the results
-            with lock(queue):  # journal can be caught mid-fold (the file before, the journal after)
-                try:
-                    job = spool.load(path, job_id, queue, state or path.name.rsplit(".", 1)[-1])[0]
-                except JobNotFound:
-                    continue
-                if change(job) is None:
-                    return job, False
-            continue  # it changed meanwhile: again, with what is there now
+        if new is None:
+            return job, False
         staged = atomic.stage(spool.layout.tmp, encode_job(new, original), job_id)
         try:
             with lock(queue):
