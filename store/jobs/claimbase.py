@@ -16,7 +16,7 @@ import msgspec
 from .. import atomic, deps
 from ..atomic import commit_rename
 from ..errors import CorruptJob, JobNotFound, JobStateError, SpoolError, StorageError
-from ..mounts import filesystem_type, needs_polling
+from ..mounts import choose_mode, filesystem_type, needs_polling
 from ..layout import RUNNING_RE, cancel_name, done_name, pending_name, running_name
 from ..listing import list_names
 from ..model import Job, QueueConfig, Result, encode_job
@@ -89,8 +89,9 @@ class ClaimBase:
         self._meta_paths: dict[str, str] = {}
         self._tmp = str(spool.layout.tmp)
         self._journal = ClaimsJournal(spool, me.runner)
-        # Other hosts' changes raise no inotify event: there, list pending/ every time.
-        self._local = not needs_polling(filesystem_type(spool.root))
+        # Other hosts' changes raise no inotify event: there, or where COREFLOW_WATCH says
+        # not to trust it (a spool this host exports, say), list pending/ every time.
+        self._local = not needs_polling(filesystem_type(spool.root)) and choose_mode(spool.root) == "inotify"
         self._pending = PendingCache() if self._local else None
         self._due: dict[str, tuple[int, float | None]] = {}  # queue -> (due/QUEUE mtime, next start time)
         self._swept = -DEPS_SWEEP_EVERY

@@ -39,3 +39,18 @@ def test_names_added_and_removed_by_others_are_followed_without_a_new_listing(
         assert cache.listing("q", str(pend)) == sorted(os.listdir(pend)) and listings == []
     finally:
         cache.close()
+
+
+def test_no_cache_where_coreflow_watch_says_poll(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """COREFLOW_WATCH=poll says inotify is not to be trusted here (a spool this host
+    exports over NFS, say): a runner then lists pending/ at every claim, as on NFS."""
+    from store import Spool
+    from store.jobs.claims import Claimant, Claims
+
+    spool = Spool.init(tmp_path / "spool")
+    with_cache = Claims(spool, Claimant("r1", "h", os.getpid(), frozenset()))
+    monkeypatch.setenv("COREFLOW_WATCH", "poll")
+    without = Claims(spool, Claimant("r2", "h", os.getpid(), frozenset()))
+    assert with_cache._pending is not None and without._pending is None
+    with_cache.close()
+    without.close()
