@@ -22,7 +22,8 @@ import msgspec
 from . import atomic, safeio
 from .errors import (ConfigError, CorruptJob, FileUnreadable, FormatError, JobNotFound, QueueExists, QueueNotFound,
                      SpoolNotFound, StorageError, UnsafeFile)
-from .layout import (DEFAULT_QUEUE, CANCEL_RE, DONE_RE, FORMAT, RUNNING_RE, Layout, PendingName, cancel_name,
+from .paths import Layout
+from .layout import (DEFAULT_QUEUE, CANCEL_RE, DONE_RE, FORMAT, RUNNING_RE, PendingName, cancel_name,
                      sorted_pending)
 from .limits import MAX_META_BYTES, check_queue_config
 from .listing import list_names, scan_dir

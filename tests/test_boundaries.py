@@ -61,8 +61,8 @@ SUBMIT_MODULES = {
     "coreflow_tui", "coreflow_tui.cli", "coreflow_tui.cli.checks", "coreflow_tui.cli.commands",
     "coreflow_tui.cli.parser", "coreflow_tui.exits", "coreflow_tui.fmt", "coreflow_tui.safetext",
     "store", "store.atomic", "store.errors", "store.jobs", "store.jobs.submit", "store.layout", "store.limits",
-    "store.listing", "store.locks", "store.model", "store.mounts", "store.names", "store.ordering", "store.refs",
-    "store.safeio", "store.spool", "store.states", "store.tailhint",
+    "store.listing", "store.locks", "store.model", "store.mounts", "store.names", "store.ordering", "store.paths",
+    "store.refs", "store.safeio", "store.spool", "store.states", "store.tailhint",
 }
 # Standard modules a submit does not need, each a millisecond or more of a short command's
 # start-up (issue 15: one submit at most 1.3x `python -c "import msgspec"`).

@@ -43,7 +43,7 @@ from store.limits import HOOK_TIMEOUT, MAX_HOOK_OUTPUT
 from store.model import HookOutcome, QueueConfig
 from store.states import FINAL
 
-from .process import job_env
+from .jobenv import job_env
 
 MAX_AT_ONCE = 8
 NOT_FOUND = {126: "not executable", 127: "command not found"}  # what /bin/sh says by its exit code

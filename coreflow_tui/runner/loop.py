@@ -37,7 +37,7 @@ from .fence import Fencing
 from .finishing import Finishing
 from .flusher import Flusher
 from .hooks import Hooks
-from .process import runner_env
+from .jobenv import runner_env
 from .workdir import WorkDirs, default_work_root
 
 
