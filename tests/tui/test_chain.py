@@ -146,14 +146,20 @@ async def test_cancel_of_a_job_without_dependents_says_nothing_more(chain: Spool
     assert states(chain)[NAMES[2]] == "pending"
 
 
+async def _on_the_cancelled_build(app, pilot, chain: Spool) -> None:  # type: ignore[no-untyped-def]
+    """Cancel the chain's first job (its dependents go with it), then put the cursor on it
+    in the finished jobs."""
+    burst(app, "cy")
+    await settle(pilot)
+    await press(pilot, "f")
+    jl = app.screen.query_one(JobList)
+    jl.cursor = jl.rows.index_of(ids(chain)[NAMES[0]])
+
+
 @pytest.mark.parametrize("answer, back", [("y", "pending"), ("enter", "pending"), ("n", "cancelled")])
 async def test_retry_asks_whether_to_put_the_dependents_back(chain: Spool, answer: str, back: str) -> None:
     async with started(chain, size=(120, 40), queue="docs") as (app, pilot):
-        burst(app, "cy")
-        await settle(pilot)
-        await press(pilot, "f")
-        jl = app.screen.query_one(JobList)
-        jl.cursor = jl.rows.index_of(ids(chain)[NAMES[0]])
+        await _on_the_cancelled_build(app, pilot, chain)
         await press(pilot, "r")
         assert isinstance(app.screen, RetryModal)
         assert app.screen.back == 2  # tests, and deploy that waited for tests
@@ -170,11 +176,7 @@ async def test_retry_asks_whether_to_put_the_dependents_back(chain: Spool, answe
 
 async def test_retry_escape_retries_nothing(chain: Spool) -> None:
     async with started(chain, size=(120, 40), queue="docs") as (app, pilot):
-        burst(app, "cy")
-        await settle(pilot)
-        await press(pilot, "f")
-        jl = app.screen.query_one(JobList)
-        jl.cursor = jl.rows.index_of(ids(chain)[NAMES[0]])
+        await _on_the_cancelled_build(app, pilot, chain)
         burst(app, ["r", "escape"])  # in one write: the escape reaches the question
         await settle(pilot)
         assert isinstance(app.screen, MainScreen)
