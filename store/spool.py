@@ -321,13 +321,23 @@ class Spool:
                 yield JobView(job, r.queue, r.state, pos, r)
 
     def show(self, ref: str) -> JobView:
+        """One job as it is now. Its file may move on (pending -> running -> done) between
+        the look-up and the read: then it is looked up again, where it went."""
         r = self.find(ref)
-        pos = None
-        if r.pending is not None:
-            order = self.pending(r.queue)
-            i = bisect.bisect_left(order, r.pending.name, key=attrgetter("name"))
-            pos = i + 1 if i < len(order) and order[i].name == r.pending.name else None
-        return self.view(r, pos)
+        for _ in range(4):
+            try:
+                return self.view(r, self.position(r))
+            except JobNotFound:
+                r = self.find(r.id)
+        return self.view(r, self.position(r))
+
+    def position(self, r: JobRef) -> int | None:
+        """A waiting job's place in its queue's run order (1 runs next)."""
+        if r.pending is None:
+            return None
+        order = self.pending(r.queue)
+        i = bisect.bisect_left(order, r.pending.name, key=attrgetter("name"))
+        return i + 1 if i < len(order) and order[i].name == r.pending.name else None
 
     # -- audit ---------------------------------------------------------------------
 

@@ -305,6 +305,24 @@ def test_a_job_that_starts_between_look_and_change(spool: Spool, op: str, monkey
     assert set(places(spool).values()) == {1}
 
 
+def test_show_follows_a_job_that_moves_on_between_look_and_read(spool: Spool,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """`show` of a job that starts and then finishes while it is being read says where it
+    went, not "gone" (a dependency test on a polled spool met this in CI)."""
+    (a,) = _submit(spool, 0)
+    real = Spool.view
+    steps = [lambda: _start(spool, a), lambda: _finish(spool, a, "succeeded", 0)]
+
+    def racy_view(self: Spool, r, position=None):  # type: ignore[no-untyped-def]
+        if steps:
+            steps.pop(0)()  # the file moves after the look-up found it
+        return real(self, r, position)
+
+    monkeypatch.setattr(Spool, "view", racy_view)
+    v = spool.show(a[:8])
+    assert v.state == "succeeded" and v.job.result is not None and v.job.result.exit_code == 0
+
+
 # -- cancel, retry, prune -------------------------------------------------------------------
 
 
