@@ -347,7 +347,8 @@ def add_runner_options(ru: argparse.ArgumentParser) -> None:
     ru.add_argument("--labels", type=ck.label_list, default="", metavar="L,...", help="labels jobs can require (--requires)")
     ru.add_argument("--lease", type=ck.positive_seconds, default=30.0, metavar="SECONDS",
                     help="silent this long, it counts as lost and its jobs are taken over (30)")
-    ru.add_argument("--drain", action="store_true", help="exit once its queues have nothing left for it")
+    ru.add_argument("--drain", action="store_true", help="exit once its queues have nothing left for it (it stays "
+                    "for jobs whose dependencies other runners run, or whose --at is ahead)")
     ru.add_argument("--requeue-on-stop", action="store_true", help="on SIGTERM requeue running jobs, don't wait")
     ru.add_argument("--work-root", type=Path, default=None, metavar="DIR",
                     help="a job naming no --cwd runs in a directory of its own under DIR, on this host's disk "

@@ -32,6 +32,7 @@ from store.mounts import lock_warning
 
 from ..ops.journal import log_line
 from .claiming import Claiming
+from .drain import Drain
 from .common import Active, CLAIM_SAFETY, FDS_PER_JOB, FDS_RESERVED, GIVE_UP_RECORD, Options, RETRY_RECORD, Timers
 from .fence import Fencing
 from .finishing import Finishing
@@ -55,6 +56,7 @@ class Runner(Claiming, Finishing, Fencing):
         self.in_flight: dict[str, Active] = {}  # ended, result journaled, not yet published
         self.dirty: set[str] = set(opts.queues)
         self.status: dict[str, str] = {}
+        self.drain = Drain(spool)
         self.stop_level = 0
         self.signals = 0
         self.stop_since: float | None = None
@@ -242,8 +244,15 @@ class Runner(Claiming, Finishing, Fencing):
             return True
         if self.opts.drain and not self.dirty:
             # A queue it cannot claim from ("error") ends a drain too: waiting would never end.
-            return all(self.status.get(q) in ("empty", "paused", "ineligible", "gone", "error")
-                       for q in self.opts.queues)
+            seen = [self.status.get(q) for q in self.opts.queues]
+            if not all(s in ("empty", "paused", "ineligible", "gone", "error") for s in seen):
+                return False
+            if "ineligible" in seen:  # blocked jobs: stay while one will become runnable on its own
+                if self.drain.waits(self.opts.queues):
+                    return False
+                if self.drain.stuck:
+                    self.log(f"drained; left waiting: {self.drain.stuck}")
+            return True
         return False
 
     # -- the loop ------------------------------------------------------------------

@@ -82,16 +82,8 @@ def state_of(spool: Spool, job_id: str) -> str:
 
 
 def job_of(spool: Spool, job_id: str):  # type: ignore[no-untyped-def]
-    """The job as it is now; a file that moved between finding and reading it (a runner
-    publishing it meanwhile) is found again."""
-    from store.errors import JobNotFound
-
-    for _ in range(20):
-        try:
-            return spool.read(spool.find(job_id))
-        except JobNotFound:
-            continue
-    return spool.read(spool.find(job_id))
+    """The job as it is now (show follows a file that a runner moves meanwhile)."""
+    return spool.show(job_id).job
 
 
 def pid_gone(pid: int) -> bool:
