@@ -1,96 +1,131 @@
 """When a draining runner (--drain) is done.
 
 Its queues may still hold blocked jobs (pending/*.wait): waiting on other jobs, perhaps
-in queues other runners serve, or on a start time. A drain waits for those that will
-become runnable without anyone acting (a dependency running, or queued where a live
-runner can take it; a start time ahead) and leaves those that would wait for a person
-(a dependency held, paused, or in a queue nobody serves), saying which.
+in queues other runners serve, or on a start time. A drain stays for those that will
+become runnable without anyone acting: every dependency running, or queued where a live
+runner can take it, or itself blocked on such; a start time ahead. It leaves those that
+wait for a person (a dependency held, in a paused queue, in a queue nobody serves),
+naming one. A blocked job whose dependencies have all ended (its release or cancel not
+done yet) is settled on the spot.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from store import Spool
-from store.deps import blockers
-from store.errors import SpoolError
+from store.deps import DOOMED, WAIT, blockers, on_final, settle, verdict
+from store.errors import JobNotFound, SpoolError
 from store.model import Job
+from store.refs import JobRef
 from store.runners import RunnerState, runners
-from store.states import FINAL, State
+from store.states import ALL, State
 
-RECHECK = 2.0  # seconds a "something is coming" verdict is trusted before it is worked out again
-MAX_DEPTH = 20  # a chain of waiting jobs is followed this deep, no deeper
+RECHECK = 2.0  # seconds a "something is coming" verdict is trusted, at least (see Drain.waits)
+MAX_DEPTH = 20  # a chain of blocked jobs is followed this deep, no deeper
+UNUSABLE = ("error", "gone", "paused")  # a runner with this status for a queue will not run its jobs
 
 
 @dataclass(slots=True)
 class Drain:
-    """A draining runner's view of its blocked jobs, worked out at most every RECHECK s."""
+    """A draining runner's view of its blocked jobs."""
 
     spool: Spool
-    coming: str = ""  # a blocked job that will become runnable on its own, and why
-    stuck: str = ""  # else: the first blocked job that waits for a person, and why
-    _at: float = field(default=-RECHECK)
+    me: str  # this runner's id
+    labels: frozenset[str]
+    stuck: str = ""  # after waits() said no: the first blocked job that waits for a person, and why
+    _coming: bool = False
+    _next: float = 0.0
 
-    def waits(self, queues: list[str]) -> bool:
-        """Should the draining runner stay for blocked jobs of `queues`?"""
+    def waits(self, queues: list[str], status: Mapping[str, str]) -> bool:
+        """Should the draining runner stay for blocked jobs of `queues`? Worked out again
+        after RECHECK, or ten times as long as the last look took (a big queue)."""
         now = time.monotonic()
-        if now - self._at >= RECHECK:
-            self._at = now
-            self.coming, self.stuck = _look(self.spool, queues)
-        return bool(self.coming)
+        if now >= self._next:
+            look = _Look(self.spool, self.me, self.labels, queues, status)
+            self._coming, self.stuck = look.run([q for q in queues if status.get(q) == "ineligible"])
+            self._next = time.monotonic() + max(RECHECK, 10 * (time.monotonic() - now))
+        return self._coming
 
 
-def _look(spool: Spool, queues: list[str]) -> tuple[str, str]:
-    live = [r for r in runners(spool) if not r.lost and not r.beat.stopping]
-    stuck = ""
-    for q in queues:
+@dataclass(slots=True)
+class _Look:
+    """One look over the spool: every job's state listed once, each dependency judged once."""
+
+    spool: Spool
+    me: str
+    labels: frozenset[str]
+    queues: list[str]
+    status: Mapping[str, str]
+    refs: dict[str, JobRef] = field(default_factory=dict)
+    known: dict[str, State | None] = field(default_factory=dict)
+    judged: dict[str, tuple[bool, str]] = field(default_factory=dict)
+    live: list[RunnerState] = field(default_factory=list)
+
+    def run(self, ineligible: list[str]) -> tuple[bool, str]:
+        """(a blocked job of these queues will become runnable on its own, else why not)."""
         try:
-            refs = [r for r in spool.refs(q, {State.PENDING}) if r.pending is not None and r.pending.blocked]
-        except SpoolError:
-            continue
-        for r in refs:
-            try:
-                job = spool.read(r)
-            except SpoolError:
-                continue  # it moved on (released, cancelled) or turned corrupt: no wait for it
-            why = _coming(spool, job, live, set(), 0)
-            if why:
-                return f"{job.id[-8:]} {why}", ""
-            stuck = stuck or f"{job.id[-8:]} {_stuck(spool, job)}"
-    return "", stuck
+            self.live = [r for r in runners(self.spool) if not r.lost and not r.beat.stopping and r.beat.id != self.me]
+            self.refs = {r.id: r for q in self.spool.queue_names() for r in self.spool.refs(q, ALL)}
+            self.known = {i: State(r.state) for i, r in self.refs.items()}
+        except SpoolError as exc:
+            return False, f"cannot tell what its blocked jobs wait for: {exc}"
+        stuck = ""
+        for q in ineligible:
+            for r in [r for r in self.refs.values() if r.queue == q and r.pending is not None and r.pending.blocked]:
+                try:
+                    ok, why = self._job(self.spool.read(r, cache=False), 0)
+                except JobNotFound:
+                    ok, why = True, "it just changed"  # released, cancelled or moved: look again
+                except SpoolError as exc:
+                    ok, why = False, f"cannot be read: {exc}"
+                if ok:
+                    return True, ""
+                stuck = stuck or f"{r.id[-8:]} {why}"
+        return False, stuck
 
+    def _job(self, job: Job, depth: int) -> tuple[bool, str]:
+        """Will this blocked job become runnable on its own? And why (not)."""
+        what, _ = verdict(self.spool, job, None, self.known)
+        if what != WAIT:  # every dependency ended: release or cancel it now, not at the next sweep
+            if depth == 0:
+                for cancelled in settle(self.spool, job.queue, [job.id]):
+                    on_final(self.spool, cancelled, State.CANCELLED)
+            return what != DOOMED or depth == 0, ""  # settled here: the next look sees the outcome
+        for dep, st in blockers(self.spool, job, self.known):
+            ok, why = self._dep(dep, st, depth)
+            if not ok:
+                return False, why
+        return True, ""
 
-def _coming(spool: Spool, job: Job, live: list[RunnerState], seen: set[str], depth: int) -> str:
-    """Why `job` will become runnable without anyone acting ("" if it will not)."""
-    if job.not_before is not None and job.not_before > time.time():
-        return "starts at its time"
-    for dep, st in blockers(spool, job):
+    def _dep(self, dep: str, st: State | None, depth: int) -> tuple[bool, str]:
+        if dep not in self.judged:
+            self.judged[dep] = (False, f"waits for {dep[-8:]} (a chain too deep to follow)")
+            self.judged[dep] = self._judge(dep, st, depth)
+        return self.judged[dep]
+
+    def _judge(self, dep: str, st: State | None, depth: int) -> tuple[bool, str]:
+        short = dep[-8:]
         if st == State.RUNNING:
-            return f"waits for {dep[-8:]} (running)"
-        if st is None or st in FINAL:  # ended: the job is released or cancelled in a moment
-            return f"waits for {dep[-8:]} (ended, being settled)"
-        if st != State.PENDING or dep in seen or depth >= MAX_DEPTH:
-            continue  # held: a person must release it
-        seen.add(dep)
-        try:
-            ref = spool.find(dep)
-            dj = spool.read(ref)
-        except SpoolError:
-            return f"waits for {dep[-8:]} (it just changed)"
-        if spool.queue_config(ref.queue).paused:
-            continue
-        if ref.pending is not None and ref.pending.blocked:
-            if _coming(spool, dj, live, seen, depth + 1):
-                return f"waits for {dep[-8:]} (waiting, its turn will come)"
-        elif any(r.serves(ref.queue) and set(dj.requires) <= set(r.beat.labels) for r in live):
-            return f"waits for {dep[-8:]} (queued in {ref.queue})"
-    return ""
+            return True, ""
+        r = self.refs.get(dep)
+        if st != State.PENDING or r is None:
+            return False, f"waits for {short} ({st or 'gone'})"
+        if self.spool.queue_config(r.queue).paused:
+            return False, f"waits for {short} (pending in {r.queue}, which is paused)"
+        job = self.spool.read(r, cache=False)
+        if r.pending is not None and r.pending.blocked:
+            if depth >= MAX_DEPTH:
+                return False, f"waits for {short} (a chain too deep to follow)"
+            ok, why = self._job(job, depth + 1)
+            return ok, "" if ok else f"waits for {short}, which {why}"
+        if self._served(r.queue, set(job.requires)):
+            return True, ""
+        return False, f"waits for {short} (pending in {r.queue}), which no runner will take as things stand"
 
-
-def _stuck(spool: Spool, job: Job) -> str:
-    deps = blockers(spool, job)
-    if not deps:
-        return "waits (it just changed)"
-    dep, st = deps[0]
-    return f"waits for {dep[-8:]} ({st}), which no runner will take as things stand"
+    def _served(self, queue: str, needs: set[str]) -> bool:
+        if queue in self.queues and self.status.get(queue) not in UNUSABLE and needs <= self.labels:
+            return True
+        return any(r.serves(queue) and needs <= set(r.beat.labels) for r in self.live)

@@ -56,7 +56,7 @@ class Runner(Claiming, Finishing, Fencing):
         self.in_flight: dict[str, Active] = {}  # ended, result journaled, not yet published
         self.dirty: set[str] = set(opts.queues)
         self.status: dict[str, str] = {}
-        self.drain = Drain(spool)
+        self.drain = Drain(spool, self.id, frozenset(opts.labels))
         self.stop_level = 0
         self.signals = 0
         self.stop_since: float | None = None
@@ -248,7 +248,7 @@ class Runner(Claiming, Finishing, Fencing):
             if not all(s in ("empty", "paused", "ineligible", "gone", "error") for s in seen):
                 return False
             if "ineligible" in seen:  # blocked jobs: stay while one will become runnable on its own
-                if self.drain.waits(self.opts.queues):
+                if self.drain.waits(self.opts.queues, self.status):
                     return False
                 if self.drain.stuck:
                     self.log(f"drained; left waiting: {self.drain.stuck}")
