@@ -124,6 +124,7 @@ class Heartbeat(msgspec.Struct, omit_defaults=True):
     queues: list[str]
     slots: int
     labels: list[str] = []
+    every: bool = False  # serves every queue, including queues added after this beat
     lease: float = 30.0
     started_at: float = 0.0
     busy: list[str] = []

@@ -72,7 +72,7 @@ class RunnerState:
         return self.age > self.beat.lease + fence_margin(self.beat.lease)
 
     def serves(self, queue: str) -> bool:
-        return queue in self.beat.queues
+        return self.beat.every or queue in self.beat.queues
 
 
 def new_runner_id() -> str:

@@ -482,6 +482,14 @@ def test_busy_or_draining_runners_say_so(spool: Spool) -> None:
     assert _why(spool, a) == "no live runner serves queue default"
 
 
+def test_a_runner_of_every_queue_serves_a_queue_added_after_its_beat(spool: Spool) -> None:
+    beat(spool, Heartbeat(id="runner-1", host=socket.gethostname(), pid=os.getpid(), queues=["default"],
+                          every=True, slots=2, lease=30.0))
+    spool.add_queue("new")
+    (a,) = _submit(spool, 0, queue="new")
+    assert _why(spool, a) == "starting"  # not "no live runner serves queue new"
+
+
 def test_a_lost_runner_does_not_count(spool: Spool) -> None:
     (a,) = _submit(spool, 0)
     _runner(spool, ["default"], pid=2**22 + 12345)  # a pid alone proves nothing (PID namespaces)
