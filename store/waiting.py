@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -31,6 +32,9 @@ from .refs import JobRef
 from .states import ALL, FINAL, State
 
 MAX_AHEAD = 1000  # deeper than this the model reads too many jobs, and would not be true anyway
+# The model is filled in lazily (a DepBook's placeholders, a timeline walked as far as
+# asked) and the TUI asks from its UI thread and its detail worker at once: one at a time.
+_MODEL = threading.RLock()
 
 
 @dataclass(slots=True)
@@ -76,10 +80,11 @@ class Waiting:
         return self._start()[1]
 
     def _start(self) -> tuple[float | None, str]:
-        turn, why = (None, self.note) if self.timeline is None else self.timeline.start(self.ahead)
-        if self.deps is None or self.blocked:
-            return turn, why
-        ready, why_not = self.deps.ready()
+        with _MODEL:
+            turn, why = (None, self.note) if self.timeline is None else self.timeline.start(self.ahead)
+            if self.deps is None or self.blocked:
+                return turn, why
+            ready, why_not = self.deps.ready()
         if ready is None:
             return None, why_not
         return (None, why) if turn is None else (max(turn, ready), "")
@@ -143,10 +148,11 @@ class QueueContext:
         return Deps(waits, nb, self.now, self.book) if waits or nb else None
 
     def why(self, job: Job, held: bool) -> Waiting:
-        w = self._why(job, held)
-        if not held:
-            w.deps = self.deps(job)
-        return w
+        with _MODEL:
+            w = self._why(job, held)
+            if not held:
+                w.deps = self.deps(job)
+            return w
 
     def _why(self, job: Job, held: bool) -> Waiting:
         ahead = self.ahead.get(job.id, 0)

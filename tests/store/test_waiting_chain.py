@@ -4,6 +4,8 @@ any queue) and its not_before, on top of its queue's turn."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 import store
@@ -124,3 +126,30 @@ def test_a_dependency_behind_its_dependent(spool: Spool) -> None:
     assert ctx.why(spool.show(other).job, False).eta == pytest.approx(110)
     assert ctx.why(spool.show(tests).job, False).eta == pytest.approx(110)
     assert ctx.why(spool.show(build).job, False).eta == pytest.approx(50)
+
+
+def test_two_threads_asking_at_once_both_see_the_dependency(spool: Spool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The TUI's detail worker and its UI thread ask one context at once. The second must
+    not take the first's half-read dependency for a pruned one (the detail said "starting"
+    while the list said "waits for ... (running)")."""
+    a = submit(spool, "default", "build")
+    b = submit(spool, "test", "test", after=[a])
+    ctx = QueueContext.load(spool, "test", live(), History(), now=NOW)
+    job = spool.show(b).job
+    inside, asked = threading.Event(), threading.Event()
+    real = Spool.queue_names
+
+    def slow(self: Spool):  # type: ignore[no-untyped-def]
+        if threading.current_thread() is not threading.main_thread() and not inside.is_set():
+            inside.set()  # the worker is reading its dependency: the UI thread asks now
+            asked.wait(1.0)
+        return real(self)
+
+    monkeypatch.setattr(Spool, "queue_names", slow)
+    worker = threading.Thread(target=ctx.why, args=(job, False))
+    worker.start()
+    assert inside.wait(5)
+    w = ctx.why(job, False)
+    asked.set()
+    worker.join()
+    assert w.deps is not None and [x.id for x in w.deps.waits_for] == [a]
