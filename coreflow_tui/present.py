@@ -70,12 +70,25 @@ def facts(d: JobDetail, silent_for: float | None = None, dash: str = "—") -> l
     if j.trigger:
         tr = j.trigger
         out.append(Fact("trigger", f"{tr.name} ({tr.kind})" + (f": {tr.detail}" if tr.detail else "")))
+    if j.step:
+        out.append(Fact("step", j.step))
+    out += [Fact("input", f"{k}={_first_line(val)}") for k, val in sorted(j.params.items()) if k not in TRIGGER_OWN]
     if d.waiting is not None:
         out.append(Fact("waiting", wording.reason(d.waiting, now)))
         out.append(Fact("expected", wording.expected(d.waiting, now)))
     out += chain(d)
     out += _running(d, silent_for) + _finished(d)
     return out
+
+
+TRIGGER_OWN = ("trigger", "fired_at")  # inputs the trigger line already says
+
+
+def _first_line(value: str, width: int = 120) -> str:
+    """A long or many-line input (a watch's list of changes) in one line: the rest counted."""
+    lines = value.split("\n")
+    head = lines[0] if len(lines[0]) <= width else lines[0][:width - 1] + "…"
+    return head + (f" (+{len(lines) - 1} more lines)" if len(lines) > 1 else "")
 
 
 def chain(d: JobDetail) -> list[Fact]:

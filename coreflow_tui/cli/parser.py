@@ -231,7 +231,7 @@ def add_job_commands(cmd: Command) -> None:
     ls.add_argument("--queue", "-q", type=ck.queue, metavar="Q", help="only this queue")
     ls.add_argument("--state", "-s", default=None, metavar="S",
                     choices=["pending", "held", "running", "succeeded", "failed", "cancelled", "finished", "all"],
-                    help="pending|held|running|succeeded|failed|cancelled|finished|all")
+                    help="pending, held, running, succeeded, failed, cancelled, finished or all")
     ls.add_argument("--json", action="store_true", help=JSON_HELP)
 
     sh = cmd("show", "show every field of a job, why it waits, its audit trail and result")

@@ -17,7 +17,8 @@ from ..model import Trigger
 from ..spool import Spool
 from .definition import TriggerDef, TriggerState
 from .firing import Fired, clip, fire_locked, read_state, recover_locked, trigger_lock, write_state
-from .gitrefs import ZERO, RefUpdate, read_refs, ref_updates, selected
+from .gitrefs import read_refs, ref_updates, selected
+from .kinds import ref_range
 from .schedules import fmt_time
 from .watchmarks import changes_text, classify, differences, mark_of, stat_entry, walk
 
@@ -113,14 +114,6 @@ def _refs(d: TriggerDef) -> dict[str, str]:
         raise StorageError.wrap(exc, f"cannot read the refs of {d.git_dir}") from exc
 
 
-def _ref_detail(u: RefUpdate) -> str:
-    if u.deleted:
-        return f"{u.ref} deleted (was {u.old[:12]})"
-    if u.old == ZERO:
-        return f"{u.ref} created at {u.new[:12]}"
-    return f"{u.ref} {u.old[:12]}..{u.new[:12]}"
-
-
 def fire_git(spool: Spool, d: TriggerDef, now: float | None = None) -> list[Fired]:
     """Fire a git trigger once per selected ref that moved since its mark (a deleted
     ref only with on_delete); a first look only takes the mark."""
@@ -151,7 +144,7 @@ def fire_git(spool: Spool, d: TriggerDef, now: float | None = None) -> list[Fire
                     continue
             values = {"trigger": d.name, "fired_at": fmt_time(now, d.tz), "ref": u.ref, "old": u.old,
                       "new": u.new, "deleted": "true" if u.deleted else "false", **d.spec.params}
-            trig = Trigger(name=d.name, kind="git", detail=clip(_ref_detail(u)), fired_at=now)
+            trig = Trigger(name=d.name, kind="git", detail=clip(ref_range(values)), fired_at=now)
             fired, state = fire_locked(spool, d, state, values, {}, trig, now, refs=seen)
             out.append(fired)
     return out

@@ -117,6 +117,8 @@ def fire_locked(spool: Spool, d: TriggerDef, state: TriggerState, values: Mappin
     key = fill(d.coalesce_key, flat_values(values)) if d.coalesce else None
     prev = _waiting_for(state, key)
     values = _carried(spool, d, prev, values)
+    if prev and (covers := KINDS[d.kind].covers) is not None:  # what it covers now: the superseded inputs too
+        trig = msgspec.structs.replace(trig, detail=clip(covers(values)))
     params = flat_values(values, "\n")
     jobs: list[Job] = []
     for t in d.templates:

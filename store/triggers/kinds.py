@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ..errors import ConfigError, InvalidValue
 from ..names import parse_duration
 from ..watch import is_noise
-from .gitrefs import NotARepository, git_dir, ref_patterns
+from .gitrefs import ZERO, NotARepository, git_dir, ref_patterns
 from .watchmarks import changes_text, merge_changes, parse_changes
 
 if TYPE_CHECKING:
@@ -36,6 +36,8 @@ class Kind:
     values: tuple[str, ...] = ()  # the placeholders its firings fill besides {trigger}, {fired_at}
     # A superseded job's inputs (its params) carried into its successor's values.
     carry: Callable[[Mapping[str, str], Mapping[str, Any]], Mapping[str, Any]] = lambda _old, new: new
+    # What one firing covers, in a few words, from its values (carried ones included).
+    covers: Callable[[Mapping[str, Any]], str] | None = None
 
 
 def fmt_seconds(s: float | None) -> str:
@@ -138,6 +140,16 @@ def _carry_ref(old: Mapping[str, str], new: Mapping[str, Any]) -> Mapping[str, A
     return {**new, "old": old["old"]}
 
 
+def ref_range(values: Mapping[str, Any]) -> str:
+    """'refs/heads/master 3fcc0925c614..7197382e64d8': the commits a build covers."""
+    ref, old, new = values["ref"], values["old"], values["new"]
+    if values.get("deleted") == "true":
+        return f"{ref} deleted (was {old[:12]})"
+    if old == ZERO:
+        return f"{ref} created at {new[:12]}"
+    return f"{ref} {old[:12]}..{new[:12]}"
+
+
 KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("schedule", ("every", "cron", "timezone", "catch_up"), _check_schedule, _describe_schedule, by_clock=True),
     Kind("watch", ("path", "patterns", "recursive", "debounce"), _check_watch,
@@ -145,6 +157,6 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          carry=_carry_changes),
     Kind("git", ("repo", "branches", "tags", "on_delete"), _check_git,
          lambda d: f"{d.spec.repo}: {' '.join(d.ref_patterns)}", by_refs=True,
-         values=("ref", "old", "new", "deleted"), carry=_carry_ref),
+         values=("ref", "old", "new", "deleted"), carry=_carry_ref, covers=ref_range),
     Kind("manual", (), lambda spool, spec, fail: {}, lambda d: "by hand"),
 )}

@@ -98,6 +98,24 @@ def test_a_burst_of_pushes_is_one_job_per_branch(spool: Spool, repo: Repo) -> No
     assert all(p["old"] == ZERO for p in _params(spool))
 
 
+def test_a_superseding_build_covers_and_says_the_whole_range(spool: Spool, repo: Repo) -> None:
+    """Two pushes to master while its build waits: the newer build takes the older one's
+    {old}, and its trigger line says the range it covers, as its inputs do."""
+    _git_trigger(spool, repo.central, 'coalesce = "{ref}"')
+    clock = FakeClock()
+    d = daemon(spool, clock)
+    d.tick()
+    base = repo.tip("master")
+    for _ in range(2):
+        tip = repo.commit("master")
+        repo.push("master")
+        clock.advance(1)
+        assert len(d.tick()) == 1
+    newest = sorted(trigger_jobs(spool, "build"), key=lambda v: v.job.id)[-1].job
+    assert (newest.params["old"], newest.params["new"]) == (base, tip)
+    assert newest.trigger.detail == f"refs/heads/master {base[:12]}..{tip[:12]}"
+
+
 def test_gc_moving_refs_into_packed_refs_is_not_an_update(spool: Spool, repo: Repo) -> None:
     _git_trigger(spool, repo.central)
     repo.commit("feature")
