@@ -12,7 +12,7 @@ from .. import atomic, deps
 from ..errors import JobNotFound, StorageError
 from .commit import commit
 from .submit import place
-from ..layout import done_name, parse_pending, pending_name
+from ..layout import PendingName, done_name, parse_pending, pending_name
 from ..locks import locked_all
 from ..model import Job, Result, actor, encode_job
 from ..ordering import index_of, insert_rank
@@ -75,12 +75,14 @@ def supersede_all(spool: Spool, old_ids: Sequence[str], jobs: Sequence[Job], why
     """Queue a pipeline's `jobs` (all or nothing) and retire the previous pipeline
     `old_ids` as superseded, but only if none of its jobs has started: under every
     queue's lock each must still wait, else none is retired (False). Each old job is
-    superseded by the new job of its step (else the first). The new jobs queue at the
-    end, as a submit's; the new ones go in first, so a crash leaves both, never neither.
+    superseded by the new job of its step (else the first), which takes its place (its
+    rank, and its hold: a person held it) when they share a queue; the others stay at
+    the end, where a submit puts them. The new ones go in first, so a crash leaves both
+    (or a new job still at the end), never neither.
     """
     place(spool, jobs)
-    by_step = {j.step: j.id for j in jobs}
-    olds = []  # (id, queue, the new job that takes its place)
+    by_step = {j.step: j for j in jobs}
+    olds = []  # (id, queue, the new job that supersedes it, whether that is its own step's)
     for old_id in old_ids:
         try:
             view = spool.show(old_id)
@@ -88,24 +90,42 @@ def supersede_all(spool: Spool, old_ids: Sequence[str], jobs: Sequence[Job], why
             return False
         if view.state not in (State.PENDING, State.HELD):
             return False
-        olds.append((old_id, view.queue, by_step.get(view.job.step, jobs[0].id)))
+        olds.append((old_id, view.queue, by_step.get(view.job.step, jobs[0]), view.job.step in by_step))
     lay = spool.layout
     retired = []
-    with locked_all([(lay.queue_lock(q), f"queue {q}") for q in sorted({q for _i, q, _n in olds})],
+    with locked_all([(lay.queue_lock(q), f"queue {q}") for q in sorted({o[1] for o in olds})],
                     spool.lock_timeout):
         names = {}
-        for old_id, queue, _new in olds:
+        for old_id, queue, _new, _same in olds:
             order = spool.pending(queue)
             me = index_of(order, old_id)
             if me is None:
                 return False  # started (or finished) since: the whole previous pipeline stays
             names[old_id] = order[me].name
-        for old_id, queue, new_id in olds:
-            if _retire_locked(spool, queue, names[old_id], old_id, new_id, why):
+        for old_id, queue, new, same_step in olds:
+            if _retire_locked(spool, queue, names[old_id], old_id, new.id, why):
                 retired.append(old_id)
+                if same_step and new.queue == queue:
+                    _take_place(spool, queue, parse_pending(names[old_id]), new)
     for old_id in retired:
         deps.on_final(spool, old_id, State.CANCELLED)
     return len(retired) == len(olds)
+
+
+def _take_place(spool: Spool, queue: str, old: PendingName | None, new: Job) -> None:
+    """Move the new job (placed at the end) to the rank of the old one it superseded
+    (caller holds the lock). A new job a runner took meanwhile stays as it is."""
+    order = spool.pending(queue)
+    me = index_of(order, new.id)
+    if old is None or me is None:
+        return
+    pend = spool.layout.pending(queue)
+    name = pending_name(old.rank, new.priority, new.id, kind="held" if old.held else order[me].kind)
+    try:
+        if atomic.commit_rename(pend / order[me].name, pend / name):
+            atomic.fsync_dir(pend)
+    except StorageError:
+        pass  # it keeps its place at the end: the supersede itself is done
 
 
 def _retire(spool: Spool, queue: str, old_id: str, new_id: str, why: str) -> bool:

@@ -81,6 +81,13 @@ def test_a_new_pipeline_supersedes_the_waiting_one_of_its_key(pipeline: Spool) -
         assert view.job.result.reason == "superseded"
     waiting = _jobs(pipeline, {"pending"})
     assert sorted(v.job.params["target"] for v in waiting["build"]) == ["app", "docs"]
+    # Each new job took its old one's place: app (fired first) still runs before docs.
+    for queue, app, docs in (("default", second.job_ids[0], other.job_ids[0]),
+                             ("test", second.job_ids[1], other.job_ids[1]),
+                             ("default", second.job_ids[2], other.job_ids[2])):
+        order = [p.id for p in pipeline.pending(queue)]
+        assert order.index(app) < order.index(docs), queue
+    assert pipeline.find(second.job_ids[1]).pending.kind == "wait"  # still blocked on its build
 
 
 def test_a_pipeline_that_started_is_not_superseded(pipeline: Spool) -> None:
