@@ -81,7 +81,7 @@ def verdict(spool: Spool, job: Job, now: float | None = None, known: Known | Non
         if st == State.FAILED:
             return DOOMED, f"dependency {dep} failed"
         if st == State.CANCELLED:
-            return DOOMED, f"dependency {dep} failed (cancelled)"
+            return DOOMED, f"dependency {dep} was cancelled"
         out = WAIT
     for dep in job.after_finished:
         st = state_of(spool, dep, known)

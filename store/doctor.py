@@ -85,7 +85,22 @@ def _triggers(spool: Spool) -> list[Finding]:
            for name, why in loaded.errors.items()]
     if loaded.triggers or not out:
         out.insert(0, Finding("ok", f"triggers: {len(loaded.triggers)} valid"))
+    if any(d.needs_daemon for d in loaded.triggers.values()):
+        out += _trigger_daemon(spool)
     return out
+
+
+def _trigger_daemon(spool: Spool) -> list[Finding]:
+    """Schedules, watches and git triggers fire only while a trigger daemon runs."""
+    from .triggers.daemons import daemons
+
+    seen = daemons(spool)
+    if seen and seen[0].alive:
+        return [Finding("ok", f"trigger daemon: running {seen[0].describe()}")]
+    last = f" (the last one, {seen[0].describe()}, beat {seen[0].age:.0f}s ago)" if seen else ""
+    return [Finding("warn", f"no trigger daemon is running{last}: schedules, watches and git triggers wait "
+                            "until one starts (it catches up on what they missed)",
+                    "start `coreflow triggers run`, or `coreflow serve` (a runner and the trigger daemon)")]
 
 
 def _unserved(spool: Spool) -> list[Finding]:

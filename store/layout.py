@@ -12,6 +12,8 @@
                                     trigger's refs ({ref: commit}); the waiting job(s) of
                                     each coalescing key; the job(s) a firing is placing
       triggers/.state/NAME.lock     held while the trigger fires (one firing per slot, across hosts)
+      triggers/.state/daemon.PID.HOST.beat
+                                    a running trigger daemon: empty, its mtime the beat (10 s)
       queues/NAME/
         queue.json                  {"slots": N, "paused": bool, "description": ...,
                                      "on_finish": CMD, "on_finish_timeout": SECONDS}

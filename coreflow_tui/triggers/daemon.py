@@ -16,7 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from store import Spool, SpoolError
+from store import atomic
 from store.mounts import choose_mode
+from store.triggers import daemons
 from store.triggers import (
     Fired,
     TriggerDef,
@@ -217,8 +219,10 @@ class TriggerDaemon:
     # -- running -------------------------------------------------------------------
 
     def run(self, stop: threading.Event, interval: float = 0.25) -> None:
-        """Refresh and tick until `stop` is set."""
+        """Refresh and tick until `stop` is set, beating (store/triggers/daemons.py) as it goes."""
         self.log(f"following {self.spool.layout.triggers} (watch mode: {self.watch_mode})")
+        beat_file, beat_at, beat_failing = daemons.beat_file(self.spool), 0.0, False
+        daemons.forget_dead(self.spool)
         try:
             while True:
                 try:
@@ -226,10 +230,20 @@ class TriggerDaemon:
                 except SpoolError as exc:
                     self.log(f"cannot read the triggers: {exc}")
                 self.tick()
+                if time.monotonic() >= beat_at:
+                    beat_at = time.monotonic() + daemons.BEAT
+                    try:
+                        daemons.beat(beat_file)
+                        beat_failing = False
+                    except SpoolError as exc:
+                        if not beat_failing:  # once, not every beat
+                            self.log(f"{exc} (doctor will say no daemon runs)")
+                        beat_failing = True
                 if stop.wait(interval):
                     break
         finally:
             self.close()
+            atomic.unlink_quietly(beat_file)
 
     def close(self) -> None:
         for e in self.entries.values():

@@ -12,6 +12,7 @@ from typing import Any
 
 from store import JobNotFound, Spool
 from store.triggers import fire_by_hand, load_trigger, load_triggers, next_firing, read_state
+from store.triggers.daemons import daemons
 from store.views import iso
 
 from ..fmt import age, duration, short_id, table
@@ -99,10 +100,21 @@ def _ls(spool: Spool, as_json: bool) -> int:
         print(f"no triggers in {spool.layout.triggers}", file=sys.stderr)
     else:
         print(_table(rows, now))
+        if any(d.needs_daemon for d in loaded.triggers.values()):
+            print(inert(_daemon_line(spool)))
     # A broken trigger file makes the listing exit 1 (as `doctor` does): scripts notice.
     for error in bad:
         print(f"coreflow: {inert(error)}", file=sys.stderr)
     return EXIT_FAIL if bad else EXIT_OK
+
+
+def _daemon_line(spool: Spool) -> str:
+    """Whether anything fires these triggers: a trigger daemon running, or when one last did."""
+    seen = daemons(spool)
+    if seen and seen[0].alive:
+        return f"trigger daemon: running {seen[0].describe()}"
+    last = f" (last seen {age(time.time() - seen[0].age, time.time())} ago {seen[0].describe()})" if seen else ""
+    return f"trigger daemon: none running{last}; start `coreflow triggers run` (or `coreflow serve`)"
 
 
 def _table(rows: list[dict[str, Any]], now: float) -> str:

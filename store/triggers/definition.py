@@ -113,6 +113,11 @@ class TriggerDef:
         """Fired when a git ref moves; fills {ref}, {old}, {new}, {deleted} (see kinds.KINDS)."""
         return KINDS[self.kind].by_refs
 
+    @property
+    def needs_daemon(self) -> bool:
+        """Fired by the trigger daemon alone (enabled, and not fired only by hand)."""
+        return self.enabled and (self.by_clock or self.by_files or self.by_refs)
+
     def describe(self) -> str:
         """The schedule or the watched paths, in a few words."""
         return KINDS[self.kind].describe(self)

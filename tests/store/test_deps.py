@@ -86,7 +86,7 @@ def test_a_failed_dependency_cancels_its_dependents_transitively(spool: Spool) -
     vb, vc = spool.show(b), spool.show(c)
     assert vb.state == vc.state == State.CANCELLED
     assert vb.job.result.reason == "dependency" and vb.job.result.message == f"dependency {a} failed"
-    assert vc.job.result.message == f"dependency {b} failed (cancelled)"
+    assert vc.job.result.message == f"dependency {b} was cancelled"
     assert any(e.action == "cancel" and a in e.detail for e in spool.audit(b))
     assert kind(spool, d) == "job"  # after_finished: b ended (cancelled), so d may run
 
@@ -409,5 +409,5 @@ def test_cancel_and_edit_of_a_blocked_job(spool: Spool) -> None:
     assert kind(spool, b) == "wait" and spool.show(b).job.name == "renamed"
     assert cancel(spool, b) == State.CANCELLED
     assert spool.show(c).state == State.CANCELLED  # its own dependent goes with it
-    assert spool.show(c).job.result.message == f"dependency {b} failed (cancelled)"
+    assert spool.show(c).job.result.message == f"dependency {b} was cancelled"
     assert [r.id for r in Waiters(spool).of(a)] == []
