@@ -124,7 +124,8 @@ class Heartbeat(msgspec.Struct, omit_defaults=True):
     queues: list[str]
     slots: int
     labels: list[str] = []
-    every: bool = False  # serves every queue, including queues added after this beat
+    every: bool = False  # serves every queue, including queues added after this beat...
+    refused: list[str] = []  # ...but these, found unsafe (see claims.check_safe)
     lease: float = 30.0
     started_at: float = 0.0
     busy: list[str] = []

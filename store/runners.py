@@ -72,7 +72,7 @@ class RunnerState:
         return self.age > self.beat.lease + fence_margin(self.beat.lease)
 
     def serves(self, queue: str) -> bool:
-        return self.beat.every or queue in self.beat.queues
+        return queue in self.beat.queues or self.beat.every and queue not in self.beat.refused
 
 
 def new_runner_id() -> str:

@@ -40,12 +40,12 @@ class Tail:
     """One queue's run order, as much of it as a placement needs: the hint's short list
     while it is valid, else the whole listing (`full`)."""
 
-    def __init__(self, spool: Spool, queue: str) -> None:
+    def __init__(self, spool: Spool, queue: str, full: bool = False) -> None:
         self.spool, self.queue = spool, queue
         self.pending_dir = str(spool.layout.pending(queue))
         self.hint_path = str(spool.layout.tail_hint(queue))
         self.usable = trusted(spool)
-        hinted = load(self.hint_path, self.pending_dir) if self.usable else None
+        hinted = load(self.hint_path, self.pending_dir) if self.usable and not full else None
         self.full = hinted is None
         self.order = spool.pending(queue) if hinted is None else hinted
 

@@ -34,7 +34,9 @@ class Claiming:
             except SpoolError as exc:
                 self._queue_problem(q, "unsafe", exc)
                 names.remove(q)
+                self.refused.add(q)
                 continue
+            self.refused.discard(q)
             self.log(f"serving queue {q} (added)")
         if new or len(names) != len(self.opts.queues):
             self.opts.queues = names

@@ -72,7 +72,8 @@ class Fencing:
         now = time.monotonic()
         self.t.beat = now + self.beat_every
         o = self.opts
-        hb = Heartbeat(id=self.id, host=self.host, pid=os.getpid(), queues=list(o.queues), every=o.every_queue, slots=o.slots,
+        hb = Heartbeat(id=self.id, host=self.host, pid=os.getpid(), queues=list(o.queues), every=o.every_queue,
+                       refused=sorted(self.refused), slots=o.slots,
                        labels=sorted(o.labels), lease=o.lease, started_at=self.started,
                        busy=sorted(self.jobs), stopping=bool(self.stop_level), scope=self.scope)
         try:

@@ -56,6 +56,7 @@ class Runner(Claiming, Finishing, Fencing):
         self.in_flight: dict[str, Active] = {}  # ended, result journaled, not yet published
         self.dirty: set[str] = set(opts.queues)
         self.status: dict[str, str] = {}
+        self.refused: set[str] = set()  # serving every queue: those found unsafe (not served)
         self.drain = Drain(spool, self.id, frozenset(opts.labels))
         self.stop_level = 0
         self.signals = 0

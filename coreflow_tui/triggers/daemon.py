@@ -225,12 +225,7 @@ class TriggerDaemon:
         daemons.forget_dead(self.spool)
         try:
             while True:
-                try:
-                    self.refresh()
-                except SpoolError as exc:
-                    self.log(f"cannot read the triggers: {exc}")
-                self.tick()
-                if time.monotonic() >= beat_at:
+                if time.monotonic() >= beat_at:  # first: a long tick (a big catch-up walk) is no silence
                     beat_at = time.monotonic() + daemons.BEAT
                     try:
                         daemons.beat(beat_file)
@@ -239,6 +234,11 @@ class TriggerDaemon:
                         if not beat_failing:  # once, not every beat
                             self.log(f"{exc} (doctor will say no daemon runs)")
                         beat_failing = True
+                try:
+                    self.refresh()
+                except SpoolError as exc:
+                    self.log(f"cannot read the triggers: {exc}")
+                self.tick()
                 if stop.wait(interval):
                     break
         finally:

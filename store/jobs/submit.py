@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -19,6 +20,9 @@ from ..model import Job, Trigger, actor, encode_job
 from ..names import check_name, new_job_id, parse_priority
 from ..spool import DEFAULT_QUEUE, Spool
 from ..tailhint import Tail
+
+if TYPE_CHECKING:
+    from .supersede import Replacing
 
 
 class JobFields(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -141,8 +145,10 @@ def submit(spool: Spool, specs: Sequence[JobSpec]) -> list[str]:
     return place(spool, jobs)
 
 
-def place(spool: Spool, jobs: Sequence[Job]) -> list[str]:
-    """Write new jobs and put them in their queues' run order (all or nothing)."""
+def place(spool: Spool, jobs: Sequence[Job], replacing: Replacing | None = None) -> list[str]:
+    """Write new jobs and put them in their queues' run order (all or nothing). With
+    `replacing` (jobs/supersede.py), under the same locks: the jobs it names take the
+    places it gives, and then it retires the jobs they replace."""
     lay = spool.layout
     blocked: set[str] = set()
     if any(j.after or j.after_finished or j.not_before for j in jobs):  # else no index to load
@@ -160,14 +166,20 @@ def place(spool: Spool, jobs: Sequence[Job]) -> list[str]:
             by_queue.setdefault(job.queue, []).append((job, path))
         # Every queue's lock at once (in name order, as movers take them): until they are
         # released nobody can claim what we placed, so a failure takes all of it back.
-        with locked_all([(lay.queue_lock(q), f"queue {q}") for q in by_queue], spool.lock_timeout):
+        queues = sorted({*by_queue, *(replacing.queues if replacing else ())})
+        with locked_all([(lay.queue_lock(q), f"queue {q}") for q in queues], spool.lock_timeout):
+            spots = replacing.spots() if replacing else {}
             try:
                 for queue, batch in by_queue.items():
-                    tail = Tail(spool, queue)  # where new jobs go, mostly without listing pending/
+                    # Where new jobs go, mostly without listing pending/; a whole listing when
+                    # one takes a place in the middle (the hint knows only the few names that
+                    # decide where the end is).
+                    tail = Tail(spool, queue, full=any(job.id in spots for job, _ in batch))
                     pend = lay.pending(queue)
                     for job, path in batch:
-                        name = pending_name(tail.rank(job.priority), job.priority, job.id,
-                                            kind="wait" if job.id in blocked else None)
+                        rank, held = spots.get(job.id) or (tail.rank(job.priority), False)
+                        name = pending_name(rank, job.priority, job.id, held,
+                                            kind=None if held else "wait" if job.id in blocked else None)
                         try:
                             os.rename(path, pend / name)
                         except OSError as exc:
@@ -180,6 +192,8 @@ def place(spool: Spool, jobs: Sequence[Job]) -> list[str]:
                 for dest in placed:
                     atomic.unlink_quietly(dest)
                 raise
+            if replacing is not None:
+                replacing.retire()
     finally:
         if len(placed) != len(staged):  # the placed ones were renamed away
             for path in staged:

@@ -1,142 +1,88 @@
-"""supersede: a trigger's new job takes the place of its waiting predecessor."""
+"""supersede: a trigger's new job (or pipeline) takes the place of its waiting predecessor."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 
 import msgspec
 
-from .. import atomic, deps
-from ..errors import JobNotFound, StorageError
+from .. import deps
+from ..errors import JobNotFound
 from .commit import commit
 from .submit import place
-from ..layout import PendingName, done_name, parse_pending, pending_name
-from ..locks import locked_all
+from ..layout import done_name, parse_pending
 from ..model import Job, Result, actor, encode_job
-from ..ordering import index_of, insert_rank
+from ..ordering import index_of
 from ..spool import Spool
 from ..states import State
 
 
-def supersede(spool: Spool, old_id: str, job: Job, why: str = "") -> bool:
-    """Place `job` where the waiting job `old_id` is, and finish that one as cancelled,
-    superseded by `job`. True if it replaced; False if `old_id` no longer waited (it
-    started, finished or vanished), in which case `job` is queued as a new job. `why`
-    (e.g. "a newer firing of trigger build for refs/heads/master") goes into the old
-    job's result message, after "superseded by NEWID".
+def supersede(spool: Spool, old_ids: Sequence[str], jobs: Sequence[Job], why: str = "") -> bool:
+    """Queue `jobs` (all or nothing) and retire the waiting jobs `old_ids` (a previous
+    firing: one job, or a pipeline) as cancelled, superseded; only if none of them has
+    started: under every queue's lock each must still wait, else none is retired (False),
+    and the new jobs queue at the end, as a submit's. `why` (e.g. "a newer firing of
+    trigger build for refs/heads/master") goes into each old job's result message.
 
-    The new job takes the old one's rank (and its held flag: a person held it) under
-    the queue's lock, so no runner can claim either in between; the new file goes in
-    first, so a crash leaves two waiting jobs rather than none.
+    Each old job is superseded by the new job of its step (else the first). That job
+    takes its place (its rank, and its hold: a person held it) when they share a queue,
+    placed there under the same locks, so no runner can take it anywhere else first. The
+    new ones go in before the old ones go, so a crash leaves both, never neither.
     """
-    try:
-        r = spool.find(old_id)
-    except JobNotFound:
-        r = None
-    if r is None or r.pending is None:
-        place(spool, [job])
-        return False
-    if r.queue != job.queue:
-        place(spool, [job])
-        return _retire(spool, r.queue, old_id, job.id, why)
-    lay = spool.layout
-    blocked = deps.prepare(spool, [job])  # waits on other jobs: placed .wait (store/deps.py)
-    staged = atomic.stage(lay.tmp, encode_job(job), "submit")
-    try:
-        with spool.lock(job.queue):
-            order = spool.pending(job.queue)
-            me = index_of(order, old_id)
-            if me is None:
-                rank, held = insert_rank(spool, job.queue, order, job.priority), False
-            else:
-                rank, held = order[me].rank, order[me].held
-            dest = lay.pending(job.queue) / pending_name(rank, job.priority, job.id, held,
-                                                          "wait" if blocked and not held else None)
+    r = Replacing(spool, old_ids, jobs, why)
+    place(spool, jobs, r if r.olds else None)
+    for old_id, new_id in r.retired:
+        spool.record(new_id, "supersede", f"took the place of {old_id}")
+        deps.on_final(spool, old_id, State.CANCELLED)
+    return bool(r.olds) and len(r.retired) == len(r.olds)
+
+
+class Replacing:
+    """What `place` does for a supersede under the queues' locks: where the new jobs go
+    (`spots`), then the old ones retired (`retire`)."""
+
+    def __init__(self, spool: Spool, old_ids: Sequence[str], jobs: Sequence[Job], why: str) -> None:
+        self.spool, self.why = spool, why
+        self.olds: list[tuple[str, str, str, Job]] = []  # (old id, its queue, its step, the new job for it)
+        self.retired: list[tuple[str, str]] = []  # (old id, new id)
+        self._names: dict[str, str] = {}
+        by_step = {j.step: j for j in jobs}
+        for old_id in old_ids:  # read before the locks; each is looked at again under them
             try:
-                os.rename(staged, dest)
-            except OSError as exc:
-                raise StorageError.wrap(exc, f"cannot queue job {job.id} in {job.queue}") from exc
-            atomic.fsync_dir(lay.pending(job.queue))
-            replaced = me is not None and _retire_locked(spool, job.queue, order[me].name, old_id, job.id, why)
-            if replaced:
-                spool.record(job.id, "supersede", f"took the place of {old_id}")
-    finally:
-        atomic.unlink_quietly(staged)
-    if blocked:
-        deps.recheck(spool, [job])
-    if replaced:
-        deps.on_final(spool, old_id, State.CANCELLED)
-    return replaced
+                view = spool.show(old_id)
+            except JobNotFound:
+                view = None
+            if view is None or view.state not in (State.PENDING, State.HELD):
+                self.olds = []  # one of them started, ended or vanished: the whole previous firing stays
+                return
+            self.olds.append((old_id, view.queue, view.job.step, by_step.get(view.job.step, jobs[0])))
 
+    @property
+    def queues(self) -> set[str]:
+        return {q for _o, q, _s, _n in self.olds}
 
-def supersede_all(spool: Spool, old_ids: Sequence[str], jobs: Sequence[Job], why: str = "") -> bool:
-    """Queue a pipeline's `jobs` (all or nothing) and retire the previous pipeline
-    `old_ids` as superseded, but only if none of its jobs has started: under every
-    queue's lock each must still wait, else none is retired (False). Each old job is
-    superseded by the new job of its step (else the first), which takes its place (its
-    rank, and its hold: a person held it) when they share a queue; the others stay at
-    the end, where a submit puts them. The new ones go in first, so a crash leaves both
-    (or a new job still at the end), never neither.
-    """
-    place(spool, jobs)
-    by_step = {j.step: j for j in jobs}
-    olds = []  # (id, queue, the new job that supersedes it, whether that is its own step's)
-    for old_id in old_ids:
-        try:
-            view = spool.show(old_id)
-        except JobNotFound:
-            return False
-        if view.state not in (State.PENDING, State.HELD):
-            return False
-        olds.append((old_id, view.queue, by_step.get(view.job.step, jobs[0]), view.job.step in by_step))
-    lay = spool.layout
-    retired = []
-    with locked_all([(lay.queue_lock(q), f"queue {q}") for q in sorted({o[1] for o in olds})],
-                    spool.lock_timeout):
-        names = {}
-        for old_id, queue, _new, _same in olds:
-            order = spool.pending(queue)
+    def spots(self) -> dict[str, tuple[int, bool]]:
+        """Under the locks: new job id -> (rank, held) of the old job it replaces in its
+        own queue; empty if an old job no longer waits (then nothing is retired)."""
+        out: dict[str, tuple[int, bool]] = {}
+        for old_id, queue, step, new in self.olds:
+            order = self.spool.pending(queue)
             me = index_of(order, old_id)
             if me is None:
-                return False  # started (or finished) since: the whole previous pipeline stays
-            names[old_id] = order[me].name
-        for old_id, queue, new, same_step in olds:
-            if _retire_locked(spool, queue, names[old_id], old_id, new.id, why):
-                retired.append(old_id)
-                if same_step and new.queue == queue:
-                    _take_place(spool, queue, parse_pending(names[old_id]), new)
-    for old_id in retired:
-        deps.on_final(spool, old_id, State.CANCELLED)
-    return len(retired) == len(olds)
+                self._names.clear()
+                return {}
+            self._names[old_id] = order[me].name
+            if new.queue == queue and new.step == step and new.id not in out:
+                out[new.id] = (order[me].rank, order[me].held)
+        return out
 
-
-def _take_place(spool: Spool, queue: str, old: PendingName | None, new: Job) -> None:
-    """Move the new job (placed at the end) to the rank of the old one it superseded
-    (caller holds the lock). A new job a runner took meanwhile stays as it is."""
-    order = spool.pending(queue)
-    me = index_of(order, new.id)
-    if old is None or me is None:
-        return
-    pend = spool.layout.pending(queue)
-    name = pending_name(old.rank, new.priority, new.id, kind="held" if old.held else order[me].kind)
-    try:
-        if atomic.commit_rename(pend / order[me].name, pend / name):
-            atomic.fsync_dir(pend)
-    except StorageError:
-        pass  # it keeps its place at the end: the supersede itself is done
-
-
-def _retire(spool: Spool, queue: str, old_id: str, new_id: str, why: str) -> bool:
-    with spool.lock(queue):
-        me = index_of(spool.pending(queue), old_id)
-        if me is None:
-            return False
-        replaced = _retire_locked(spool, queue, spool.pending(queue)[me].name, old_id, new_id, why)
-    if replaced:
-        deps.on_final(spool, old_id, State.CANCELLED)
-    return replaced
+    def retire(self) -> None:
+        """Under the locks, after the new jobs are placed: finish the old ones as superseded."""
+        for old_id, queue, _step, new in self.olds:
+            if old_id in self._names and _retire_locked(self.spool, queue, self._names[old_id], old_id, new.id,
+                                                        self.why):
+                self.retired.append((old_id, new.id))
 
 
 def _retire_locked(spool: Spool, queue: str, name: str, old_id: str, new_id: str, why: str) -> bool:

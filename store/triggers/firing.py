@@ -12,7 +12,7 @@ import msgspec
 from .. import atomic, safeio
 from ..errors import CorruptJob, JobNotFound, UnsafeFile
 from ..jobs.submit import build_job, place
-from ..jobs.supersede import supersede, supersede_all
+from ..jobs.supersede import supersede
 from ..limits import check_job_bytes
 from ..locks import locked
 from ..model import Job, Trigger, actor, decode, encode, encode_job
@@ -117,7 +117,7 @@ def fire_locked(spool: Spool, d: TriggerDef, state: TriggerState, values: Mappin
     key = fill(d.coalesce_key, flat_values(values)) if d.coalesce else None
     prev = _waiting_for(state, key)
     values = _carried(spool, d, prev, values)
-    if prev and (covers := KINDS[d.kind].covers) is not None:  # what it covers now: the superseded inputs too
+    if prev and trig.kind == d.kind and (covers := KINDS[d.kind].covers) is not None:  # the superseded inputs too
         trig = msgspec.structs.replace(trig, detail=clip(covers(values)))
     params = flat_values(values, "\n")
     jobs: list[Job] = []
@@ -169,10 +169,8 @@ def _carried(spool: Spool, d: TriggerDef, prev: list[str], values: Mapping[str, 
 
 def _place(spool: Spool, jobs: list[Job], prev: list[str], why: str = "") -> str | None:
     """Queue a firing's job(s), superseding `prev` (its key's waiting job(s)) if they still wait."""
-    if len(prev) == 1 and len(jobs) == 1:
-        return prev[0] if supersede(spool, prev[0], jobs[0], why) else None
     if prev:
-        return prev[0] if supersede_all(spool, prev, jobs, why) else None
+        return prev[0] if supersede(spool, prev, jobs, why) else None
     place(spool, jobs)
     return None
 

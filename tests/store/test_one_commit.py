@@ -30,7 +30,7 @@ def test_supersede_on_a_full_disk_leaves_the_old_job_waiting(spool: Spool, monke
     new = build_job(spool, JobSpec(command=["new"]))
     _disk_full_after(monkeypatch, 1)  # the new job's file is written; the old one's result is not
     with pytest.raises(StorageError):
-        supersede(spool, old, new)
+        supersede(spool, [old], [new])
     r = spool.find(old)
     assert r.state == "pending" and spool.read(r, cache=False).result is None
     assert spool.done_refs("default") == []

@@ -488,6 +488,9 @@ def test_a_runner_of_every_queue_serves_a_queue_added_after_its_beat(spool: Spoo
     spool.add_queue("new")
     (a,) = _submit(spool, 0, queue="new")
     assert _why(spool, a) == "starting"  # not "no live runner serves queue new"
+    beat(spool, Heartbeat(id="runner-1", host=socket.gethostname(), pid=os.getpid(), queues=["default"],
+                          every=True, refused=["new"], slots=2, lease=30.0))  # it found the queue unsafe
+    assert _why(spool, a) == "no live runner serves queue new"
 
 
 def test_a_lost_runner_does_not_count(spool: Spool) -> None:

@@ -86,6 +86,6 @@ def test_supersede_into_another_queue(spool: Spool) -> None:
     spool.add_queue("build")
     old = _submit(spool, "old")
     new = build_job(spool, JobSpec(command=["true"], name="new", queue="build"))
-    assert supersede(spool, old, new) is True
+    assert supersede(spool, [old], [new]) is True
     assert spool.show(old).state == "cancelled"
     assert spool.show(new.id).queue == "build"

@@ -13,7 +13,7 @@ import pytest
 import store
 from store import Spool
 from store.errors import ConfigError
-from store.triggers import load_trigger, read_state, save_trigger
+from store.triggers import fire_by_hand, load_trigger, read_state, save_trigger
 from store.triggers.gitrefs import ZERO, read_refs
 
 from .gitrepo import Repo, git, needs_git
@@ -114,6 +114,11 @@ def test_a_superseding_build_covers_and_says_the_whole_range(spool: Spool, repo:
     newest = sorted(trigger_jobs(spool, "build"), key=lambda v: v.job.id)[-1].job
     assert (newest.params["old"], newest.params["new"]) == (base, tip)
     assert newest.trigger.detail == f"refs/heads/master {base[:12]}..{tip[:12]}"
+    # Fired by hand: its trigger line still says who fired it.
+    for _ in range(2):
+        fire_by_hand(spool, load_trigger(spool, "build"), ["ref=refs/heads/master", f"new={tip}"], who="bob")
+    by_hand = sorted(trigger_jobs(spool, "build"), key=lambda v: v.job.id)[-1].job
+    assert by_hand.trigger.kind == "manual" and by_hand.trigger.detail.startswith("by bob")
 
 
 def test_gc_moving_refs_into_packed_refs_is_not_an_update(spool: Spool, repo: Repo) -> None:

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from store import Spool
+from store import Spool, hold
 from store.errors import ConfigError, SpoolError
 from store.jobs.claims import Claimant, Claims
 from store.triggers import fire_by_hand, load_trigger, read_state, recover, save_trigger
@@ -88,6 +88,30 @@ def test_a_new_pipeline_supersedes_the_waiting_one_of_its_key(pipeline: Spool) -
         order = [p.id for p in pipeline.pending(queue)]
         assert order.index(app) < order.index(docs), queue
     assert pipeline.find(second.job_ids[1]).pending.kind == "wait"  # still blocked on its build
+
+
+def test_a_new_pipeline_keeps_the_hold_a_person_put_on_the_old_one(pipeline: Spool, monkeypatch) -> None:
+    """Placed held, at the old build's place, under the lock that retires the old one:
+    no runner can take the new build before the hold applies to it."""
+    d = load_trigger(pipeline, "ci")
+    first = fire_by_hand(pipeline, d)
+    hold(pipeline, first.job_id)
+    rank = pipeline.find(first.job_id).pending.rank
+    runner = Claims(pipeline, Claimant("r1", "h", os.getpid(), frozenset()))
+    claimed = []
+    real_show = Spool.show
+
+    def show_while_a_runner_claims(self: Spool, ref: str):  # type: ignore[no-untyped-def]
+        claimed.append(runner.claim_next("default").job)  # an idle runner, woken by any change
+        return real_show(self, ref)
+
+    monkeypatch.setattr(Spool, "show", show_while_a_runner_claims)
+    second = fire_by_hand(pipeline, d)
+    monkeypatch.undo()
+    assert second.replaced == first.job_id and claimed and not any(claimed)
+    build = pipeline.find(second.job_id)
+    assert build.state == State.HELD and build.pending.rank == rank
+    assert runner.claim_next("default").job is None
 
 
 def test_a_pipeline_that_started_is_not_superseded(pipeline: Spool) -> None:
