@@ -88,7 +88,8 @@ def _first_line(value: str, width: int = 120) -> str:
     """A long or many-line input (a watch's list of changes) in one line: the rest counted."""
     lines = value.split("\n")
     head = lines[0] if len(lines[0]) <= width else lines[0][:width - 1] + "…"
-    return head + (f" (+{len(lines) - 1} more lines)" if len(lines) > 1 else "")
+    more = len(lines) - 1
+    return head + (f" (+{more} more line{'s' if more > 1 else ''})" if more else "")
 
 
 def chain(d: JobDetail) -> list[Fact]:
