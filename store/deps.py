@@ -309,7 +309,7 @@ def sweep(spool: Spool, now: float | None = None) -> int:
     root = spool.layout.deps_root
     n = 0
     ids = list_names(root)
-    known: Known = _all_states(spool) if ids else {}
+    known: Known = {i: State(r.state) for i, r in spool.every_ref().items()} if ids else {}
     aside = quarantined_ids(spool) if ids else set()
     for job_id in ids:
         st = state_of(spool, job_id, known)
@@ -336,15 +336,6 @@ def _drop_stale(spool: Spool, job_id: str, known: Known, now: float | None) -> N
 
 
 # -- helpers ---------------------------------------------------------------------------
-
-
-def _all_states(spool: Spool) -> Known:
-    """Every job's state, from names alone (one listing of each state directory)."""
-    out: Known = {}
-    for q in spool.queue_names():
-        for r in spool.refs(q, frozenset(State)):
-            out[r.id] = State(r.state)
-    return out
 
 
 def _younger(spool: Spool, path: Path, seconds: float) -> bool:

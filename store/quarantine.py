@@ -41,6 +41,9 @@ def quarantine(spool: Spool, path: Path, reason: str) -> Path | None:
     return dest
 
 
+_GRAMMARS = {"pending": PENDING_RE, "done": DONE_RE}  # where a file came from -> its names
+
+
 def quarantined_ids(spool: Spool) -> set[str]:
     """Jobs whose file went to corrupt/ from pending/ or done/: gone for good. (A running
     job's file moved aside is still run, from its runner's own copy, and ends in done/.)"""
@@ -48,7 +51,7 @@ def quarantined_ids(spool: Spool) -> set[str]:
     for f in corrupt_files(spool):
         parts = f.name.split(".")[:-2]  # without the .STAMP.RAND that quarantine adds
         for k in range(1, len(parts)):
-            grammar = {"pending": PENDING_RE, "done": DONE_RE}.get(parts[k - 1])
+            grammar = _GRAMMARS.get(parts[k - 1])
             if grammar is not None and (m := grammar.fullmatch(".".join(parts[k:]))):
                 out.add(m["id"])
                 break

@@ -31,7 +31,7 @@ from .locks import DEFAULT_TIMEOUT, locked
 from .model import Audit, Job, QueueConfig, Result, SpoolMeta, actor, decode, decode_job, encode
 from .names import NAME_RE, check_name
 from .refs import JobRef, JobView, QueueInfo
-from .states import FINAL, LIVE, WAITING, State
+from .states import ALL, FINAL, LIVE, WAITING, State
 
 if TYPE_CHECKING:
     from . import results
@@ -201,6 +201,10 @@ class Spool:
             assert m is not None
             out.append(JobRef(m["id"], queue, m["st"], f"{d}/{n}"))
         return out
+
+    def every_ref(self) -> dict[str, JobRef]:
+        """Every job by id, from names alone (one listing of each state directory)."""
+        return {r.id: r for q in self.queue_names() for r in self.refs(q, ALL)}
 
     def refs(self, queue: str, states: frozenset[str] | set[str]) -> list[JobRef]:
         """Jobs of one queue in the given states: running first, then run order, then done."""

@@ -29,7 +29,7 @@ from .model import Job, QueueConfig
 from .runners import RunnerState
 from .spool import Spool
 from .refs import JobRef
-from .states import ALL, FINAL, State
+from .states import FINAL, State
 
 MAX_AHEAD = 1000  # deeper than this the model reads too many jobs, and would not be true anyway
 # The model is filled in lazily (a DepBook's placeholders, a timeline walked as far as
@@ -215,7 +215,7 @@ class DepBook:
         if b is None:
             self.known[job_id] = b = Blocker(job_id, "", "", None)  # a placeholder stops a loop
             if self._refs is None:
-                self._refs = {r.id: r for q in self.spool.queue_names() for r in self.spool.refs(q, ALL)}
+                self._refs = self.spool.every_ref()
             try:
                 ref = self._refs.get(job_id) or self.spool.find(job_id)
                 try:

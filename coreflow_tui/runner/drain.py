@@ -21,7 +21,7 @@ from store.errors import JobNotFound, SpoolError
 from store.model import Job
 from store.refs import JobRef
 from store.runners import RunnerState, runners
-from store.states import ALL, State
+from store.states import State
 
 RECHECK = 2.0  # seconds a "something is coming" verdict is trusted, at least (see Drain.waits)
 MAX_DEPTH = 20  # a chain of blocked jobs is followed this deep, no deeper
@@ -68,7 +68,7 @@ class _Look:
         """(a blocked job of these queues will become runnable on its own, else why not)."""
         try:
             self.live = [r for r in runners(self.spool) if not r.lost and not r.beat.stopping and r.beat.id != self.me]
-            self.refs = {r.id: r for q in self.spool.queue_names() for r in self.spool.refs(q, ALL)}
+            self.refs = self.spool.every_ref()
             self.known = {i: State(r.state) for i, r in self.refs.items()}
         except SpoolError as exc:
             return False, f"cannot tell what its blocked jobs wait for: {exc}"
