@@ -113,7 +113,7 @@ def _daemon_line(spool: Spool) -> str:
     seen = daemons(spool)
     if seen and seen[0].alive:
         return f"trigger daemon: running {seen[0].describe()}"
-    last = f" (last seen {age(time.time() - seen[0].age, time.time())} ago {seen[0].describe()})" if seen else ""
+    last = f" (last seen {duration(seen[0].age)} ago {seen[0].describe()})" if seen else ""
     return f"trigger daemon: none running{last}; start `coreflow triggers run` (or `coreflow serve`)"
 
 
