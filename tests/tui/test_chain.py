@@ -27,21 +27,24 @@ from .test_typeahead import burst
 NAMES = ["build", "tests", "deploy", "notify", "nightly docs"]
 
 
-def add(spool: Spool, n: int, name: str, jtype: str, ago: float, **links: object) -> str:
+def add(spool: Spool, n: int, name: str, jtype: str, ago: float, params: dict[str, str] | None = None,
+        **links: object) -> str:
     spec = JobSpec(command=["make", jtype], queue="docs", type=jtype, name=name, **links)  # type: ignore[arg-type]
     job = build_job(spool, spec, now=NOW - ago, who="alice@laptop")
-    job = msgspec.structs.replace(job, id=job_id(100 + n, NOW - ago))
+    job = msgspec.structs.replace(job, id=job_id(100 + n, NOW - ago), params=params or {})
     place(spool, [job])
     return job.id
 
 
 @pytest.fixture
 def chain(tmp_path: Path) -> Spool:
-    """The sample spool, and in its docs queue: build; tests --after build; deploy --after
-    tests; notify --after-finished build; nightly docs not before 9 minutes from NOW."""
+    """The sample spool, and in its docs queue: build; tests --after build (a pipeline's
+    step "test", with a commit among its inputs); deploy --after tests; notify
+    --after-finished build; nightly docs not before 9 minutes from NOW."""
     spool = build(tmp_path / "spool")
     b = add(spool, 1, NAMES[0], "build", 200)
-    t = add(spool, 2, NAMES[1], "test", 190, after=[b])
+    t = add(spool, 2, NAMES[1], "test", 190, after=[b], step="test",
+            params={"ref": "refs/heads/main", "new": "7197382e64d8a1c0ffee5ba1dbeef00d15ea5e01"})
     add(spool, 3, NAMES[2], "deploy", 180, after=[t])
     add(spool, 4, NAMES[3], "lint", 170, after_finished=[b])
     add(spool, 5, NAMES[4], "lint", 160, not_before=NOW + 540)
@@ -197,8 +200,9 @@ def test_chain_detail_picture(snap_compare, chain: Spool) -> None:
     """docs queue: tests, deploy and notify marked ↳ with the job each waits for and its state
     (the short form: the detail names it), nightly docs "starts at 20:35 (in 9m)"; enter on
     tests: "waits for 5ww66msp (build, pending)", expected in ~4m00s (build's turn plus its
-    typical run), after: build, must succeed; blocks: deploy."""
-    assert shoot(snap_compare, chain, ("down", "enter"), size=(120, 46))
+    typical run), step test, its inputs new=7197… and ref=refs/heads/main, after: build,
+    must succeed; blocks: deploy."""
+    assert shoot(snap_compare, chain, ("down", "enter"), size=(120, 50))
 
 
 def test_chain_cancel_picture(snap_compare, chain: Spool) -> None:
